@@ -1,0 +1,17 @@
+/** Compensation for the build: discard the artifact a failed release produced. */
+import { rmSync } from 'node:fs';
+import { log } from '@temporalio/activity';
+import type { ArtifactRef } from '../types.js';
+
+/** The artifact activities. */
+export function createArtifactActivities() {
+  return {
+    /** Deletes a release artifact and its SBOM; a no-op when they are already gone. */
+    async discardArtifact(artifact: ArtifactRef): Promise<void> {
+      rmSync(artifact.path, { force: true });
+      if (artifact.sbomPath) rmSync(artifact.sbomPath, { force: true });
+      log.info('artifact discarded', { path: artifact.path, digest: artifact.digest });
+      return Promise.resolve();
+    },
+  };
+}

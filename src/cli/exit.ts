@@ -1,0 +1,37 @@
+/** Exit codes of the `tollgate` command, and the error that carries one to the top-level handler. */
+
+/** Every exit code the CLI uses; documented in `tollgate --help` and the README. */
+export const ExitCode = {
+  /** The release (or command) succeeded. */
+  Ok: 0,
+  /** The release failed a gate and was rolled back. */
+  Failed: 1,
+  /** Bad input: an invalid config, an unknown stage, a wrong argument. Nothing was started. */
+  BadInput: 2,
+  /** The Temporal server could not be reached. */
+  Unreachable: 3,
+  /** The release was cancelled, terminated or timed out. */
+  Cancelled: 4,
+} as const;
+
+/** One of the exit codes. */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** An error the top-level handler prints as one message and exits with `code`. */
+export class ExitError extends Error {
+  override readonly name = 'ExitError';
+  constructor(
+    readonly code: ExitCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The exit-code table for help texts. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  the release failed a gate (compensations ran)
+  2  bad input: invalid config or arguments; nothing was started
+  3  the Temporal server could not be reached
+  4  the release was cancelled, terminated or timed out`;

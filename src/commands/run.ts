@@ -1,0 +1,144 @@
+/** `tollgate run`: starts the release pipeline for the configured app, and with --wait follows it. */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import { loadConfigOrExit } from '../cli/config.js';
+import { connectClient, runLink } from '../cli/connect.js';
+import { ExitCode, ExitError } from '../cli/exit.js';
+import { ProgressPrinter } from '../cli/progress.js';
+import { STAGE_NAMES, TASK_QUEUE, type StageName } from '../constants.js';
+import { loadSettings } from '../settings.js';
+import type { ReleaseInput, ReleaseStatus } from '../types.js';
+import type { releasePipeline } from '../workflows/deploy.js';
+import { statusQuery } from '../workflows/messages.js';
+
+/** Options of `tollgate run`. */
+export interface RunOptions {
+  config?: string;
+  ref?: string;
+  wait?: boolean;
+  json?: boolean;
+  until?: string;
+  by?: string;
+  /** Poll interval of --wait, in ms. */
+  pollMs?: number;
+}
+
+const UNTIL_ALIASES: Record<string, StageName> = { build: 'build-production-image', tests: 'test-suite', staging: 'smoke-test-staging' };
+
+/** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
+export async function run(options: RunOptions): Promise<number> {
+  const config = await loadConfigOrExit(options.config);
+  const settings = loadSettings();
+  const until = parseUntil(options.until);
+  const ref = options.ref ?? process.env.GITHUB_SHA ?? gitRevision(config.sourceDir) ?? 'local';
+  const input: ReleaseInput = {
+    app: config.app,
+    ref,
+    sourceDir: config.sourceDir,
+    runner: settings.runnerOverride ?? config.runner,
+    requestedBy: options.by ?? process.env.GITHUB_ACTOR ?? userInfo().username,
+    stages: config.stages,
+    ...(until ? { until } : {}),
+    ...(config.delivery ? { delivery: config.delivery } : {}),
+  };
+
+  const { client, connection, namespace } = await connectClient(settings);
+  try {
+    const workflowId = `release-${config.app}-${ref.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
+    const handle = await client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      taskQueue: TASK_QUEUE,
+      workflowId,
+      args: [input],
+      staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,
+      staticDetails: `**app** ${config.app} · **ref** \`${ref}\` · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(' → ')}`,
+    });
+    const url = runLink(settings, namespace, workflowId, handle.firstExecutionRunId);
+    if (!options.json) {
+      console.log(`Started ${workflowId}\n  ${url}`);
+    }
+    if (!options.wait) {
+      if (options.json) console.log(JSON.stringify({ workflowId, runId: handle.firstExecutionRunId, url }));
+      return ExitCode.Ok;
+    }
+    return await follow(handle, options, url);
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Prints each stage transition until the run ends; maps the outcome to an exit code. */
+async function follow(handle: WorkflowHandle<typeof releasePipeline>, options: RunOptions, url: string): Promise<number> {
+  const printer = new ProgressPrinter();
+  let latest: ReleaseStatus | undefined;
+  let done = false;
+  const result = handle.result().finally(() => (done = true));
+  const poll = async (): Promise<void> => {
+    while (!done) {
+      try {
+        latest = await handle.query(statusQuery);
+        if (!options.json) for (const line of printer.update(latest)) console.log(line);
+      } catch {
+        // Not queryable yet (no workflow task processed) or already closed: try again next tick.
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
+  };
+  const polling = poll();
+  try {
+    const outcome = await result;
+    await polling;
+    if (!options.json) for (const line of printer.update(outcome.status)) console.log(line);
+    report(options, { workflowId: handle.workflowId, url, outcome: outcome.outcome, status: outcome.status });
+    return ExitCode.Ok;
+  } catch (error) {
+    await polling;
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const cause = error.cause;
+    const cancelled =
+      cause instanceof CancelledFailure || cause instanceof TerminatedFailure || cause instanceof TimeoutFailure;
+    const status = (cause && 'details' in cause && Array.isArray(cause.details) ? cause.details[0] : latest) as
+      | ReleaseStatus
+      | undefined;
+    if (status && !options.json) for (const line of printer.update(status)) console.log(line);
+    const message = cause?.message ?? error.message;
+    report(options, { workflowId: handle.workflowId, url, outcome: cancelled ? 'cancelled' : 'failed', status, message });
+    return cancelled ? ExitCode.Cancelled : ExitCode.Failed;
+  }
+}
+
+function report(
+  options: RunOptions,
+  summary: { workflowId: string; url: string; outcome: string; status: ReleaseStatus | undefined; message?: string },
+): void {
+  if (options.json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return;
+  }
+  const head = summary.outcome === 'succeeded' ? '✓ release succeeded' : `✗ release ${summary.outcome}`;
+  console.log(`${head}: ${summary.workflowId}${summary.message ? `\n  ${summary.message}` : ''}\n  ${summary.url}`);
+}
+
+function parseUntil(until: string | undefined): StageName | undefined {
+  if (until === undefined) return undefined;
+  const name = UNTIL_ALIASES[until] ?? until;
+  if (!(STAGE_NAMES as readonly string[]).includes(name)) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `--until ${until} is not a stage: use one of ${[...Object.keys(UNTIL_ALIASES), ...STAGE_NAMES].join(', ')}`,
+    );
+  }
+  return name as StageName;
+}
+
+function gitRevision(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,40 @@
+/** `tollgate status <run>`: where a release is, stage by stage. */
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { connectClient, runLink } from '../cli/connect.js';
+import { ExitCode, ExitError } from '../cli/exit.js';
+import { ProgressPrinter } from '../cli/progress.js';
+import { loadSettings } from '../settings.js';
+import { statusQuery } from '../workflows/messages.js';
+
+/** Options of `tollgate status`. */
+export interface StatusOptions {
+  json?: boolean;
+}
+
+/** Prints the run's state; exit 2 for an unknown run id. */
+export async function status(workflowId: string, options: StatusOptions): Promise<number> {
+  const settings = loadSettings();
+  const { client, connection, namespace } = await connectClient(settings);
+  try {
+    const handle = client.workflow.getHandle(workflowId);
+    const description = await handle.describe().catch((error: unknown) => {
+      if (error instanceof WorkflowNotFoundError) {
+        throw new ExitError(ExitCode.BadInput, `no run ${workflowId}: list recent runs in the Temporal UI or with \`temporal workflow list\``);
+      }
+      throw error;
+    });
+    const state = await handle.query(statusQuery);
+    const url = runLink(settings, namespace, workflowId, description.runId);
+    if (options.json) {
+      console.log(JSON.stringify({ workflowId, execution: description.status.name, url, ...state }, null, 2));
+      return ExitCode.Ok;
+    }
+    console.log(`${workflowId} — ${state.app} @ ${state.ref.slice(0, 12)} — ${description.status.name} (${state.phase})`);
+    for (const line of new ProgressPrinter().update(state).slice(1)) console.log(line);
+    if (state.failure) console.log(`  failure: ${state.failure}`);
+    console.log(`  ${url}`);
+    return ExitCode.Ok;
+  } finally {
+    await connection.close();
+  }
+}

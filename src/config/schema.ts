@@ -1,0 +1,226 @@
+/**
+ * The zod schema of tollgate.config.ts. Every message says what is wrong and how to fix it;
+ * the loader adds the field's path and the value it got.
+ */
+import ms from 'ms';
+import { z } from 'zod';
+import { COMMAND_STAGES } from '../constants.js';
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const SECRET_LOOKING = /^(sk|rk|pk)_(live|test)_|^whsec_/;
+
+/** A duration: milliseconds as a number, or a string such as "90s", "10m", "1h". */
+export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const millis = typeof value === 'number' ? value : ms(value as ms.StringValue);
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a positive duration: milliseconds, or a string such as "30s", "10m", "1h"',
+    });
+    return z.NEVER;
+  }
+  return millis;
+});
+
+const envVarName = z.string().refine((name) => ENV_NAME.test(name), {
+  message:
+    'must be the NAME of an environment variable (A-Z, 0-9, _), not a value: export the secret in the worker\'s environment and list its name here',
+});
+
+const plainEnv = z.record(z.string(), z.string()).superRefine((env, ctx) => {
+  for (const [key, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'env keys must be names like NODE_ENV' });
+    }
+    if (SECRET_LOOKING.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `looks like a secret written inline: remove it from env, export ${key} where the worker runs, and add "${key}" to the stage's secrets`,
+      });
+    }
+  }
+});
+
+const argv = z
+  .array(z.string().min(1, { message: 'argv entries must not be empty' }), {
+    error: 'a step is an argv array such as ["npm", "test"], not a shell string',
+  })
+  .min(1, { message: 'a step needs a command: write it as ["npm", "test"]' });
+
+const step = z.union([argv, z.strictObject({ run: argv, env: plainEnv.default({}) })], {
+  error: 'a step is an argv array such as ["npm", "test"] or { run: ["npm", "test"], env: {...} }, not a shell string',
+});
+
+/** A retry policy; maximumAttempts counts the first attempt too. */
+export const retry = z.strictObject({
+  initialInterval: duration.default(1000),
+  backoffCoefficient: z.number().min(1, { message: 'must be 1 or more (1 = constant interval)' }).default(2),
+  maximumInterval: duration.default(30_000),
+  maximumAttempts: z
+    .number()
+    .int({ message: 'must be a whole number' })
+    .min(1, { message: 'must be at least 1 (1 = no retries); use 3 to retry twice' })
+    .max(20, { message: 'must be at most 20; a stage that needs more is broken, not flaky' })
+    .default(3),
+});
+
+const stage = z.strictObject({
+  image: z.string().min(1).optional(),
+  steps: z
+    .array(step)
+    .min(1, { message: 'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it' }),
+  env: plainEnv.default({}),
+  secrets: z.array(envVarName).default([]),
+  cache: z.boolean().default(true),
+  timeout: duration.optional(),
+  retry: retry.partial().optional(),
+  retryableExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
+  coverageMinimum: z
+    .number()
+    .min(0, { message: 'is a percentage from 0 to 100' })
+    .max(100, { message: 'is a percentage from 0 to 100' })
+    .optional(),
+  artifact: z
+    .strictObject({
+      include: z.array(z.string().min(1)).min(1, { message: 'list what the artifact holds, e.g. ["dist", "package.json"]' }),
+      install: argv.default(['npm', 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']),
+      sbom: argv.default(['npm', 'sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev']),
+    })
+    .optional(),
+});
+
+const environment = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: 'must be lower-case letters, digits and dashes, e.g. "staging"' }),
+  driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
+  port: z
+    .number()
+    .int()
+    .min(1024, { message: 'must be a free port from 1024 to 65535' })
+    .max(65535, { message: 'must be a free port from 1024 to 65535' }),
+  start: argv.default(['node', 'dist/server.js']),
+  env: plainEnv.default({}),
+  secrets: z.array(envVarName).default([]),
+  healthPath: z.string().startsWith('/').default('/healthz'),
+  readyPath: z.string().startsWith('/').default('/readyz'),
+});
+
+/** The whole config file. */
+export const configSchema = z
+  .strictObject({
+    app: z
+      .string({ error: 'is required: the name of the app this pipeline releases, e.g. "saas-app"' })
+      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
+        message: 'must be 1-40 lower-case letters, digits and dashes (it names workflow IDs and directories)',
+      }),
+    source: z.string({ error: 'is required: the app\'s source directory, relative to the config file' }).min(1),
+    runner: z
+      .enum(['auto', 'host', 'dagger'], { error: 'must be "auto", "host" or "dagger"' })
+      .default('auto'),
+    defaults: z
+      .strictObject({
+        image: z.string().min(1).default('node:20-slim'),
+        timeout: duration.default(600_000),
+        retry: retry.default({
+          initialInterval: 1000,
+          backoffCoefficient: 2,
+          maximumInterval: 30_000,
+          maximumAttempts: 3,
+        }),
+      })
+      .default({ image: 'node:20-slim', timeout: 600_000, retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 30_000, maximumAttempts: 3 } }),
+    stages: z
+      .record(z.string(), stage)
+      .superRefine((stages, ctx) => {
+        for (const name of Object.keys(stages)) {
+          if (!(COMMAND_STAGES as readonly string[]).includes(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [name],
+              message: `is not a Tollgate stage: use one of ${COMMAND_STAGES.join(', ')}`,
+            });
+          }
+        }
+        if (stages['build-production-image'] && !stages['build-production-image'].artifact) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['build-production-image', 'artifact'],
+            message: 'is required on the build stage: say what the release holds, e.g. { include: ["dist", "package.json", "package-lock.json"] }',
+          });
+        }
+      }),
+    environments: z
+      .array(environment)
+      .default([])
+      .superRefine((envs, ctx) => {
+        const seenNames = new Map<string, number>();
+        const seenPorts = new Map<number, number>();
+        envs.forEach((env, index) => {
+          const nameAt = seenNames.get(env.name);
+          if (nameAt !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'name'],
+              message: `duplicates environments[${nameAt}]: each environment needs its own name`,
+            });
+          }
+          seenNames.set(env.name, index);
+          const portAt = seenPorts.get(env.port);
+          if (portAt !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'port'],
+              message: `is already the port of environments[${portAt}]: give each environment its own port`,
+            });
+          }
+          seenPorts.set(env.port, index);
+        });
+      }),
+    promotion: z
+      .strictObject({
+        mode: z.enum(['manual', 'auto'], { error: 'must be "manual" (wait for promote) or "auto" (promote when staging passes)' }).default('manual'),
+        approvers: z.array(z.string().min(1)).default([]),
+        timeout: duration.default(3_600_000),
+        onTimeout: z.enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' }).default('rollback'),
+      })
+      .default({ mode: 'manual', approvers: [], timeout: 3_600_000, onTimeout: 'rollback' }),
+    smoke: z
+      .strictObject({
+        routes: z.array(z.string().startsWith('/')).default([]),
+        webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
+        revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
+        webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
+      })
+      .default({ routes: [], webhookPath: '/webhooks/stripe', revenuePath: '/metrics/revenue', webhookSecret: 'STRIPE_WEBHOOK_SECRET' }),
+    verification: z
+      .strictObject({
+        duration: duration.default(30_000),
+        interval: duration.default(2000),
+        maxErrorRate: z.number().min(0).max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' }).default(0.01),
+        maxP95LatencyMs: z.number().positive().default(1000),
+        revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
+      })
+      .default({ duration: 30_000, interval: 2000, maxErrorRate: 0.01, maxP95LatencyMs: 1000, revenuePath: '/metrics/revenue' }),
+  })
+  .superRefine((config, ctx) => {
+    const environmentsNeedBuild = config.environments.length > 0 && !config.stages['build-production-image'];
+    if (config.environments.length > 0 && config.promotion.mode === 'manual' && config.promotion.approvers.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['promotion', 'approvers'],
+        message: 'must name at least one approver when mode is "manual" (or set mode: "auto")',
+      });
+    }
+    if (environmentsNeedBuild) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages', 'build-production-image'],
+        message: 'is required when environments are configured: the build makes what they deploy',
+      });
+    }
+  });
+
+/** What a user writes (before defaults). */
+export type TollgateConfigInput = z.input<typeof configSchema>;
+/** The config after parsing and defaults. */
+export type TollgateConfig = z.output<typeof configSchema>;

@@ -1,0 +1,80 @@
+/**
+ * Where releases go. A driver deploys a release beside the one serving, moves traffic
+ * atomically, rolls back to the previous release, and reports health. `local` is the
+ * embedded default; docker compose and Kubernetes drivers come later behind this interface.
+ */
+import type { ArtifactRef } from '../types.js';
+
+/** Everything a driver needs to run one release (resolved on the worker; secrets never in history). */
+export interface ReleaseSpec {
+  /** Unique per release, e.g. `<app>-<ref12>-<digest8>`; names the release's directory. */
+  releaseId: string;
+  app: string;
+  ref: string;
+  artifact: ArtifactRef;
+  /** argv run inside the unpacked release directory, e.g. ['node', 'dist/server.js']. */
+  start: string[];
+  /** Plain env for the release process; the driver adds PORT. */
+  env: Record<string, string>;
+  /** Secret env values, passed to the process only. */
+  secrets: Record<string, string>;
+  /** Path that answers 200 when the release is alive, e.g. '/healthz'. */
+  healthPath: string;
+  /** Path that answers 200 when the release is ready for traffic, e.g. '/readyz'. */
+  readyPath: string;
+}
+
+/** A release the driver has running. */
+export interface DeployedRelease {
+  releaseId: string;
+  ref: string;
+  digest: string;
+  /** Direct (not through the proxy) URL of the release, e.g. http://127.0.0.1:43121 */
+  url: string;
+  pid: number;
+  startedAt: string;
+}
+
+/** Health of the environment as seen through its proxy. */
+export interface EnvironmentHealth {
+  ok: boolean;
+  /** Release serving traffic, if any. */
+  releaseId: string | null;
+  status: number | null;
+  latencyMs: number;
+  detail: string;
+}
+
+/** Traffic seen by the proxy since a point in time: what the verification window compares. */
+export interface TrafficStats {
+  requests: number;
+  errors5xx: number;
+  /** Proxy-level failures (upstream unreachable, reset) count as errors too. */
+  proxyErrors: number;
+  p95LatencyMs: number | null;
+}
+
+/** One environment (staging, production) as a driver sees it. */
+export interface Environment {
+  readonly name: string;
+  /** The stable URL clients use (the proxy's). */
+  readonly url: string;
+  /** Unpacks and starts the release beside the current one; resolves when it answers readyPath. Not in traffic yet. */
+  deploy(spec: ReleaseSpec): Promise<DeployedRelease>;
+  /** Moves traffic to the release atomically: in-flight requests finish on the old one. */
+  activate(releaseId: string): Promise<{ previous: string | null }>;
+  /** Moves traffic back to the previous release (which must still be running, or is restarted). */
+  rollback(): Promise<{ from: string | null; to: string | null }>;
+  /** The release serving traffic, if any. */
+  current(): Promise<DeployedRelease | null>;
+  /** The release that served before the current one, if any. */
+  previous(): Promise<DeployedRelease | null>;
+  /** Health through the proxy. */
+  health(): Promise<EnvironmentHealth>;
+  /** Proxy traffic stats since the given ISO time (or since the proxy started). */
+  traffic(since?: string): Promise<TrafficStats>;
+  /** Stops a release that no longer serves and deletes its directory. Refuses the current one. */
+  retire(releaseId: string): Promise<void>;
+  /** Stops the proxy and every release of this environment. */
+  stop(): Promise<void>;
+}

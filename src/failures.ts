@@ -1,0 +1,48 @@
+/**
+ * Failure types, declared once. Activities throw ApplicationFailure with one of these as `type`;
+ * workflows, retry policies, the CLI and the UI read the same names. Pure data: safe in workflows.
+ */
+export const FailureType = {
+  /** A step exited non-zero in a way a rerun cannot fix (a test assertion, a lint error). */
+  StepFailed: 'StepFailed',
+  /** A step failed in a way the stage's config says is worth retrying (a named exit code, a signal). */
+  StepInterrupted: 'StepInterrupted',
+  /** A stage ran past its timeout. */
+  StageTimeout: 'StageTimeout',
+  /** The test suite passed but coverage is below the stage's gate. */
+  CoverageShortfall: 'CoverageShortfall',
+  /** A live Stripe key reached a test stage. */
+  LiveStripeKey: 'LiveStripeKey',
+  /** A secret named by the config is not set where the worker runs. */
+  MissingSecret: 'MissingSecret',
+  /** The pipeline input or config is invalid. */
+  InvalidConfig: 'InvalidConfig',
+  /** The container engine could not be reached (retryable). */
+  EngineUnavailable: 'EngineUnavailable',
+  /** The Dagger CLI could not be provisioned: a configuration problem, not a transient one. */
+  EngineNotInstalled: 'EngineNotInstalled',
+  /** An environment driver could not deploy, switch or check a release. */
+  EnvironmentFailed: 'EnvironmentFailed',
+  /** Staging smoke tests failed. */
+  SmokeTestFailed: 'SmokeTestFailed',
+  /** The verification window saw a breach of a signal. */
+  VerificationBreach: 'VerificationBreach',
+  /** A compensation (undo) failed after its retries. */
+  CompensationFailed: 'CompensationFailed',
+  /** An operator rolled the release back. */
+  RolledBack: 'RolledBack',
+} as const;
+
+/** One of the failure types above. */
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failure types that no retry can fix: retry policies list these as non-retryable. */
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.StepFailed,
+  FailureType.CoverageShortfall,
+  FailureType.LiveStripeKey,
+  FailureType.MissingSecret,
+  FailureType.InvalidConfig,
+  FailureType.EngineNotInstalled,
+  FailureType.SmokeTestFailed,
+];

@@ -1,0 +1,19 @@
+/** The error a runner throws when a stage fails; activities turn it into an ApplicationFailure. */
+import type { StageName } from '../constants.js';
+import type { FailureType } from '../failures.js';
+
+/** A stage attempt that failed, with the facts the workflow and the CLI show. */
+export class StageError extends Error {
+  override readonly name = 'StageError';
+  constructor(
+    readonly type: FailureType,
+    message: string,
+    readonly stage: StageName,
+    readonly exitCode: number | null,
+    readonly logTail: string,
+    readonly logPath: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

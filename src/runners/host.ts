@@ -1,0 +1,197 @@
+/** The host runner: each step of a stage as a child process on this machine. */
+import { createHash } from 'node:crypto';
+import { cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { StageName } from '../constants.js';
+import { FailureType } from '../failures.js';
+import type { ArtifactPlan, ArtifactRef, StagePlan, StageResult } from '../types.js';
+import { checkCoverage } from './coverage.js';
+import { baseEnv } from './base-env.js';
+import { StageError } from './errors.js';
+import { StageOutput } from './output.js';
+import { killOrphan, runProcess, type ProcessExit } from './process.js';
+import type { Runner, StageRunContext } from './types.js';
+
+/** Thrown when a stage was cancelled; the activity layer reports it as a cancellation. */
+export class StageCancelledError extends Error {
+  override readonly name = 'StageCancelledError';
+}
+
+/** Runs stage plans as host processes in the source directory. */
+export class HostRunner implements Runner {
+  readonly kind = 'host' as const;
+
+  /** Runs every step in order; throws StageError on the first failure. */
+  async runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult> {
+    const started = new Date();
+    const deadline = started.getTime() + plan.timeoutMs;
+    const logPath = join(ctx.runDir, `${plan.name}.log`);
+    const pidFile = join(ctx.runDir, `${plan.name}.pgid`);
+    mkdirSync(ctx.runDir, { recursive: true });
+    const orphan = killOrphan(pidFile);
+    const output = new StageOutput(logPath, ctx.secrets, ctx.onProgress, ctx.onOutput);
+    if (orphan) output.note(`[tollgate] killed process group ${orphan} left by an earlier attempt`);
+    output.note(`[tollgate] ${plan.name} attempt ${ctx.attempt} on host in ${ctx.sourceDir}`);
+
+    const fail = async (type: FailureType, message: string, exitCode: number | null): Promise<never> => {
+      output.note(`[tollgate] ${message}`);
+      const logTail = output.tail();
+      await output.close();
+      throw new StageError(type, message, plan.name, exitCode, logTail, logPath);
+    };
+
+    const env = { ...baseEnv(), ...plan.env, ...ctx.secrets, TOLLGATE_STAGE: plan.name };
+    try {
+      for (const [index, step] of plan.steps.entries()) {
+        const label = `step ${index + 1}/${plan.steps.length} (${step.run.join(' ')})`;
+        output.note(`[tollgate] ${label}`);
+        const exit = await this.spawnStep(plan.name, step.run, ctx.sourceDir, { ...env, ...step.env }, output, ctx, deadline, pidFile);
+        const problem = classifyExit(exit, plan.retryableExitCodes, plan.timeoutMs);
+        if (problem) await fail(problem.type, `${label} ${problem.what}`, exit.exitCode);
+      }
+      if (plan.coverageMinimum !== undefined) {
+        const shortfall = checkCoverage(readFileSync(logPath, 'utf8'), plan.coverageMinimum);
+        if (shortfall) await fail(FailureType.CoverageShortfall, shortfall, 0);
+        output.note(`[tollgate] coverage gate of ${plan.coverageMinimum}% passed`);
+      }
+      const artifact = plan.artifact
+        ? await this.pack(plan.name, plan.artifact, ctx, output, deadline, pidFile).catch((error: unknown) => {
+            if (error instanceof StageError || error instanceof StageCancelledError) throw error;
+            return fail(FailureType.StepFailed, `packing the artifact failed: ${String(error)}`, null);
+          })
+        : undefined;
+      const ended = new Date();
+      const durationMs = ended.getTime() - started.getTime();
+      const summary = artifact
+        ? `${plan.steps.length} step(s) passed; artifact ${artifact.digest.slice(0, 19)} (${formatBytes(artifact.sizeBytes)})`
+        : `${plan.steps.length} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`;
+      output.note(`[tollgate] ${summary}`);
+      const logTail = output.tail();
+      await output.close();
+      return {
+        name: plan.name,
+        runner: 'host',
+        attempt: ctx.attempt,
+        startedAt: started.toISOString(),
+        endedAt: ended.toISOString(),
+        durationMs,
+        exitCode: 0,
+        summary,
+        logTail,
+        logPath,
+        ...(artifact ? { artifact } : {}),
+      };
+    } catch (error) {
+      if (ctx.signal.aborted && !(error instanceof StageError)) {
+        await output.close();
+        throw new StageCancelledError(`${plan.name} was cancelled`);
+      }
+      throw error;
+    }
+  }
+
+  private async spawnStep(
+    stage: StageName,
+    argv: string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+    output: StageOutput,
+    ctx: StageRunContext,
+    deadline: number,
+    pidFile: string,
+    stdoutFile?: string,
+  ): Promise<ProcessExit> {
+    const exit = await runProcess({ argv, cwd, env, output, signal: ctx.signal, deadline, pidFile, ...(stdoutFile ? { stdoutFile } : {}) }).catch(
+      (error: unknown) => {
+        const code = (error as NodeJS.ErrnoException).code;
+        // A missing command is a config problem: no retry will make it appear.
+        throw new StageError(FailureType.StepFailed, `cannot start ${argv[0] ?? ''}: ${code ?? String(error)}`, stage, null, output.tail(), output.logPath);
+      },
+    );
+    if (exit.stoppedBy === 'abort') throw new StageCancelledError('cancelled');
+    return exit;
+  }
+
+  /** Packs the release: include paths, production dependencies, SBOM, a reproducible tarball. */
+  private async pack(
+    stage: StageName,
+    artifact: ArtifactPlan,
+    ctx: StageRunContext,
+    output: StageOutput,
+    deadline: number,
+    pidFile: string,
+  ): Promise<ArtifactRef> {
+    const packDir = join(ctx.runDir, 'artifact');
+    rmSync(packDir, { recursive: true, force: true });
+    mkdirSync(packDir, { recursive: true });
+    for (const path of artifact.include) {
+      const from = join(ctx.sourceDir, path);
+      if (!existsSync(from)) throw new Error(`artifact.include names ${path}, which the build did not produce`);
+      cpSync(from, join(packDir, path), { recursive: true });
+    }
+    const env = { ...baseEnv(), ...ctx.secrets };
+    output.note(`[tollgate] installing production dependencies: ${artifact.install.join(' ')}`);
+    const install = await this.spawnStep(stage, artifact.install, packDir, env, output, ctx, deadline, pidFile);
+    if (install.exitCode !== 0) throw new Error(`${artifact.install.join(' ')} exited with ${install.exitCode ?? install.signal}`);
+
+    const sbomPath = join(ctx.runDir, 'sbom.cdx.json');
+    output.note(`[tollgate] writing SBOM: ${artifact.sbom.join(' ')}`);
+    const sbom = await this.spawnStep(stage, artifact.sbom, packDir, env, output, ctx, deadline, pidFile, sbomPath);
+    if (sbom.exitCode !== 0) throw new Error(`${artifact.sbom.join(' ')} exited with ${sbom.exitCode ?? sbom.signal}`);
+
+    const tarball = join(ctx.runDir, 'release.tgz');
+    await writeTarball(packDir, tarball);
+    rmSync(packDir, { recursive: true, force: true });
+    const digest = `sha256:${await sha256File(tarball)}`;
+    return { kind: 'tarball', path: tarball, digest, sbomPath, sizeBytes: statSync(tarball).size };
+  }
+}
+
+/** Maps a step's exit to a failure, or null when it passed. */
+function classifyExit(
+  exit: ProcessExit,
+  retryableExitCodes: number[],
+  timeoutMs: number,
+): { type: FailureType; what: string } | null {
+  if (exit.stoppedBy === 'timeout') {
+    return { type: FailureType.StageTimeout, what: `ran past the stage timeout of ${timeoutMs} ms` };
+  }
+  if (exit.signal) {
+    // Killed from outside (OOM killer, an operator): an infrastructure failure, worth a retry.
+    return { type: FailureType.StepInterrupted, what: `was killed by ${exit.signal}` };
+  }
+  if (exit.exitCode === 0) return null;
+  if (exit.exitCode !== null && retryableExitCodes.includes(exit.exitCode)) {
+    return { type: FailureType.StepInterrupted, what: `exited with ${exit.exitCode} (retryable by config)` };
+  }
+  return { type: FailureType.StepFailed, what: `exited with ${exit.exitCode}` };
+}
+
+/** Writes a gzipped tarball of `dir` with sorted names and fixed metadata, so the digest is reproducible. */
+async function writeTarball(dir: string, target: string): Promise<void> {
+  const tar = spawn(
+    'tar',
+    ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '-C', dir, '.'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => tar.once('close', resolve));
+  await pipeline(tar.stdout, createGzip(), createWriteStream(target));
+  const code = await exited;
+  if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr.trim()}`);
+}
+
+/** Hex sha256 of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+function formatBytes(bytes: number): string {
+  return bytes > 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}

@@ -1,0 +1,27 @@
+/** The contract both runners (host processes, Dagger containers) implement. */
+import type { StagePlan, StageResult } from '../types.js';
+
+/** Everything a runner needs for one attempt of one stage, resolved on the worker. */
+export interface StageRunContext {
+  /** The workflow ID (or a local id for `tollgate stage`): names the run directory. */
+  runId: string;
+  attempt: number;
+  /** Absolute path of the app's source directory. */
+  sourceDir: string;
+  /** Absolute path of this run's directory: logs and artifacts go here. */
+  runDir: string;
+  /** Secret values by env var name; never logged, always redacted from output. */
+  secrets: Record<string, string>;
+  /** Aborted on cancellation (activity cancel, worker shutdown, Ctrl-C). */
+  signal: AbortSignal;
+  /** Called with each new output line (already redacted); activities heartbeat with it. */
+  onProgress?: (line: string) => void;
+  /** Called with every chunk of output (redacted), for `--verbose` streaming. */
+  onOutput?: (chunk: string) => void;
+}
+
+/** Runs one stage plan. Throws StageError (src/runners/errors.ts) on failure. */
+export interface Runner {
+  readonly kind: 'host' | 'dagger';
+  runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult>;
+}

@@ -1,0 +1,215 @@
+/**
+ * Types shared by the config, the client, the workflows and the activities.
+ * Everything here crosses workflow history, so it holds names and small values, never secrets.
+ */
+import type { StageName } from './constants.js';
+import type { FailureType } from './failures.js';
+
+/** Which runner executes command stages. */
+export type RunnerKind = 'auto' | 'host' | 'dagger';
+
+/** A Temporal retry policy in plain numbers. */
+export interface RetryPlan {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  maximumAttempts: number;
+}
+
+/** One command of a stage: an argv array, never a shell string. */
+export interface StepPlan {
+  run: string[];
+  env: Record<string, string>;
+}
+
+/** What the build stage packs into the release artifact. */
+export interface ArtifactPlan {
+  /** Paths (relative to the source dir) copied into the artifact after the build steps. */
+  include: string[];
+  /** Command run inside the packed directory to install production dependencies only. */
+  install: string[];
+  /** Command that prints an SBOM (CycloneDX JSON) on stdout, run inside the packed directory. */
+  sbom: string[];
+}
+
+/** A stage as data: what both runners execute. */
+export interface StagePlan {
+  name: StageName;
+  /** Container image for the Dagger runner; the host runner ignores it. */
+  image: string;
+  steps: StepPlan[];
+  env: Record<string, string>;
+  /** Names of env vars whose values the worker resolves and passes as secrets. */
+  secrets: string[];
+  /** Whether the Dagger runner may cache this stage (and mount package-manager caches). */
+  cache: boolean;
+  timeoutMs: number;
+  retry: RetryPlan;
+  /** Exit codes that mean "try again" (for example a flaky network step); others are final. */
+  retryableExitCodes: number[];
+  /** Minimum line coverage in percent, read from the step output's coverage summary. */
+  coverageMinimum?: number;
+  /** Present on the build stage only. */
+  artifact?: ArtifactPlan;
+}
+
+/** A reference to a built release artifact (the tarball stays outside history). */
+export interface ArtifactRef {
+  /** Absolute path of the artifact on the worker's machine (tarball, or OCI tarball for Dagger). */
+  path: string;
+  /** `sha256:<hex>` of the artifact (or the image digest). */
+  digest: string;
+  kind: 'tarball' | 'oci-image';
+  /** Path of the SBOM (CycloneDX JSON), when one was produced. */
+  sbomPath?: string;
+  sizeBytes: number;
+  /** Image reference when the image was published to a registry. */
+  imageRef?: string;
+}
+
+/** What a stage reports back: small, history-friendly. */
+export interface StageResult {
+  name: StageName;
+  runner: 'host' | 'dagger' | 'environment';
+  attempt: number;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  exitCode: number;
+  summary: string;
+  /** Last lines of output, at most LOG_TAIL_BYTES, secrets redacted. */
+  logTail: string;
+  /** Where the full log lives on the worker's machine. */
+  logPath: string;
+  artifact?: ArtifactRef;
+}
+
+/** Details attached to a stage's ApplicationFailure so the workflow and CLI can show them. */
+export interface StageFailureDetails {
+  stage: StageName;
+  attempt: number;
+  exitCode: number | null;
+  logTail: string;
+  logPath: string;
+  type: FailureType;
+}
+
+/** State of one stage as the status query reports it. */
+export type StageState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensated';
+
+/** One stage's entry in the status query. */
+export interface StageStatus {
+  state: StageState;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  summary?: string;
+  failureType?: string;
+}
+
+/** Where a run is, as a whole. */
+export type ReleasePhase =
+  | 'starting'
+  | 'checks'
+  | 'revenue-gates'
+  | 'build'
+  | 'staging'
+  | 'awaiting-promotion'
+  | 'production'
+  | 'verifying'
+  | 'compensating'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'cancelled';
+
+/** One compensation's outcome. */
+export interface CompensationReport {
+  name: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** The `status` query's answer. */
+export interface ReleaseStatus {
+  app: string;
+  ref: string;
+  phase: ReleasePhase;
+  stages: Partial<Record<StageName, StageStatus>>;
+  compensations: CompensationReport[];
+  artifact?: ArtifactRef;
+  failure?: string;
+}
+
+/** An environment as the workflow sees it: names and numbers only. */
+export interface EnvironmentPlan {
+  name: string;
+  driver: 'local';
+  port: number;
+  start: string[];
+  env: Record<string, string>;
+  /** Names of secret env vars the worker resolves for the release process. */
+  secrets: string[];
+  healthPath: string;
+  readyPath: string;
+}
+
+/** How the promotion gate behaves. */
+export interface PromotionPlan {
+  mode: 'manual' | 'auto';
+  approvers: string[];
+  timeoutMs: number;
+  onTimeout: 'rollback' | 'promote';
+}
+
+/** What the staging smoke test checks. */
+export interface SmokePlan {
+  routes: string[];
+  webhookPath: string;
+  revenuePath: string;
+  /** Name of the env var holding the webhook signing secret. */
+  webhookSecret: string;
+}
+
+/** The verification window after the production switch. */
+export interface VerificationPlan {
+  durationMs: number;
+  intervalMs: number;
+  maxErrorRate: number;
+  maxP95LatencyMs: number;
+  revenuePath: string;
+}
+
+/** Staging, the gate, production and verification; absent when the config has no environments. */
+export interface DeliveryPlan {
+  staging: EnvironmentPlan;
+  production: EnvironmentPlan;
+  promotion: PromotionPlan;
+  smoke: SmokePlan;
+  verification: VerificationPlan;
+}
+
+/** The release workflow's one input. Holds names of secrets, never values. */
+export interface ReleaseInput {
+  app: string;
+  /** Git revision (or any label) of the release. */
+  ref: string;
+  /** Absolute path of the app's source on the worker's machine. */
+  sourceDir: string;
+  runner: RunnerKind;
+  /** Who or what started the run (CI actor, OS user). */
+  requestedBy: string;
+  /** The configured command stages, in pipeline order. */
+  stages: StagePlan[];
+  /** Stop after this stage (e.g. 'build-production-image' for pull requests). */
+  until?: StageName;
+  /** Heartbeat timeout of stage activities (default 10 s); tests shorten it. */
+  heartbeatTimeoutMs?: number;
+  delivery?: DeliveryPlan;
+}
+
+/** The release workflow's one result. */
+export interface ReleaseResult {
+  outcome: 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+  status: ReleaseStatus;
+}

@@ -1,0 +1,48 @@
+/** Starts a Tollgate worker: polls the task queue, runs releases, drains on SIGINT/SIGTERM. */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities/index.js';
+import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
+import { TASK_QUEUE } from './constants.js';
+import { RunnerSelector } from './runners/select.js';
+import { installEngineSessionGuard } from './runners/dagger-guard.js';
+import { loadSettings, type Settings } from './settings.js';
+
+/** Options for a worker started from code (tests, the demo) rather than the command line. */
+export interface StartWorkerOptions {
+  settings?: Settings;
+  connection?: NativeConnection;
+  taskQueue?: string;
+}
+
+/** Creates the worker (not yet running). */
+export async function createWorker(options: StartWorkerOptions = {}): Promise<Worker> {
+  const settings = options.settings ?? loadSettings();
+  const connection = options.connection ?? (await NativeConnection.connect(settings.temporal.connectionOptions));
+  const runners = new RunnerSelector(settings.runnerOverride);
+  installEngineSessionGuard();
+  console.log(`[tollgate] ${runners.describe()}`);
+  // The prebuilt bundle (npm run build) skips webpack at start; without it, bundle now.
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = existsSync(WORKFLOW_BUNDLE_PATH)
+    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: WORKFLOWS_PATH };
+  return Worker.create({
+    connection,
+    namespace: settings.temporal.namespace ?? 'default',
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    ...workflows,
+    activities: createActivities({ home: settings.home, runnerFor: runners.runnerFor, secretSource: process.env }),
+    // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)
+    // and the server hands them to another worker.
+    shutdownGraceTime: Number(process.env.TOLLGATE_SHUTDOWN_GRACE_MS ?? 20_000),
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const worker = await createWorker();
+  console.log(`[tollgate] worker polling task queue ${worker.options.taskQueue}`);
+  // Worker.run() shuts down on SIGINT/SIGTERM: stops polling, lets running stages finish within the grace time.
+  await worker.run();
+  console.log('[tollgate] worker drained and stopped');
+}

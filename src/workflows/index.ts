@@ -1,0 +1,2 @@
+/** Every workflow the worker registers (this file is its workflowsPath). */
+export { releasePipeline } from './deploy.js';
