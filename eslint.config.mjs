@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeModules = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tollgate/**', 'examples/**', 'dagger/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', '.tollgate/**', 'examples/**', 'dagger/**', 'test/fixtures/**', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

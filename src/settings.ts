@@ -1,6 +1,7 @@
 /** Process settings read once from the environment (the pipeline itself lives in tollgate.config.ts). */
 import { resolve } from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { TASK_QUEUE } from './constants.js';
 import type { RunnerKind } from './types.js';
 
 /** Settings shared by the worker and the CLI. */
@@ -13,6 +14,8 @@ export interface Settings {
   temporal: ReturnType<typeof loadClientConnectConfig>;
   /** Base URL of the Temporal UI, for links. */
   uiUrl: string;
+  /** The task queue (TOLLGATE_TASK_QUEUE; one constant by default). */
+  taskQueue: string;
 }
 
 /** Reads the settings; called once at start by worker.ts and client.ts. */
@@ -28,5 +31,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(runner ? { runnerOverride: runner as RunnerKind } : {}),
     temporal,
     uiUrl: (env.TOLLGATE_UI_URL ?? 'http://localhost:8233').replace(/\/$/, ''),
+    taskQueue: env.TOLLGATE_TASK_QUEUE ?? TASK_QUEUE,
   };
 }

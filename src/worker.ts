@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
 import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
-import { TASK_QUEUE } from './constants.js';
 import { RunnerSelector } from './runners/select.js';
 import { installEngineSessionGuard } from './runners/dagger-guard.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -30,7 +29,7 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
   return Worker.create({
     connection,
     namespace: settings.temporal.namespace ?? 'default',
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? settings.taskQueue,
     ...workflows,
     activities: createActivities({ home: settings.home, runnerFor: runners.runnerFor, secretSource: process.env }),
     // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)

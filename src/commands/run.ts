@@ -8,7 +8,7 @@ import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { ProgressPrinter } from '../cli/progress.js';
-import { STAGE_NAMES, TASK_QUEUE, type StageName } from '../constants.js';
+import { STAGE_NAMES, type StageName } from '../constants.js';
 import { loadSettings } from '../settings.js';
 import type { ReleaseInput, ReleaseStatus } from '../types.js';
 import type { releasePipeline } from '../workflows/deploy.js';
@@ -49,7 +49,7 @@ export async function run(options: RunOptions): Promise<number> {
   try {
     const workflowId = `release-${config.app}-${ref.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
     const handle = await client.workflow.start<typeof releasePipeline>('releasePipeline', {
-      taskQueue: TASK_QUEUE,
+      taskQueue: settings.taskQueue,
       workflowId,
       args: [input],
       staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,

@@ -37,7 +37,7 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
     loaded = await jiti.import(configPath, { default: true });
   } catch (error) {
     throw new ConfigError(shown, [
-      { path: '', message: `could not be loaded: ${error instanceof Error ? error.message : String(error)}` },
+      { path: '', message: `could not be loaded (${error instanceof Error ? error.message : String(error)}): fix the file so it imports on its own and ends with export default defineTollgate({...})` },
     ]);
   }
   return resolveConfig(loaded, configPath, shown);
@@ -142,7 +142,8 @@ function toProblems(error: z.ZodError, input: unknown): ConfigProblem[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     // Custom checks run on a parent object; the value at the issue's path is what the user wrote.
-    const value = issue.code !== 'custom' && 'input' in issue && issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+    // An unknown key's message names it; the parent object it sits in would only be noise.
+    const value = issue.code === 'unrecognized_keys' ? undefined : issue.code !== 'custom' && 'input' in issue && issue.input !== undefined ? issue.input : valueAt(input, issue.path);
     return { path, message: issue.message, received: describe(value) };
   });
 }

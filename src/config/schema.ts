@@ -9,6 +9,14 @@ import { COMMAND_STAGES } from '../constants.js';
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SECRET_LOOKING = /^(sk|rk|pk)_(live|test)_|^whsec_/;
 
+/** Strict objects name the unknown key and list the known ones: most unknown keys are typos. */
+const UNKNOWN_KEY = {
+  error: (issue: z.core.$ZodRawIssue) =>
+    issue.code === 'unrecognized_keys'
+      ? `has no key ${issue.keys.map((key) => `"${key}"`).join(', ')}: check the spelling; the keys here are ${Object.keys((issue.inst as z.ZodObject | undefined)?.shape ?? {}).join(', ')}`
+      : undefined,
+};
+
 /** A duration: milliseconds as a number, or a string such as "90s", "10m", "1h". */
 export const duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const millis = typeof value === 'number' ? value : ms(value as ms.StringValue);
@@ -63,7 +71,7 @@ export const retry = z.strictObject({
     .min(1, { message: 'must be at least 1 (1 = no retries); use 3 to retry twice' })
     .max(20, { message: 'must be at most 20; a stage that needs more is broken, not flaky' })
     .default(3),
-});
+}, UNKNOWN_KEY);
 
 const stage = z.strictObject({
   image: z.string().min(1).optional(),
@@ -86,9 +94,9 @@ const stage = z.strictObject({
       include: z.array(z.string().min(1)).min(1, { message: 'list what the artifact holds, e.g. ["dist", "package.json"]' }),
       install: argv.default(['npm', 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']),
       sbom: argv.default(['npm', 'sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev']),
-    })
+    }, UNKNOWN_KEY)
     .optional(),
-});
+}, UNKNOWN_KEY);
 
 const environment = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: 'must be lower-case letters, digits and dashes, e.g. "staging"' }),
@@ -103,7 +111,7 @@ const environment = z.strictObject({
   secrets: z.array(envVarName).default([]),
   healthPath: z.string().startsWith('/').default('/healthz'),
   readyPath: z.string().startsWith('/').default('/readyz'),
-});
+}, UNKNOWN_KEY);
 
 /** The whole config file. */
 export const configSchema = z
@@ -127,7 +135,7 @@ export const configSchema = z
           maximumInterval: 30_000,
           maximumAttempts: 3,
         }),
-      })
+      }, UNKNOWN_KEY)
       .default({ image: 'node:20-slim', timeout: 600_000, retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 30_000, maximumAttempts: 3 } }),
     stages: z
       .record(z.string(), stage)
@@ -182,7 +190,7 @@ export const configSchema = z
         approvers: z.array(z.string().min(1)).default([]),
         timeout: duration.default(3_600_000),
         onTimeout: z.enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' }).default('rollback'),
-      })
+      }, UNKNOWN_KEY)
       .default({ mode: 'manual', approvers: [], timeout: 3_600_000, onTimeout: 'rollback' }),
     smoke: z
       .strictObject({
@@ -190,7 +198,7 @@ export const configSchema = z
         webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
         revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
         webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
-      })
+      }, UNKNOWN_KEY)
       .default({ routes: [], webhookPath: '/webhooks/stripe', revenuePath: '/metrics/revenue', webhookSecret: 'STRIPE_WEBHOOK_SECRET' }),
     verification: z
       .strictObject({
@@ -199,9 +207,9 @@ export const configSchema = z
         maxErrorRate: z.number().min(0).max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' }).default(0.01),
         maxP95LatencyMs: z.number().positive().default(1000),
         revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
-      })
+      }, UNKNOWN_KEY)
       .default({ duration: 30_000, interval: 2000, maxErrorRate: 0.01, maxP95LatencyMs: 1000, revenuePath: '/metrics/revenue' }),
-  })
+  }, UNKNOWN_KEY)
   .superRefine((config, ctx) => {
     const environmentsNeedBuild = config.environments.length > 0 && !config.stages['build-production-image'];
     if (config.environments.length > 0 && config.promotion.mode === 'manual' && config.promotion.approvers.length === 0) {
@@ -215,7 +223,7 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['stages', 'build-production-image'],
-        message: 'is required when environments are configured: the build makes what they deploy',
+        message: 'is required when environments are configured (the build makes what they deploy): add it with an artifact, or remove environments',
       });
     }
   });

@@ -88,12 +88,13 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       }
     }
 
+    skipPending(status);
     phase('succeeded');
     return { outcome: 'succeeded', status };
   } catch (error) {
     phase('compensating');
     status.compensations = await saga.compensate();
-    for (const s of Object.values(status.stages)) if (s.state === 'pending') s.state = 'skipped';
+    skipPending(status);
     if (isCancellation(error)) {
       phase('cancelled');
       throw error;
@@ -130,6 +131,10 @@ async function allOrCancel(tasks: (() => Promise<unknown>)[]): Promise<void> {
     );
     if (first !== undefined) throw first;
   });
+}
+
+function skipPending(status: ReleaseStatus): void {
+  for (const s of Object.values(status.stages)) if (s.state === 'pending') s.state = 'skipped';
 }
 
 function validateInput(input: ReleaseInput): void {

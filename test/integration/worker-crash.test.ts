@@ -1,0 +1,81 @@
+/** The worker process killed with SIGKILL mid-stage: a new worker finishes the run, no completed stage runs twice. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { StageName } from '../../src/constants.js';
+import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
+import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+const workers: ChildProcess[] = [];
+before(async () => {
+  env = await startTestServer();
+});
+after(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await env?.teardown();
+});
+
+/** Starts `node dist/src/worker.js` as its own process, the way an operator would. */
+function startWorker(taskQueue: string, home: string): ChildProcess {
+  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_TASK_QUEUE: taskQueue, TOLLGATE_HOME: home },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  workers.push(worker);
+  return worker;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+it('a new worker finishes the run after the first is SIGKILLed during a long stage', async () => {
+  const dir = tempDir('crash');
+  const home = join(dir, 'home');
+  const { taskQueue, workflowId } = uniqueIds('crash');
+  const long = shStage('test-rag-engine', 'sleep 4');
+  const quick = (name: StageName) => shStage(name, 'true');
+  const stages = pipelineStages({
+    'test-rag-engine': long,
+    'test-stripe-integration': quick('test-stripe-integration'),
+    'verify-revenue-metrics': quick('verify-revenue-metrics'),
+  });
+  const first = startWorker(taskQueue, home);
+  const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    taskQueue,
+    workflowId,
+    // A short heartbeat timeout: the server notices the dead worker in ~2 s.
+    args: [releaseInput(dir, stages, { heartbeatTimeoutMs: 2000 })],
+  });
+
+  await until(
+    () =>
+      markers(dir, 'test-rag-engine').starts.length === 1 &&
+      markers(dir, 'test-stripe-integration').ends.length === 1 &&
+      markers(dir, 'verify-revenue-metrics').ends.length === 1,
+    'the long stage to start after its siblings completed',
+  );
+  first.kill('SIGKILL');
+  await new Promise((resolve) => first.once('exit', resolve));
+
+  startWorker(taskQueue, home);
+  const result = await handle.result();
+  assert.equal(result.outcome, 'succeeded');
+
+  for (const stage of ['quick-health-check', 'test-suite', 'test-stripe-integration', 'verify-revenue-metrics'] as const) {
+    assert.equal(markers(dir, stage).starts.length, 1, `${stage} completed before the crash and did not run again`);
+  }
+  const rag = markers(dir, 'test-rag-engine');
+  assert.equal(rag.starts.length, 2, 'the interrupted stage ran again on the new worker');
+  assert.equal(rag.ends.length, 1, "the dead worker's orphaned process was killed, not left to finish");
+  assert.equal(result.status.stages['test-rag-engine']?.attempts, 2);
+  assert.equal(markers(dir, 'build-production-image').starts.length, 1);
+});

@@ -1,0 +1,79 @@
+/** A real Temporal dev server for a test file, and workers that run Tollgate's real workflows and activities. */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
+import { WORKFLOW_BUNDLE_PATH } from '../../src/bundle.js';
+import { SEARCH_ATTRIBUTES } from '../../src/constants.js';
+import { RunnerSelector } from '../../src/runners/select.js';
+
+/** The repository root (dist/test/support → three levels up). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Path of the Temporal CLI, found or installed by scripts/ensure-tools. */
+export function temporalBinary(): string {
+  return execFileSync('bash', [join(ROOT, 'scripts/ensure-tools'), '--print', 'temporal'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+    .toString()
+    .trim();
+}
+
+/** Starts a dev server (`temporal server start-dev`) with Tollgate's search attributes registered. */
+export function startTestServer(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalBinary() },
+      ip: '127.0.0.1',
+      searchAttributes: Object.values(SEARCH_ATTRIBUTES).map((name) =>
+        defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
+      ),
+    },
+  });
+}
+
+let runtimeInstalled = false;
+/** SDK logs at WARN, so test output shows test results rather than worker state changes. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/** A unique task queue and workflow id per test, so tests never see each other's runs. */
+export function uniqueIds(label: string): { taskQueue: string; workflowId: string } {
+  const id = randomUUID().slice(0, 8);
+  return { taskQueue: `test-${label}-${id}`, workflowId: `test-${label}-${id}` };
+}
+
+/** A fresh temp directory. */
+export function tempDir(label: string): string {
+  return mkdtempSync(join(tmpdir(), `tollgate-${label}-`));
+}
+
+/** A worker on `taskQueue` with the real activities (host runner) and the prebuilt workflow bundle. */
+export function createTestWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  home: string,
+  deps: Partial<ActivityDeps> = {},
+): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+    activities: createActivities({
+      home,
+      runnerFor: new RunnerSelector('host').runnerFor,
+      secretSource: process.env,
+      ...deps,
+    }),
+  });
+}
