@@ -1,0 +1,136 @@
+/** The `local` environment driver: what activities call. Every call goes to the environment's supervisor. */
+import type {
+  DeployedRelease,
+  Environment,
+  EnvironmentHealth,
+  ReleaseSpec,
+  TrafficStats,
+} from '../environment.js';
+import { callControl, isSupervisorGone } from './control-client.js';
+import { ensureSupervisor } from './launcher.js';
+import { probe } from './net.js';
+import { assertSafeName, envPaths, type EnvPaths } from './paths.js';
+import type { ControlOp, ControlOps } from './protocol.js';
+import { toDeployed } from './state.js';
+import { stopEnvironment } from './status.js';
+
+/** How to reach one local environment. */
+export interface LocalEnvironmentOptions {
+  name: string;
+  /** The proxy's fixed loopback port. */
+  port: number;
+  /** Tollgate's home directory; the environment lives in `<home>/envs/<name>/`. */
+  home: string;
+  /** How long a release may take to answer its readyPath (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Timeout of the health check through the proxy (default 2 s). */
+  healthTimeoutMs?: number;
+}
+
+const CALL_TIMEOUT_MS = 30_000;
+
+/** One local environment: releases as supervised processes behind a switching reverse proxy. */
+export class LocalEnvironment implements Environment {
+  readonly name: string;
+  readonly url: string;
+  private readonly paths: EnvPaths;
+  private readonly readyTimeoutMs: number;
+  private readonly healthTimeoutMs: number;
+
+  constructor(private readonly options: LocalEnvironmentOptions) {
+    assertSafeName('environment name', options.name);
+    this.name = options.name;
+    this.url = `http://127.0.0.1:${options.port}`;
+    this.paths = envPaths(options.home, options.name);
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+    this.healthTimeoutMs = options.healthTimeoutMs ?? 2000;
+  }
+
+  /** Unpacks and starts the release beside the current one; idempotent per releaseId. */
+  deploy(spec: ReleaseSpec): Promise<DeployedRelease> {
+    return this.call(
+      'deploy',
+      { spec, readyTimeoutMs: this.readyTimeoutMs },
+      this.readyTimeoutMs + CALL_TIMEOUT_MS,
+    );
+  }
+
+  /** Switches the proxy to the release; idempotent when it already serves. */
+  activate(releaseId: string): Promise<{ previous: string | null }> {
+    return this.call(
+      'activate',
+      { releaseId, readyTimeoutMs: this.readyTimeoutMs },
+      this.readyTimeoutMs + CALL_TIMEOUT_MS,
+    );
+  }
+
+  /** Switches back to the previous release; repeating it answers the same and changes nothing. */
+  rollback(): Promise<{ from: string | null; to: string | null }> {
+    return this.call(
+      'rollback',
+      { readyTimeoutMs: this.readyTimeoutMs },
+      this.readyTimeoutMs + CALL_TIMEOUT_MS,
+    );
+  }
+
+  /** The release serving traffic, if any. */
+  async current(): Promise<DeployedRelease | null> {
+    const { state } = await this.call('status', {});
+    const record = state.current ? state.releases[state.current] : undefined;
+    return record ? toDeployed(record) : null;
+  }
+
+  /** The release that served before the current one, if any (null after a rollback). */
+  async previous(): Promise<DeployedRelease | null> {
+    const { state } = await this.call('status', {});
+    const record = state.previous ? state.releases[state.previous] : undefined;
+    return record ? toDeployed(record) : null;
+  }
+
+  /** GET the current release's healthPath through the proxy. */
+  async health(): Promise<EnvironmentHealth> {
+    const { state } = await this.call('status', {});
+    const record = state.current ? state.releases[state.current] : undefined;
+    if (!record)
+      return { ok: false, releaseId: null, status: null, latencyMs: 0, detail: 'no active release' };
+    const result = await probe(`${this.url}${record.healthPath}`, this.healthTimeoutMs);
+    return {
+      ok: result.status === 200,
+      releaseId: record.releaseId,
+      status: result.status,
+      latencyMs: Math.round(result.latencyMs * 100) / 100,
+      detail: result.error ?? (result.body.slice(0, 200) || `HTTP ${result.status}`),
+    };
+  }
+
+  /** Requests, 5xx, proxy errors and p95 latency seen by the proxy since `since` (ISO time). */
+  traffic(since?: string): Promise<TrafficStats> {
+    return this.call('traffic', since === undefined ? {} : { since });
+  }
+
+  /** Stops a release that does not serve and deletes its directory; refuses the current one. */
+  async retire(releaseId: string): Promise<void> {
+    await this.call('retire', { releaseId });
+  }
+
+  /** Stops every release and the supervisor (state.json stays: the next call starts them again). */
+  async stop(): Promise<void> {
+    await stopEnvironment(this.options.home, this.options.name);
+  }
+
+  /** Calls the supervisor, (re)starting it when it is gone; operations are idempotent, so resending is safe. */
+  private async call<K extends ControlOp>(
+    op: K,
+    body: ControlOps[K]['req'],
+    timeoutMs = CALL_TIMEOUT_MS,
+  ): Promise<ControlOps[K]['res']> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await callControl(this.paths.socket, op, body, timeoutMs);
+      } catch (err) {
+        if (!isSupervisorGone(err) || attempt === 3) throw err;
+        await ensureSupervisor(this.options.home, this.options.name, this.options.port, this.paths);
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Starting one release process and waiting for readiness. The argv and env (secrets included) are
+ * kept in a 0600 launch file beside the release, so a restarted supervisor can start it again
+ * without the worker; state.json never holds them.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { logTail } from './log-tail.js';
+import { probe } from './net.js';
+import { isAlive, stopProcess } from './processes.js';
+import { LocalEnvironmentError } from './errors.js';
+
+/** How to start a release: what the worker resolved at deploy time. */
+export interface LaunchSpec {
+  start: string[];
+  env: Record<string, string>;
+}
+
+/** Variables a release inherits from the supervisor; the rest (the worker's own secrets) stay out. */
+const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
+
+/** Grace between SIGTERM and SIGKILL when a release stops. */
+export const STOP_GRACE_MS = 5000;
+
+/** Writes the launch file (owner-only: it holds secret values). */
+export async function writeLaunch(file: string, launch: LaunchSpec): Promise<void> {
+  await writeFile(file, JSON.stringify(launch), { mode: 0o600 });
+}
+
+/** Reads the launch file back. */
+export async function readLaunch(file: string): Promise<LaunchSpec> {
+  return JSON.parse(await readFile(file, 'utf8')) as LaunchSpec;
+}
+
+/** Spawns the release in its own process group, output appended to its log; returns its pid. */
+export function spawnRelease(
+  dir: string,
+  launch: LaunchSpec,
+  port: number,
+  logPath: string,
+  onExit: (pid: number, code: number | null, signal: string | null) => void,
+): number {
+  const [command, ...args] = launch.start;
+  if (!command) throw new LocalEnvironmentError('release start command is empty');
+  const base: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = process.env[key];
+    if (value !== undefined) base[key] = value;
+  }
+  const env = { ...base, NODE_ENV: 'production', ...launch.env, PORT: String(port) };
+  const log = openSync(logPath, 'a', 0o600);
+  try {
+    // 'node' means the Node that runs Tollgate, so a release never depends on the worker's PATH.
+    const child = spawn(command === 'node' ? process.execPath : command, args, {
+      cwd: dir,
+      env,
+      detached: true,
+      stdio: ['ignore', log, log],
+    });
+    if (child.pid === undefined)
+      throw new LocalEnvironmentError(`could not start ${launch.start.join(' ')} in ${dir}`);
+    const pid = child.pid;
+    child.on('error', () => undefined); // a spawn failure shows up as the exit below
+    child.on('exit', (code, sig) => onExit(pid, code, sig));
+    return pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Waits until `url` answers 200; stops the process and throws with the log tail if it dies or times out. */
+export async function awaitReady(options: {
+  releaseId: string;
+  pid: number;
+  url: string;
+  timeoutMs: number;
+  logPath: string;
+}): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (!isAlive(options.pid)) {
+      throw new LocalEnvironmentError(
+        `release ${options.releaseId} exited before it was ready (${options.url}); log tail:\n${await logTail(options.logPath)}`,
+        options.releaseId,
+        await logTail(options.logPath),
+      );
+    }
+    const result = await probe(options.url, Math.min(2000, Math.max(100, deadline - Date.now())));
+    if (result.status === 200) return;
+    last = result.status === null ? (result.error ?? 'no answer') : `HTTP ${result.status}`;
+    await sleep(100);
+  }
+  await stopProcess(options.pid, STOP_GRACE_MS);
+  const tail = await logTail(options.logPath);
+  throw new LocalEnvironmentError(
+    `release ${options.releaseId} was not ready within ${options.timeoutMs} ms (${options.url}: ${last}); log tail:\n${tail}`,
+    options.releaseId,
+    tail,
+  );
+}

@@ -1,0 +1,305 @@
+/**
+ * The supervisor's core: which releases run, which one serves, and the state.json that remembers it.
+ * Mutations run one at a time; each writes the next state before traffic moves, so a crash leaves
+ * the file describing what the proxy serves or is about to serve.
+ */
+import { rm } from 'node:fs/promises';
+import type { DeployedRelease, ReleaseSpec } from '../environment.js';
+import { LocalEnvironmentError } from './errors.js';
+import { awaitReady, readLaunch, spawnRelease, STOP_GRACE_MS, writeLaunch } from './launch.js';
+import { freePort, portIsFree, probe } from './net.js';
+import { assertSafeName, releasePaths, type EnvPaths } from './paths.js';
+import { isAlive, processCwd, stopProcess } from './processes.js';
+import type { ProxyTarget } from './proxy.js';
+import { toDeployed, writeState, type EnvState, type HistoryEntry, type ReleaseRecord } from './state.js';
+import { unpackRelease } from './unpack.js';
+
+const WATCHDOG_MS = 1000;
+const MAX_RESTART_BACKOFF_MS = 30_000;
+
+/** Owns the releases of one environment inside its supervisor. */
+export class ReleaseManager {
+  private queue: Promise<unknown> = Promise.resolve();
+  private target: ProxyTarget | null = null;
+  private stopping = false;
+  private readonly backoff = new Map<string, { at: number; ms: number }>();
+  private watchdog: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly paths: EnvPaths,
+    private state: EnvState,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Where the proxy sends the next request. */
+  currentTarget(): ProxyTarget | null {
+    return this.target;
+  }
+
+  /** The state and which release processes are alive. */
+  snapshot(): { state: EnvState; alive: Record<string, boolean> } {
+    const alive: Record<string, boolean> = {};
+    for (const r of Object.values(this.state.releases)) alive[r.releaseId] = r.pid !== null && isAlive(r.pid);
+    return { state: this.state, alive };
+  }
+
+  /** After a supervisor (re)start: adopt live, healthy release processes; restart the others. */
+  recover(readyTimeoutMs: number): Promise<void> {
+    return this.serial(async () => {
+      const next = structuredClone(this.state);
+      for (const record of Object.values(next.releases)) {
+        if (record.pid !== null && (await this.adoptable(record))) {
+          this.note(next, 'adopted', record.releaseId, `pid ${record.pid}`);
+          continue;
+        }
+        try {
+          await this.launch(record, readyTimeoutMs);
+          this.note(next, 'restarted', record.releaseId, `pid ${record.pid} port ${record.port}`);
+        } catch (err) {
+          record.pid = null;
+          this.log(`recover: ${(err as Error).message}`);
+        }
+      }
+      await this.commit(next);
+      this.watchdog = setInterval(() => this.checkProcesses(readyTimeoutMs), WATCHDOG_MS);
+    });
+  }
+
+  /** Unpacks and starts a release and waits for readiness; idempotent per releaseId. */
+  deploy(spec: ReleaseSpec, readyTimeoutMs: number): Promise<DeployedRelease> {
+    return this.serial(async () => {
+      assertSafeName('release id', spec.releaseId);
+      const existing = this.state.releases[spec.releaseId];
+      if (existing) {
+        if (existing.digest !== spec.artifact.digest) {
+          throw new LocalEnvironmentError(
+            `release ${spec.releaseId} is already deployed from ${existing.digest}, not ${spec.artifact.digest}`,
+            spec.releaseId,
+          );
+        }
+        const next = structuredClone(this.state);
+        await this.ensureRunning(next, spec.releaseId, readyTimeoutMs);
+        await this.commit(next);
+        return toDeployed(next.releases[spec.releaseId] as ReleaseRecord);
+      }
+      const files = releasePaths(this.paths, spec.releaseId);
+      const now = new Date().toISOString();
+      const record: ReleaseRecord = {
+        releaseId: spec.releaseId,
+        app: spec.app,
+        ref: spec.ref,
+        digest: spec.artifact.digest,
+        dir: files.dir,
+        logPath: files.log,
+        port: 0,
+        pid: null,
+        startedAt: now,
+        deployedAt: now,
+        healthPath: spec.healthPath,
+        readyPath: spec.readyPath,
+      };
+      try {
+        await unpackRelease(spec.artifact, files.dir);
+        await writeLaunch(files.launch, { start: spec.start, env: { ...spec.env, ...spec.secrets } });
+        await this.launch(record, readyTimeoutMs);
+      } catch (err) {
+        // No half-deployed environment: the process is gone (launch stops it), so are its files.
+        if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
+        await rm(files.dir, { recursive: true, force: true });
+        await rm(files.launch, { force: true });
+        if (err instanceof LocalEnvironmentError) throw err;
+        throw new LocalEnvironmentError(
+          `deploy of ${spec.releaseId} failed: ${(err as Error).message}`,
+          spec.releaseId,
+        );
+      }
+      const next = structuredClone(this.state);
+      next.releases[record.releaseId] = record;
+      this.note(next, 'deployed', record.releaseId, `pid ${record.pid} port ${record.port}`);
+      await this.commit(next);
+      return toDeployed(record);
+    });
+  }
+
+  /** Makes `releaseId` the proxy target; the current one becomes previous. */
+  activate(releaseId: string, readyTimeoutMs: number): Promise<{ previous: string | null }> {
+    return this.serial(async () => {
+      if (this.state.current === releaseId && this.target?.releaseId === releaseId)
+        return { previous: this.state.previous };
+      const next = structuredClone(this.state);
+      await this.ensureRunning(next, releaseId, readyTimeoutMs);
+      if (next.current !== releaseId) {
+        next.previous = next.current;
+        next.current = releaseId;
+        next.lastRollback = null;
+        delete (next.releases[releaseId] as ReleaseRecord).rolledBackAt;
+        this.note(next, 'activated', releaseId, next.previous ? `from ${next.previous}` : undefined);
+      }
+      await this.commit(next);
+      return { previous: next.previous };
+    });
+  }
+
+  /**
+   * Moves traffic back to the previous release. The release rolled back from keeps running (marked
+   * rolledBackAt, neither current nor previous) until retired, and previous becomes null, so a retried
+   * rollback cannot flip traffic back to it: it answers the same as the first one.
+   */
+  rollback(readyTimeoutMs: number): Promise<{ from: string | null; to: string | null }> {
+    return this.serial(async () => {
+      const { current, previous, lastRollback } = this.state;
+      if (previous === null) {
+        if (lastRollback && lastRollback.to === current)
+          return { from: lastRollback.from, to: lastRollback.to };
+        return { from: null, to: null };
+      }
+      const next = structuredClone(this.state);
+      await this.ensureRunning(next, previous, readyTimeoutMs);
+      next.current = previous;
+      next.previous = null;
+      if (current !== null) {
+        next.lastRollback = { from: current, to: previous, at: new Date().toISOString() };
+        const from = next.releases[current];
+        if (from) from.rolledBackAt = next.lastRollback.at;
+      }
+      this.note(next, 'rolled-back', previous, current ? `from ${current}` : undefined);
+      await this.commit(next);
+      return { from: current, to: previous };
+    });
+  }
+
+  /** Stops a release that does not serve and deletes its directory; refuses the current one. */
+  retire(releaseId: string): Promise<{ retired: boolean }> {
+    return this.serial(async () => {
+      if (releaseId === this.state.current) {
+        throw new LocalEnvironmentError(
+          `release ${releaseId} is current in ${this.state.name}; activate another first`,
+          releaseId,
+        );
+      }
+      const record = this.state.releases[releaseId];
+      if (!record) return { retired: false };
+      if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
+      const files = releasePaths(this.paths, releaseId);
+      await rm(files.dir, { recursive: true, force: true });
+      await rm(files.launch, { force: true });
+      const next = structuredClone(this.state);
+      delete next.releases[releaseId];
+      if (next.previous === releaseId) next.previous = null;
+      this.note(next, 'retired', releaseId);
+      await this.commit(next);
+      return { retired: true };
+    });
+  }
+
+  /** Stops every release (state keeps them: the next supervisor start brings them back). */
+  stopAll(): Promise<{ stopped: string[] }> {
+    this.stopping = true;
+    clearInterval(this.watchdog);
+    return this.serial(async () => {
+      const next = structuredClone(this.state);
+      const running = Object.values(next.releases).filter((r) => r.pid !== null);
+      await Promise.all(running.map((r) => stopProcess(r.pid as number, STOP_GRACE_MS)));
+      for (const r of running) {
+        r.pid = null;
+        this.note(next, 'stopped', r.releaseId);
+      }
+      this.target = null;
+      await writeState(this.paths.state, next);
+      this.state = next;
+      return { stopped: running.map((r) => r.releaseId) };
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Persists `next`, then points the proxy at its current release. */
+  private async commit(next: EnvState): Promise<void> {
+    await writeState(this.paths.state, next);
+    this.state = next;
+    const current = next.current ? next.releases[next.current] : undefined;
+    this.target =
+      current && current.pid !== null ? { releaseId: current.releaseId, port: current.port } : null;
+  }
+
+  private note(state: EnvState, event: HistoryEntry['event'], releaseId: string, detail?: string): void {
+    state.history.push({ at: new Date().toISOString(), event, releaseId, ...(detail ? { detail } : {}) });
+  }
+
+  /** A live process in the release's directory that answers its health path (pids get reused). */
+  private async adoptable(record: ReleaseRecord): Promise<boolean> {
+    if (record.pid === null || !isAlive(record.pid)) return false;
+    const cwd = processCwd(record.pid);
+    if (cwd !== null && cwd !== record.dir) return false;
+    return (await probe(`http://127.0.0.1:${record.port}${record.healthPath}`, 2000)).status === 200;
+  }
+
+  /** The release runs and is ready, restarted from its directory if its process is gone. */
+  private async ensureRunning(next: EnvState, releaseId: string, readyTimeoutMs: number): Promise<void> {
+    const record = next.releases[releaseId];
+    if (!record)
+      throw new LocalEnvironmentError(`release ${releaseId} is not deployed in ${next.name}`, releaseId);
+    if (record.pid !== null && isAlive(record.pid)) {
+      await awaitReady({
+        releaseId,
+        pid: record.pid,
+        url: readyUrl(record),
+        timeoutMs: readyTimeoutMs,
+        logPath: record.logPath,
+      });
+      return;
+    }
+    await this.launch(record, readyTimeoutMs);
+    this.note(next, 'restarted', releaseId, `pid ${record.pid} port ${record.port}`);
+  }
+
+  /** Starts the release from its directory (same port when still free) and waits for readiness. */
+  private async launch(record: ReleaseRecord, readyTimeoutMs: number): Promise<void> {
+    const launch = await readLaunch(releasePaths(this.paths, record.releaseId).launch);
+    const port = record.port && (await portIsFree(record.port)) ? record.port : await freePort();
+    const pid = spawnRelease(record.dir, launch, port, record.logPath, (exited, code, signal) => {
+      if (!this.stopping)
+        this.log(`release ${record.releaseId} pid ${exited} exited (code ${code}, signal ${signal})`);
+    });
+    record.pid = pid;
+    record.port = port;
+    record.startedAt = new Date().toISOString();
+    await awaitReady({
+      releaseId: record.releaseId,
+      pid,
+      url: readyUrl(record),
+      timeoutMs: readyTimeoutMs,
+      logPath: record.logPath,
+    });
+  }
+
+  /** The watchdog: a release whose process died is restarted, with a growing pause between tries. */
+  private checkProcesses(readyTimeoutMs: number): void {
+    if (this.stopping) return;
+    for (const record of Object.values(this.state.releases)) {
+      if (record.pid === null || isAlive(record.pid)) continue;
+      const wait = this.backoff.get(record.releaseId);
+      if (wait && Date.now() < wait.at) continue;
+      const ms = Math.min((wait?.ms ?? 500) * 2, MAX_RESTART_BACKOFF_MS);
+      this.backoff.set(record.releaseId, { at: Date.now() + ms, ms });
+      const releaseId = record.releaseId;
+      this.serial(async () => {
+        if (this.stopping) return;
+        const next = structuredClone(this.state);
+        const fresh = next.releases[releaseId];
+        if (!fresh || (fresh.pid !== null && isAlive(fresh.pid))) return;
+        await this.ensureRunning(next, releaseId, readyTimeoutMs);
+        await this.commit(next);
+        this.backoff.delete(releaseId);
+      }).catch((err: unknown) => this.log(`watchdog: ${(err as Error).message}`));
+    }
+  }
+}
+
+function readyUrl(record: ReleaseRecord): string {
+  return `http://127.0.0.1:${record.port}${record.readyPath}`;
+}

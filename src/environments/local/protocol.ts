@@ -1,0 +1,30 @@
+/** The control API between a driver and its environment's supervisor: one POST per operation, JSON in and out. */
+import type { DeployedRelease, ReleaseSpec, TrafficStats } from '../environment.js';
+import type { EnvState } from './state.js';
+
+/** What `status` answers: the durable state plus which release processes are alive now. */
+export interface SupervisorStatus {
+  pid: number;
+  state: EnvState;
+  alive: Record<string, boolean>;
+}
+
+/** Each operation's request and response. */
+export interface ControlOps {
+  ping: { req: Record<string, never>; res: { pid: number; name: string; port: number } };
+  deploy: { req: { spec: ReleaseSpec; readyTimeoutMs: number }; res: DeployedRelease };
+  activate: { req: { releaseId: string; readyTimeoutMs: number }; res: { previous: string | null } };
+  rollback: { req: { readyTimeoutMs: number }; res: { from: string | null; to: string | null } };
+  status: { req: Record<string, never>; res: SupervisorStatus };
+  traffic: { req: { since?: string }; res: TrafficStats };
+  retire: { req: { releaseId: string }; res: { retired: boolean } };
+  stop: { req: Record<string, never>; res: { stopped: string[] } };
+}
+
+/** One control operation's name. */
+export type ControlOp = keyof ControlOps;
+
+/** The body of a failed operation. */
+export interface ControlError {
+  error: { message: string; releaseId?: string; logTail?: string };
+}

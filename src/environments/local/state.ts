@@ -1,0 +1,90 @@
+/** The environment's durable state: state.json, written atomically (temp file + rename). */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { DeployedRelease } from '../environment.js';
+
+/** One release the environment knows about (unpacked, and running unless the environment was stopped). */
+export interface ReleaseRecord {
+  releaseId: string;
+  app: string;
+  ref: string;
+  digest: string;
+  dir: string;
+  logPath: string;
+  port: number;
+  /** Null once stopped. */
+  pid: number | null;
+  startedAt: string;
+  deployedAt: string;
+  healthPath: string;
+  readyPath: string;
+  /** Set when traffic was rolled back away from this release; it keeps running until retired. */
+  rolledBackAt?: string;
+}
+
+/** One line of the environment's history. */
+export interface HistoryEntry {
+  at: string;
+  event: 'deployed' | 'activated' | 'rolled-back' | 'retired' | 'restarted' | 'adopted' | 'stopped';
+  releaseId: string;
+  detail?: string;
+}
+
+/** Everything the supervisor needs to come back after a restart. */
+export interface EnvState {
+  version: 1;
+  name: string;
+  port: number;
+  current: string | null;
+  previous: string | null;
+  /** The last rollback, so a retried rollback answers the same instead of flipping back. */
+  lastRollback: { from: string; to: string; at: string } | null;
+  releases: Record<string, ReleaseRecord>;
+  history: HistoryEntry[];
+}
+
+const HISTORY_LIMIT = 500;
+
+/** A fresh state for an environment that never ran. */
+export function emptyState(name: string, port: number): EnvState {
+  return {
+    version: 1,
+    name,
+    port,
+    current: null,
+    previous: null,
+    lastRollback: null,
+    releases: {},
+    history: [],
+  };
+}
+
+/** Reads state.json, or null when there is none yet. */
+export async function readState(file: string): Promise<EnvState | null> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as EnvState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** Writes state.json atomically: readers see the old file or the new one, never half of one. */
+export async function writeState(file: string, state: EnvState): Promise<void> {
+  if (state.history.length > HISTORY_LIMIT) state.history.splice(0, state.history.length - HISTORY_LIMIT);
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(temp, file);
+}
+
+/** The driver-facing view of a release record. */
+export function toDeployed(record: ReleaseRecord): DeployedRelease {
+  return {
+    releaseId: record.releaseId,
+    ref: record.ref,
+    digest: record.digest,
+    url: `http://127.0.0.1:${record.port}`,
+    pid: record.pid ?? 0,
+    startedAt: record.startedAt,
+  };
+}

@@ -1,0 +1,89 @@
+/** What `tollgate env status|stop <env>` needs: read or stop an environment without starting it. */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { callControl } from './control-client.js';
+import { pingSupervisor, supervisorPid } from './launcher.js';
+import { STOP_GRACE_MS } from './launch.js';
+import { envPaths } from './paths.js';
+import { isAlive, processCwd, stopProcess } from './processes.js';
+import { readState, writeState, type HistoryEntry, type ReleaseRecord } from './state.js';
+
+/** One environment as `tollgate env status` shows it. */
+export interface EnvironmentStatus {
+  name: string;
+  dir: string;
+  port: number | null;
+  url: string | null;
+  /** Pid of the supervisor when it answers, else null. */
+  supervisorPid: number | null;
+  current: string | null;
+  previous: string | null;
+  releases: (ReleaseRecord & { alive: boolean })[];
+  history: HistoryEntry[];
+}
+
+/** Names of the local environments under `home` (those with a state.json). */
+export async function listLocalEnvironments(home: string): Promise<string[]> {
+  const root = join(home, 'envs');
+  const names = await readdir(root).catch(() => [] as string[]);
+  const found: string[] = [];
+  for (const name of names.sort()) {
+    if (
+      await stat(envPaths(home, name).state).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push(name);
+  }
+  return found;
+}
+
+/** The state of environment `name` and which of its processes are alive; starts nothing. */
+export async function environmentStatus(home: string, name: string): Promise<EnvironmentStatus> {
+  const paths = envPaths(home, name);
+  const pid = await pingSupervisor(paths);
+  const live = pid !== null ? await callControl(paths.socket, 'status', {}, 30_000) : null;
+  const state = live?.state ?? (await readState(paths.state));
+  const records = Object.values(state?.releases ?? {});
+  return {
+    name,
+    dir: paths.dir,
+    port: state?.port ?? null,
+    url: state ? `http://127.0.0.1:${state.port}` : null,
+    supervisorPid: pid,
+    current: state?.current ?? null,
+    previous: state?.previous ?? null,
+    releases: records.map((r) => ({
+      ...r,
+      alive: live?.alive[r.releaseId] ?? (r.pid !== null && isAlive(r.pid)),
+    })),
+    history: state?.history.slice(-20) ?? [],
+  };
+}
+
+/** Stops the releases and the supervisor of `name`; also stops releases orphaned by a killed supervisor. */
+export async function stopEnvironment(home: string, name: string): Promise<void> {
+  const paths = envPaths(home, name);
+  if ((await pingSupervisor(paths)) !== null) {
+    const pid = await supervisorPid(paths);
+    await callControl(paths.socket, 'stop', {}, STOP_GRACE_MS * 2 + 10_000);
+    const deadline = Date.now() + 5000;
+    while (pid !== null && isAlive(pid) && Date.now() < deadline) await sleep(25);
+    return;
+  }
+  const silent = await supervisorPid(paths);
+  if (silent !== null) await stopProcess(silent, 1000); // alive but not answering: wedged
+  const state = await readState(paths.state);
+  if (!state) return;
+  let changed = false;
+  for (const record of Object.values(state.releases)) {
+    if (record.pid === null) continue;
+    const cwd = isAlive(record.pid) ? processCwd(record.pid) : null;
+    if (cwd === null || cwd === record.dir) await stopProcess(record.pid, STOP_GRACE_MS);
+    record.pid = null;
+    changed = true;
+  }
+  if (changed) await writeState(paths.state, state);
+}
