@@ -6,13 +6,31 @@ import { builtinModules } from 'node:module';
 const nodeModules = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tollgate/**', 'examples/**', 'dagger/**', 'test/fixtures/**', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      '.tollgate/**',
+      'examples/**',
+      'dagger/**',
+      'test/fixtures/**',
+      'eslint.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's describe/it return promises the runner itself awaits.
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -23,10 +41,20 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeModules.map((name) => ({ name, message: 'Workflow code runs in the deterministic sandbox.' })),
+          paths: nodeModules.map((name) => ({
+            name,
+            message: 'Workflow code runs in the deterministic sandbox.',
+          })),
           patterns: [
-            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Import activity types only.' },
-            { group: ['../runners/*', '../environments/*', '../config/*'], message: 'Not in the workflow sandbox.' },
+            {
+              group: ['../activities/*', '../activities'],
+              allowTypeImports: true,
+              message: 'Import activity types only.',
+            },
+            {
+              group: ['../runners/*', '../environments/*', '../config/*'],
+              message: 'Not in the workflow sandbox.',
+            },
           ],
         },
       ],

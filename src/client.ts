@@ -2,6 +2,11 @@
 /** The `tollgate` command line: declares the commands, lazily loads each, maps errors to exit codes. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
+// Types only: each command's code is imported when that command runs.
+import type { DevOptions } from './commands/dev.js';
+import type { RunOptions } from './commands/run.js';
+import type { StageOptions } from './commands/stage.js';
+import type { StatusOptions } from './commands/status.js';
 
 const program = new Command('tollgate')
   .description('Durable release pipelines for revenue-critical services, on Temporal.')
@@ -26,14 +31,16 @@ program
   .option('-w, --wait', 'follow the run and exit with its outcome')
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExample:\n  tollgate run --ref $GITHUB_SHA --wait')
-  .action(async (options) => exit(await (await import('./commands/run.js')).run(options)));
+  .action(async (options: RunOptions) => exit(await (await import('./commands/run.js')).run(options)));
 
 program
   .command('status <run>')
   .description('show where a release is, stage by stage')
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExample:\n  tollgate status release-saas-app-3f2a9c1-1b2c3d4e')
-  .action(async (run: string, options) => exit(await (await import('./commands/status.js')).status(run, options)));
+  .action(async (run: string, options: StatusOptions) =>
+    exit(await (await import('./commands/status.js')).status(run, options)),
+  );
 
 program
   .command('stage <name>')
@@ -41,7 +48,9 @@ program
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .option('-q, --quiet', 'do not stream the stage output')
   .addHelpText('after', '\nExample:\n  tollgate stage test-suite')
-  .action(async (name: string, options) => exit(await (await import('./commands/stage.js')).stage(name, options)));
+  .action(async (name: string, options: StageOptions) =>
+    exit(await (await import('./commands/stage.js')).stage(name, options)),
+  );
 
 program
   .command('dev')
@@ -50,7 +59,7 @@ program
   .option('--ui-port <port>', 'UI port', integer, 8233)
   .option('-d, --detach', 'run in the background')
   .addHelpText('after', '\nExample:\n  tollgate dev --detach')
-  .action(async (options) => exit(await (await import('./commands/dev.js')).dev(options)));
+  .action(async (options: DevOptions) => exit(await (await import('./commands/dev.js')).dev(options)));
 
 function exit(code: number): void {
   process.exitCode = code;

@@ -18,7 +18,8 @@ export interface StartWorkerOptions {
 /** Creates the worker (not yet running). */
 export async function createWorker(options: StartWorkerOptions = {}): Promise<Worker> {
   const settings = options.settings ?? loadSettings();
-  const connection = options.connection ?? (await NativeConnection.connect(settings.temporal.connectionOptions));
+  const connection =
+    options.connection ?? (await NativeConnection.connect(settings.temporal.connectionOptions));
   const runners = new RunnerSelector(settings.runnerOverride);
   installEngineSessionGuard();
   console.log(`[tollgate] ${runners.describe()}`);
@@ -31,7 +32,11 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     namespace: settings.temporal.namespace ?? 'default',
     taskQueue: options.taskQueue ?? settings.taskQueue,
     ...workflows,
-    activities: createActivities({ home: settings.home, runnerFor: runners.runnerFor, secretSource: process.env }),
+    activities: createActivities({
+      home: settings.home,
+      runnerFor: runners.runnerFor,
+      secretSource: process.env,
+    }),
     // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)
     // and the server hands them to another worker.
     shutdownGraceTime: Number(process.env.TOLLGATE_SHUTDOWN_GRACE_MS ?? 20_000),

@@ -1,11 +1,15 @@
 /** Turns runner errors into ApplicationFailures with the declared types. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { NON_RETRYABLE_FAILURES, type FailureType } from '../failures.js';
-import { StageError } from '../runners/errors.js';
+import type { StageError } from '../runners/errors.js';
 import type { StageFailureDetails } from '../types.js';
 
 /** An ApplicationFailure of a declared type; non-retryable exactly when the type says so. */
-export function failure(type: FailureType, message: string, details?: StageFailureDetails): ApplicationFailure {
+export function failure(
+  type: FailureType,
+  message: string,
+  details?: StageFailureDetails,
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message,

@@ -6,7 +6,11 @@ import { findLiveStripeKeys } from '../revenue/live-key-guard.js';
 import { failure } from './failure.js';
 
 /** Looks up each named secret in `source`; a missing one is a non-retryable MissingSecret. */
-export function resolveSecrets(names: string[], source: NodeJS.ProcessEnv, where: string): Record<string, string> {
+export function resolveSecrets(
+  names: string[],
+  source: NodeJS.ProcessEnv,
+  where: string,
+): Record<string, string> {
   const values: Record<string, string> = {};
   const missing = names.filter((name) => !source[name]);
   if (missing.length > 0) {

@@ -35,7 +35,8 @@ export function createStageActivities(deps: StageDeps) {
       const { attempt, heartbeatTimeoutMs } = ctx.info;
       const runId = ctx.info.workflowExecution?.workflowId ?? `activity-${ctx.info.activityId}`;
       const secrets = resolveSecrets(plan.secrets, deps.secretSource, plan.name);
-      guardTestStage(plan.name, { ...plan.env, ...secrets, ...Object.assign({}, ...plan.steps.map((s) => s.env)) });
+      const stepEnv = plan.steps.reduce<Record<string, string>>((all, step) => ({ ...all, ...step.env }), {});
+      guardTestStage(plan.name, { ...plan.env, ...stepEnv, ...secrets });
 
       let latest = '';
       const beat = (): void => ctx.heartbeat({ stage: plan.name, attempt, latest });

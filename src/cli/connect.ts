@@ -4,7 +4,9 @@ import type { Settings } from '../settings.js';
 import { ExitCode, ExitError } from './exit.js';
 
 /** A connected client; the caller closes `connection` when done. */
-export async function connectClient(settings: Settings): Promise<{ client: Client; connection: Connection; namespace: string }> {
+export async function connectClient(
+  settings: Settings,
+): Promise<{ client: Client; connection: Connection; namespace: string }> {
   const { connectionOptions, namespace = 'default' } = settings.temporal;
   let connection: Connection;
   try {

@@ -14,11 +14,20 @@ export interface DevOptions {
 export async function dev(options: DevOptions): Promise<number> {
   const settings = loadSettings();
   if (await isListening(options.port)) {
-    console.log(`A Temporal server already listens on 127.0.0.1:${options.port}; UI at http://localhost:${options.uiPort}`);
+    console.log(
+      `A Temporal server already listens on 127.0.0.1:${options.port}; UI at http://localhost:${options.uiPort}`,
+    );
     return ExitCode.Ok;
   }
-  console.log(`Starting the Temporal dev server on 127.0.0.1:${options.port} (UI http://localhost:${options.uiPort}, data ${settings.home}/temporal.db)`);
-  const { pid, logPath } = await startDevServer({ home: settings.home, port: options.port, uiPort: options.uiPort, detach: options.detach ?? false });
+  console.log(
+    `Starting the Temporal dev server on 127.0.0.1:${options.port} (UI http://localhost:${options.uiPort}, data ${settings.home}/temporal.db)`,
+  );
+  const { pid, logPath } = await startDevServer({
+    home: settings.home,
+    port: options.port,
+    uiPort: options.uiPort,
+    detach: options.detach ?? false,
+  });
   if (options.detach) console.log(`Running in the background (pid ${pid}, log ${logPath})`);
   return ExitCode.Ok;
 }

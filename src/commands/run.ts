@@ -26,7 +26,11 @@ export interface RunOptions {
   pollMs?: number;
 }
 
-const UNTIL_ALIASES: Record<string, StageName> = { build: 'build-production-image', tests: 'test-suite', staging: 'smoke-test-staging' };
+const UNTIL_ALIASES: Record<string, StageName> = {
+  build: 'build-production-image',
+  tests: 'test-suite',
+  staging: 'smoke-test-staging',
+};
 
 /** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
 export async function run(options: RunOptions): Promise<number> {
@@ -70,7 +74,11 @@ export async function run(options: RunOptions): Promise<number> {
 }
 
 /** Prints each stage transition until the run ends; maps the outcome to an exit code. */
-async function follow(handle: WorkflowHandle<typeof releasePipeline>, options: RunOptions, url: string): Promise<number> {
+async function follow(
+  handle: WorkflowHandle<typeof releasePipeline>,
+  options: RunOptions,
+  url: string,
+): Promise<number> {
   const printer = new ProgressPrinter();
   let latest: ReleaseStatus | undefined;
   let done = false;
@@ -98,27 +106,43 @@ async function follow(handle: WorkflowHandle<typeof releasePipeline>, options: R
     if (!(error instanceof WorkflowFailedError)) throw error;
     const cause = error.cause;
     const cancelled =
-      cause instanceof CancelledFailure || cause instanceof TerminatedFailure || cause instanceof TimeoutFailure;
-    const status = (cause && 'details' in cause && Array.isArray(cause.details) ? cause.details[0] : latest) as
-      | ReleaseStatus
-      | undefined;
+      cause instanceof CancelledFailure ||
+      cause instanceof TerminatedFailure ||
+      cause instanceof TimeoutFailure;
+    const status = (
+      cause && 'details' in cause && Array.isArray(cause.details) ? cause.details[0] : latest
+    ) as ReleaseStatus | undefined;
     if (status && !options.json) for (const line of printer.update(status)) console.log(line);
     const message = cause?.message ?? error.message;
-    report(options, { workflowId: handle.workflowId, url, outcome: cancelled ? 'cancelled' : 'failed', status, message });
+    report(options, {
+      workflowId: handle.workflowId,
+      url,
+      outcome: cancelled ? 'cancelled' : 'failed',
+      status,
+      message,
+    });
     return cancelled ? ExitCode.Cancelled : ExitCode.Failed;
   }
 }
 
 function report(
   options: RunOptions,
-  summary: { workflowId: string; url: string; outcome: string; status: ReleaseStatus | undefined; message?: string },
+  summary: {
+    workflowId: string;
+    url: string;
+    outcome: string;
+    status: ReleaseStatus | undefined;
+    message?: string;
+  },
 ): void {
   if (options.json) {
     console.log(JSON.stringify(summary, null, 2));
     return;
   }
   const head = summary.outcome === 'succeeded' ? '✓ release succeeded' : `✗ release ${summary.outcome}`;
-  console.log(`${head}: ${summary.workflowId}${summary.message ? `\n  ${summary.message}` : ''}\n  ${summary.url}`);
+  console.log(
+    `${head}: ${summary.workflowId}${summary.message ? `\n  ${summary.message}` : ''}\n  ${summary.url}`,
+  );
 }
 
 function parseUntil(until: string | undefined): StageName | undefined {

@@ -51,7 +51,8 @@ export async function stage(name: string, options: StageOptions): Promise<number
       console.error(`✗ ${name} [${error.type}]: ${error.message}\n  log: ${error.logPath}`);
       return controller.signal.aborted ? ExitCode.Cancelled : ExitCode.Failed;
     }
-    if (error instanceof ApplicationFailure) throw new ExitError(ExitCode.BadInput, `${name} [${error.type}]: ${error.message}`);
+    if (error instanceof ApplicationFailure)
+      throw new ExitError(ExitCode.BadInput, `${name} [${error.type}]: ${error.message}`);
     if (controller.signal.aborted) return ExitCode.Cancelled;
     throw error;
   } finally {

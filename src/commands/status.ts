@@ -19,7 +19,10 @@ export async function status(workflowId: string, options: StatusOptions): Promis
     const handle = client.workflow.getHandle(workflowId);
     const description = await handle.describe().catch((error: unknown) => {
       if (error instanceof WorkflowNotFoundError) {
-        throw new ExitError(ExitCode.BadInput, `no run ${workflowId}: list recent runs in the Temporal UI or with \`temporal workflow list\``);
+        throw new ExitError(
+          ExitCode.BadInput,
+          `no run ${workflowId}: list recent runs in the Temporal UI or with \`temporal workflow list\``,
+        );
       }
       throw error;
     });
@@ -29,7 +32,9 @@ export async function status(workflowId: string, options: StatusOptions): Promis
       console.log(JSON.stringify({ workflowId, execution: description.status.name, url, ...state }, null, 2));
       return ExitCode.Ok;
     }
-    console.log(`${workflowId} — ${state.app} @ ${state.ref.slice(0, 12)} — ${description.status.name} (${state.phase})`);
+    console.log(
+      `${workflowId} — ${state.app} @ ${state.ref.slice(0, 12)} — ${description.status.name} (${state.phase})`,
+    );
     for (const line of new ProgressPrinter().update(state).slice(1)) console.log(line);
     if (state.failure) console.log(`  failure: ${state.failure}`);
     console.log(`  ${url}`);

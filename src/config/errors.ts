@@ -17,7 +17,10 @@ export class ConfigError extends Error {
     super(
       `${file} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started:\n` +
         problems
-          .map((p) => `  - ${p.path || '(top level)'}: ${p.message}${p.received === undefined ? '' : ` (got ${p.received})`}`)
+          .map(
+            (p) =>
+              `  - ${p.path || '(top level)'}: ${p.message}${p.received === undefined ? '' : ` (got ${p.received})`}`,
+          )
           .join('\n'),
     );
   }

@@ -28,7 +28,10 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
   const shown = relative(cwd, configPath) || configPath;
   if (!existsSync(configPath)) {
     throw new ConfigError(shown, [
-      { path: '', message: `no config file at ${configPath}: create one with defineTollgate({...}) or pass --config <file>` },
+      {
+        path: '',
+        message: `no config file at ${configPath}: create one with defineTollgate({...}) or pass --config <file>`,
+      },
     ]);
   }
   let loaded: unknown;
@@ -37,7 +40,10 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
     loaded = await jiti.import(configPath, { default: true });
   } catch (error) {
     throw new ConfigError(shown, [
-      { path: '', message: `could not be loaded (${error instanceof Error ? error.message : String(error)}): fix the file so it imports on its own and ends with export default defineTollgate({...})` },
+      {
+        path: '',
+        message: `could not be loaded (${error instanceof Error ? error.message : String(error)}): fix the file so it imports on its own and ends with export default defineTollgate({...})`,
+      },
     ]);
   }
   return resolveConfig(loaded, configPath, shown);
@@ -143,7 +149,12 @@ function toProblems(error: z.ZodError, input: unknown): ConfigProblem[] {
     const path = issue.path.map(String).join('.');
     // Custom checks run on a parent object; the value at the issue's path is what the user wrote.
     // An unknown key's message names it; the parent object it sits in would only be noise.
-    const value = issue.code === 'unrecognized_keys' ? undefined : issue.code !== 'custom' && 'input' in issue && issue.input !== undefined ? issue.input : valueAt(input, issue.path);
+    const value =
+      issue.code === 'unrecognized_keys'
+        ? undefined
+        : issue.code !== 'custom' && 'input' in issue && issue.input !== undefined
+          ? issue.input
+          : valueAt(input, issue.path);
     return { path, message: issue.message, received: describe(value) };
   });
 }
@@ -160,7 +171,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 function describe(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const text = JSON.stringify(value);
-  if (text === undefined) return String(value);
+  if (text === undefined) return typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -32,7 +32,7 @@ export const duration = z.union([z.number(), z.string()]).transform((value, ctx)
 
 const envVarName = z.string().refine((name) => ENV_NAME.test(name), {
   message:
-    'must be the NAME of an environment variable (A-Z, 0-9, _), not a value: export the secret in the worker\'s environment and list its name here',
+    "must be the NAME of an environment variable (A-Z, 0-9, _), not a value: export the secret in the worker's environment and list its name here",
 });
 
 const plainEnv = z.record(z.string(), z.string()).superRefine((env, ctx) => {
@@ -57,89 +57,128 @@ const argv = z
   .min(1, { message: 'a step needs a command: write it as ["npm", "test"]' });
 
 const step = z.union([argv, z.strictObject({ run: argv, env: plainEnv.default({}) })], {
-  error: 'a step is an argv array such as ["npm", "test"] or { run: ["npm", "test"], env: {...} }, not a shell string',
+  error:
+    'a step is an argv array such as ["npm", "test"] or { run: ["npm", "test"], env: {...} }, not a shell string',
 });
 
 /** A retry policy; maximumAttempts counts the first attempt too. */
-export const retry = z.strictObject({
-  initialInterval: duration.default(1000),
-  backoffCoefficient: z.number().min(1, { message: 'must be 1 or more (1 = constant interval)' }).default(2),
-  maximumInterval: duration.default(30_000),
-  maximumAttempts: z
-    .number()
-    .int({ message: 'must be a whole number' })
-    .min(1, { message: 'must be at least 1 (1 = no retries); use 3 to retry twice' })
-    .max(20, { message: 'must be at most 20; a stage that needs more is broken, not flaky' })
-    .default(3),
-}, UNKNOWN_KEY);
+export const retry = z.strictObject(
+  {
+    initialInterval: duration.default(1000),
+    backoffCoefficient: z
+      .number()
+      .min(1, { message: 'must be 1 or more (1 = constant interval)' })
+      .default(2),
+    maximumInterval: duration.default(30_000),
+    maximumAttempts: z
+      .number()
+      .int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be at least 1 (1 = no retries); use 3 to retry twice' })
+      .max(20, { message: 'must be at most 20; a stage that needs more is broken, not flaky' })
+      .default(3),
+  },
+  UNKNOWN_KEY,
+);
 
-const stage = z.strictObject({
-  image: z.string().min(1).optional(),
-  steps: z
-    .array(step)
-    .min(1, { message: 'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it' }),
-  env: plainEnv.default({}),
-  secrets: z.array(envVarName).default([]),
-  cache: z.boolean().default(true),
-  timeout: duration.optional(),
-  retry: retry.partial().optional(),
-  retryableExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
-  coverageMinimum: z
-    .number()
-    .min(0, { message: 'is a percentage from 0 to 100' })
-    .max(100, { message: 'is a percentage from 0 to 100' })
-    .optional(),
-  artifact: z
-    .strictObject({
-      include: z.array(z.string().min(1)).min(1, { message: 'list what the artifact holds, e.g. ["dist", "package.json"]' }),
-      install: argv.default(['npm', 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']),
-      sbom: argv.default(['npm', 'sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev']),
-    }, UNKNOWN_KEY)
-    .optional(),
-}, UNKNOWN_KEY);
+const stage = z.strictObject(
+  {
+    image: z.string().min(1).optional(),
+    steps: z
+      .array(step)
+      .min(1, {
+        message:
+          'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it',
+      }),
+    env: plainEnv.default({}),
+    secrets: z.array(envVarName).default([]),
+    cache: z.boolean().default(true),
+    timeout: duration.optional(),
+    retry: retry.partial().optional(),
+    retryableExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
+    coverageMinimum: z
+      .number()
+      .min(0, { message: 'is a percentage from 0 to 100' })
+      .max(100, { message: 'is a percentage from 0 to 100' })
+      .optional(),
+    artifact: z
+      .strictObject(
+        {
+          include: z
+            .array(z.string().min(1))
+            .min(1, { message: 'list what the artifact holds, e.g. ["dist", "package.json"]' }),
+          install: argv.default(['npm', 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']),
+          sbom: argv.default(['npm', 'sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev']),
+        },
+        UNKNOWN_KEY,
+      )
+      .optional(),
+  },
+  UNKNOWN_KEY,
+);
 
-const environment = z.strictObject({
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, { message: 'must be lower-case letters, digits and dashes, e.g. "staging"' }),
-  driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
-  port: z
-    .number()
-    .int()
-    .min(1024, { message: 'must be a free port from 1024 to 65535' })
-    .max(65535, { message: 'must be a free port from 1024 to 65535' }),
-  start: argv.default(['node', 'dist/server.js']),
-  env: plainEnv.default({}),
-  secrets: z.array(envVarName).default([]),
-  healthPath: z.string().startsWith('/').default('/healthz'),
-  readyPath: z.string().startsWith('/').default('/readyz'),
-}, UNKNOWN_KEY);
+const environment = z.strictObject(
+  {
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]*$/, {
+        message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
+      }),
+    driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
+    port: z
+      .number()
+      .int()
+      .min(1024, { message: 'must be a free port from 1024 to 65535' })
+      .max(65535, { message: 'must be a free port from 1024 to 65535' }),
+    start: argv.default(['node', 'dist/server.js']),
+    env: plainEnv.default({}),
+    secrets: z.array(envVarName).default([]),
+    healthPath: z.string().startsWith('/').default('/healthz'),
+    readyPath: z.string().startsWith('/').default('/readyz'),
+  },
+  UNKNOWN_KEY,
+);
 
 /** The whole config file. */
 export const configSchema = z
-  .strictObject({
-    app: z
-      .string({ error: 'is required: the name of the app this pipeline releases, e.g. "saas-app"' })
-      .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
-        message: 'must be 1-40 lower-case letters, digits and dashes (it names workflow IDs and directories)',
-      }),
-    source: z.string({ error: 'is required: the app\'s source directory, relative to the config file' }).min(1),
-    runner: z
-      .enum(['auto', 'host', 'dagger'], { error: 'must be "auto", "host" or "dagger"' })
-      .default('auto'),
-    defaults: z
-      .strictObject({
-        image: z.string().min(1).default('node:20-slim'),
-        timeout: duration.default(600_000),
-        retry: retry.default({
-          initialInterval: 1000,
-          backoffCoefficient: 2,
-          maximumInterval: 30_000,
-          maximumAttempts: 3,
+  .strictObject(
+    {
+      app: z
+        .string({ error: 'is required: the name of the app this pipeline releases, e.g. "saas-app"' })
+        .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, {
+          message:
+            'must be 1-40 lower-case letters, digits and dashes (it names workflow IDs and directories)',
         }),
-      }, UNKNOWN_KEY)
-      .default({ image: 'node:20-slim', timeout: 600_000, retry: { initialInterval: 1000, backoffCoefficient: 2, maximumInterval: 30_000, maximumAttempts: 3 } }),
-    stages: z
-      .record(z.string(), stage)
-      .superRefine((stages, ctx) => {
+      source: z
+        .string({ error: "is required: the app's source directory, relative to the config file" })
+        .min(1),
+      runner: z
+        .enum(['auto', 'host', 'dagger'], { error: 'must be "auto", "host" or "dagger"' })
+        .default('auto'),
+      defaults: z
+        .strictObject(
+          {
+            image: z.string().min(1).default('node:20-slim'),
+            timeout: duration.default(600_000),
+            retry: retry.default({
+              initialInterval: 1000,
+              backoffCoefficient: 2,
+              maximumInterval: 30_000,
+              maximumAttempts: 3,
+            }),
+          },
+          UNKNOWN_KEY,
+        )
+        .default({
+          image: 'node:20-slim',
+          timeout: 600_000,
+          retry: {
+            initialInterval: 1000,
+            backoffCoefficient: 2,
+            maximumInterval: 30_000,
+            maximumAttempts: 3,
+          },
+        }),
+      stages: z.record(z.string(), stage).superRefine((stages, ctx) => {
         for (const name of Object.keys(stages)) {
           if (!(COMMAND_STAGES as readonly string[]).includes(name)) {
             ctx.addIssue({
@@ -153,66 +192,103 @@ export const configSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['build-production-image', 'artifact'],
-            message: 'is required on the build stage: say what the release holds, e.g. { include: ["dist", "package.json", "package-lock.json"] }',
+            message:
+              'is required on the build stage: say what the release holds, e.g. { include: ["dist", "package.json", "package-lock.json"] }',
           });
         }
       }),
-    environments: z
-      .array(environment)
-      .default([])
-      .superRefine((envs, ctx) => {
-        const seenNames = new Map<string, number>();
-        const seenPorts = new Map<number, number>();
-        envs.forEach((env, index) => {
-          const nameAt = seenNames.get(env.name);
-          if (nameAt !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [index, 'name'],
-              message: `duplicates environments[${nameAt}]: each environment needs its own name`,
-            });
-          }
-          seenNames.set(env.name, index);
-          const portAt = seenPorts.get(env.port);
-          if (portAt !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [index, 'port'],
-              message: `is already the port of environments[${portAt}]: give each environment its own port`,
-            });
-          }
-          seenPorts.set(env.port, index);
-        });
-      }),
-    promotion: z
-      .strictObject({
-        mode: z.enum(['manual', 'auto'], { error: 'must be "manual" (wait for promote) or "auto" (promote when staging passes)' }).default('manual'),
-        approvers: z.array(z.string().min(1)).default([]),
-        timeout: duration.default(3_600_000),
-        onTimeout: z.enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' }).default('rollback'),
-      }, UNKNOWN_KEY)
-      .default({ mode: 'manual', approvers: [], timeout: 3_600_000, onTimeout: 'rollback' }),
-    smoke: z
-      .strictObject({
-        routes: z.array(z.string().startsWith('/')).default([]),
-        webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
-        revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
-        webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
-      }, UNKNOWN_KEY)
-      .default({ routes: [], webhookPath: '/webhooks/stripe', revenuePath: '/metrics/revenue', webhookSecret: 'STRIPE_WEBHOOK_SECRET' }),
-    verification: z
-      .strictObject({
-        duration: duration.default(30_000),
-        interval: duration.default(2000),
-        maxErrorRate: z.number().min(0).max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' }).default(0.01),
-        maxP95LatencyMs: z.number().positive().default(1000),
-        revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
-      }, UNKNOWN_KEY)
-      .default({ duration: 30_000, interval: 2000, maxErrorRate: 0.01, maxP95LatencyMs: 1000, revenuePath: '/metrics/revenue' }),
-  }, UNKNOWN_KEY)
+      environments: z
+        .array(environment)
+        .default([])
+        .superRefine((envs, ctx) => {
+          const seenNames = new Map<string, number>();
+          const seenPorts = new Map<number, number>();
+          envs.forEach((env, index) => {
+            const nameAt = seenNames.get(env.name);
+            if (nameAt !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [index, 'name'],
+                message: `duplicates environments[${nameAt}]: each environment needs its own name`,
+              });
+            }
+            seenNames.set(env.name, index);
+            const portAt = seenPorts.get(env.port);
+            if (portAt !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [index, 'port'],
+                message: `is already the port of environments[${portAt}]: give each environment its own port`,
+              });
+            }
+            seenPorts.set(env.port, index);
+          });
+        }),
+      promotion: z
+        .strictObject(
+          {
+            mode: z
+              .enum(['manual', 'auto'], {
+                error: 'must be "manual" (wait for promote) or "auto" (promote when staging passes)',
+              })
+              .default('manual'),
+            approvers: z.array(z.string().min(1)).default([]),
+            timeout: duration.default(3_600_000),
+            onTimeout: z
+              .enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' })
+              .default('rollback'),
+          },
+          UNKNOWN_KEY,
+        )
+        .default({ mode: 'manual', approvers: [], timeout: 3_600_000, onTimeout: 'rollback' }),
+      smoke: z
+        .strictObject(
+          {
+            routes: z.array(z.string().startsWith('/')).default([]),
+            webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
+            revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
+            webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
+          },
+          UNKNOWN_KEY,
+        )
+        .default({
+          routes: [],
+          webhookPath: '/webhooks/stripe',
+          revenuePath: '/metrics/revenue',
+          webhookSecret: 'STRIPE_WEBHOOK_SECRET',
+        }),
+      verification: z
+        .strictObject(
+          {
+            duration: duration.default(30_000),
+            interval: duration.default(2000),
+            maxErrorRate: z
+              .number()
+              .min(0)
+              .max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' })
+              .default(0.01),
+            maxP95LatencyMs: z.number().positive().default(1000),
+            revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
+          },
+          UNKNOWN_KEY,
+        )
+        .default({
+          duration: 30_000,
+          interval: 2000,
+          maxErrorRate: 0.01,
+          maxP95LatencyMs: 1000,
+          revenuePath: '/metrics/revenue',
+        }),
+    },
+    UNKNOWN_KEY,
+  )
   .superRefine((config, ctx) => {
     const environmentsNeedBuild = config.environments.length > 0 && !config.stages['build-production-image'];
-    if (config.environments.length > 0 && config.promotion.mode === 'manual' && config.promotion.approvers.length === 0) {
+    if (
+      config.environments.length > 0 &&
+      config.promotion.mode === 'manual' &&
+      config.promotion.approvers.length === 0
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['promotion', 'approvers'],
@@ -223,7 +299,8 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['stages', 'build-production-image'],
-        message: 'is required when environments are configured (the build makes what they deploy): add it with an artifact, or remove environments',
+        message:
+          'is required when environments are configured (the build makes what they deploy): add it with an artifact, or remove environments',
       });
     }
   });

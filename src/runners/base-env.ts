@@ -1,6 +1,19 @@
 /** The environment a stage's processes start from: the basics, never the worker's secrets. */
 
-const PASSED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'TERM', 'SHELL', 'CI'];
+const PASSED = [
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'SHELL',
+  'CI',
+];
 // npm's own settings (registry, cache), tool discovery for stripe-mock, and Tollgate's own settings.
 const PASSED_PREFIXES = ['npm_config_', 'NPM_CONFIG_', 'STRIPE_MOCK_', 'TOLLGATE_'];
 

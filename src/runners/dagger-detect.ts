@@ -29,7 +29,11 @@ export function detectDagger(env: NodeJS.ProcessEnv = process.env): DaggerDetect
   if (pinned) {
     // A pinned CLI that is broken is reported, not silently replaced by another one on PATH.
     return isExecutable(pinned)
-      ? { available: true, reason: `using the Dagger CLI ${pinned} (_EXPERIMENTAL_DAGGER_CLI_BIN)`, cliBin: pinned }
+      ? {
+          available: true,
+          reason: `using the Dagger CLI ${pinned} (_EXPERIMENTAL_DAGGER_CLI_BIN)`,
+          cliBin: pinned,
+        }
       : { available: false, reason: `_EXPERIMENTAL_DAGGER_CLI_BIN=${pinned} is not an executable file` };
   }
   const onPath = findOnPath('dagger', env['PATH'] ?? '');

@@ -32,7 +32,9 @@ function onUnhandledRejection(reason: unknown): void {
   if (isEngineSessionError(reason)) {
     const message = (reason as Error).message.trim() || 'the dagger session exited';
     lastFailure = { message, at: Date.now() };
-    process.emitWarning(`Dagger engine session failed to start: ${message}`, { code: 'TOLLGATE_DAGGER_D105' });
+    process.emitWarning(`Dagger engine session failed to start: ${message}`, {
+      code: 'TOLLGATE_DAGGER_D105',
+    });
     return;
   }
   // Another listener (a test harness, the app) owns the policy for everything else.

@@ -1,6 +1,15 @@
 /** The host runner: each step of a stage as a child process on this machine. */
 import { createHash } from 'node:crypto';
-import { cpSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
@@ -48,7 +57,16 @@ export class HostRunner implements Runner {
       for (const [index, step] of plan.steps.entries()) {
         const label = `step ${index + 1}/${plan.steps.length} (${step.run.join(' ')})`;
         output.note(`[tollgate] ${label}`);
-        const exit = await this.spawnStep(plan.name, step.run, ctx.sourceDir, { ...env, ...step.env }, output, ctx, deadline, pidFile);
+        const exit = await this.spawnStep(
+          plan.name,
+          step.run,
+          ctx.sourceDir,
+          { ...env, ...step.env },
+          output,
+          ctx,
+          deadline,
+          pidFile,
+        );
         const problem = classifyExit(exit, plan.retryableExitCodes, plan.timeoutMs);
         if (problem) await fail(problem.type, `${label} ${problem.what}`, exit.exitCode);
       }
@@ -58,10 +76,12 @@ export class HostRunner implements Runner {
         output.note(`[tollgate] coverage gate of ${plan.coverageMinimum}% passed`);
       }
       const artifact = plan.artifact
-        ? await this.pack(plan.name, plan.artifact, ctx, output, deadline, pidFile).catch((error: unknown) => {
-            if (error instanceof StageError || error instanceof StageCancelledError) throw error;
-            return fail(FailureType.StepFailed, `packing the artifact failed: ${String(error)}`, null);
-          })
+        ? await this.pack(plan.name, plan.artifact, ctx, output, deadline, pidFile).catch(
+            (error: unknown) => {
+              if (error instanceof StageError || error instanceof StageCancelledError) throw error;
+              return fail(FailureType.StepFailed, `packing the artifact failed: ${String(error)}`, null);
+            },
+          )
         : undefined;
       const ended = new Date();
       const durationMs = ended.getTime() - started.getTime();
@@ -104,13 +124,27 @@ export class HostRunner implements Runner {
     pidFile: string,
     stdoutFile?: string,
   ): Promise<ProcessExit> {
-    const exit = await runProcess({ argv, cwd, env, output, signal: ctx.signal, deadline, pidFile, ...(stdoutFile ? { stdoutFile } : {}) }).catch(
-      (error: unknown) => {
-        const code = (error as NodeJS.ErrnoException).code;
-        // A missing command is a config problem: no retry will make it appear.
-        throw new StageError(FailureType.StepFailed, `cannot start ${argv[0] ?? ''}: ${code ?? String(error)}`, stage, null, output.tail(), output.logPath);
-      },
-    );
+    const exit = await runProcess({
+      argv,
+      cwd,
+      env,
+      output,
+      signal: ctx.signal,
+      deadline,
+      pidFile,
+      ...(stdoutFile ? { stdoutFile } : {}),
+    }).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A missing command is a config problem: no retry will make it appear.
+      throw new StageError(
+        FailureType.StepFailed,
+        `cannot start ${argv[0] ?? ''}: ${code ?? String(error)}`,
+        stage,
+        null,
+        output.tail(),
+        output.logPath,
+      );
+    });
     if (exit.stoppedBy === 'abort') throw new StageCancelledError('cancelled');
     return exit;
   }
@@ -129,18 +163,40 @@ export class HostRunner implements Runner {
     mkdirSync(packDir, { recursive: true });
     for (const path of artifact.include) {
       const from = join(ctx.sourceDir, path);
-      if (!existsSync(from)) throw new Error(`artifact.include names ${path}, which the build did not produce`);
+      if (!existsSync(from))
+        throw new Error(`artifact.include names ${path}, which the build did not produce`);
       cpSync(from, join(packDir, path), { recursive: true });
     }
     const env = { ...baseEnv(), ...ctx.secrets };
     output.note(`[tollgate] installing production dependencies: ${artifact.install.join(' ')}`);
-    const install = await this.spawnStep(stage, artifact.install, packDir, env, output, ctx, deadline, pidFile);
-    if (install.exitCode !== 0) throw new Error(`${artifact.install.join(' ')} exited with ${install.exitCode ?? install.signal}`);
+    const install = await this.spawnStep(
+      stage,
+      artifact.install,
+      packDir,
+      env,
+      output,
+      ctx,
+      deadline,
+      pidFile,
+    );
+    if (install.exitCode !== 0)
+      throw new Error(`${artifact.install.join(' ')} exited with ${install.exitCode ?? install.signal}`);
 
     const sbomPath = join(ctx.runDir, 'sbom.cdx.json');
     output.note(`[tollgate] writing SBOM: ${artifact.sbom.join(' ')}`);
-    const sbom = await this.spawnStep(stage, artifact.sbom, packDir, env, output, ctx, deadline, pidFile, sbomPath);
-    if (sbom.exitCode !== 0) throw new Error(`${artifact.sbom.join(' ')} exited with ${sbom.exitCode ?? sbom.signal}`);
+    const sbom = await this.spawnStep(
+      stage,
+      artifact.sbom,
+      packDir,
+      env,
+      output,
+      ctx,
+      deadline,
+      pidFile,
+      sbomPath,
+    );
+    if (sbom.exitCode !== 0)
+      throw new Error(`${artifact.sbom.join(' ')} exited with ${sbom.exitCode ?? sbom.signal}`);
 
     const tarball = join(ctx.runDir, 'release.tgz');
     await writeTarball(packDir, tarball);

@@ -8,7 +8,8 @@ const REDACTED = '[REDACTED]';
 /** Replaces every secret value in `text`; values shorter than 4 characters are too common to redact. */
 export function redact(text: string, secrets: Record<string, string>): string {
   let out = text;
-  for (const value of Object.values(secrets)) {
+  // Longest first: a secret that contains a shorter one must not be left half-redacted.
+  for (const value of Object.values(secrets).sort((a, b) => b.length - a.length)) {
     if (value.length >= 4) out = out.split(value).join(REDACTED);
   }
   return out;

@@ -29,7 +29,13 @@ import { compensations, runStageActivity } from './stages.js';
 /** Takes one release of an app through the gates; fails with the stage and failure type in its message. */
 export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResult> {
   validateInput(input);
-  const status: ReleaseStatus = { app: input.app, ref: input.ref, phase: 'starting', stages: {}, compensations: [] };
+  const status: ReleaseStatus = {
+    app: input.app,
+    ref: input.ref,
+    phase: 'starting',
+    stages: {},
+    compensations: [],
+  };
   for (const plan of input.stages) status.stages[plan.name] = { state: 'pending', attempts: 0 };
   setHandler(statusQuery, () => status);
 
@@ -129,7 +135,7 @@ async function allOrCancel(tasks: (() => Promise<unknown>)[]): Promise<void> {
         }),
       ),
     );
-    if (first !== undefined) throw first;
+    if (first !== undefined) throw first as Error;
   });
 }
 

@@ -31,7 +31,12 @@ export class Saga {
           await undo();
           reports.push({ name, ok: true });
         } catch (error) {
-          const message = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+          const message =
+            error instanceof Error
+              ? error.cause instanceof Error
+                ? error.cause.message
+                : error.message
+              : String(error);
           log.error('compensation failed', { name, error: message });
           reports.push({ name, ok: false, error: message });
         }

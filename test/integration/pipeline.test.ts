@@ -12,8 +12,22 @@ import { FailureType } from '../../src/failures.js';
 import type { ReleaseStatus } from '../../src/types.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
 import { statusQuery } from '../../src/workflows/messages.js';
-import { groupAlive, markers, processAlive, pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { createTestWorker, ROOT, startTestServer, temporalBinary, tempDir, uniqueIds } from '../support/temporal.js';
+import {
+  groupAlive,
+  markers,
+  processAlive,
+  pipelineStages,
+  releaseInput,
+  shStage,
+} from '../support/stages.js';
+import {
+  createTestWorker,
+  ROOT,
+  startTestServer,
+  temporalBinary,
+  tempDir,
+  uniqueIds,
+} from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -24,9 +38,18 @@ after(async () => {
 });
 
 /** Saves a finished run's history as a replay fixture when RECORD_HISTORIES=1. */
-async function maybeRecord(workflowId: string, name: string): Promise<void> {
+function maybeRecord(workflowId: string, name: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(temporalBinary(), ['workflow', 'show', '-w', workflowId, '--address', env.address, '--output', 'json']);
+  const json = execFileSync(temporalBinary(), [
+    'workflow',
+    'show',
+    '-w',
+    workflowId,
+    '--address',
+    env.address,
+    '--output',
+    'json',
+  ]);
   writeFileSync(join(ROOT, 'test/fixtures/histories', `${name}.json`), json);
 }
 
@@ -58,12 +81,15 @@ describe('releasePipeline', () => {
     // Overlap: every gate started before any gate ended (each sleeps 1 s).
     const latestStart = Math.max(...REVENUE_GATES.map(start));
     const earliestEnd = Math.min(...REVENUE_GATES.map(end));
-    assert.ok(latestStart < earliestEnd, `revenue gates overlap (last start ${latestStart}, first end ${earliestEnd})`);
+    assert.ok(
+      latestStart < earliestEnd,
+      `revenue gates overlap (last start ${latestStart}, first end ${earliestEnd})`,
+    );
     const artifact = result.status.artifact;
     assert.ok(artifact, 'the build reports its artifact');
     assert.match(artifact.digest, /^sha256:[0-9a-f]{64}$/);
     assert.ok(artifact.sbomPath && readFileSync(artifact.sbomPath, 'utf8').includes('{}'));
-    await maybeRecord(workflowId, 'release-succeeded');
+    maybeRecord(workflowId, 'release-succeeded');
   });
 
   it('retries a stage killed by a signal and succeeds on the third attempt', async () => {
@@ -136,7 +162,7 @@ describe('releasePipeline', () => {
     assert.equal(status.stages['test-suite']?.state, 'failed');
     assert.equal(status.stages['test-suite']?.attempts, 1);
     assert.equal(status.stages['build-production-image']?.state, 'skipped');
-    await maybeRecord(workflowId, 'release-failed');
+    maybeRecord(workflowId, 'release-failed');
   });
 
   it('cancels the sibling gates when one gate fails, and stops their processes', async () => {
@@ -144,13 +170,18 @@ describe('releasePipeline', () => {
     const { taskQueue, workflowId } = uniqueIds('sibling');
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'));
     const slow = shStage('test-rag-engine', `echo $$ > "${dir}/rag.pgid"; sleep 60`);
-    const failing = shStage('verify-revenue-metrics', `until [ -f "${dir}/rag.pgid" ]; do sleep 0.1; done; exit 1`);
+    const failing = shStage(
+      'verify-revenue-metrics',
+      `until [ -f "${dir}/rag.pgid" ]; do sleep 0.1; done; exit 1`,
+    );
     const error = await worker.runUntil(
       env.client.workflow
         .execute<typeof releasePipeline>('releasePipeline', {
           taskQueue,
           workflowId,
-          args: [releaseInput(dir, pipelineStages({ 'test-rag-engine': slow, 'verify-revenue-metrics': failing }))],
+          args: [
+            releaseInput(dir, pipelineStages({ 'test-rag-engine': slow, 'verify-revenue-metrics': failing })),
+          ],
         })
         .catch((e: unknown) => e),
     );
@@ -166,14 +197,18 @@ describe('releasePipeline', () => {
     const dir = tempDir('cancel');
     const { taskQueue, workflowId } = uniqueIds('cancel');
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'));
-    const slow = shStage('test-rag-engine', `sleep 300 & echo $! > "${dir}/child.pid"; echo $$ > "${dir}/rag.pgid"; wait`);
+    const slow = shStage(
+      'test-rag-engine',
+      `sleep 300 & echo $! > "${dir}/child.pid"; echo $$ > "${dir}/rag.pgid"; wait`,
+    );
     await worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages({ 'test-rag-engine': slow }))],
       });
-      while (markers(dir, 'test-rag-engine').starts.length === 0) await new Promise((r) => setTimeout(r, 100));
+      while (markers(dir, 'test-rag-engine').starts.length === 0)
+        await new Promise((r) => setTimeout(r, 100));
       await handle.cancel();
       const error = await handle.result().catch((e: unknown) => e);
       assert.ok(error instanceof WorkflowFailedError);
@@ -186,7 +221,7 @@ describe('releasePipeline', () => {
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
     assert.equal(groupAlive(pgid), false, 'the stage process group is gone');
     assert.equal(processAlive(child), false, 'its background child is gone too');
-    await maybeRecord(workflowId, 'release-cancelled');
+    maybeRecord(workflowId, 'release-cancelled');
   });
 
   it('stops after the stage named by until', async () => {
@@ -203,6 +238,10 @@ describe('releasePipeline', () => {
     assert.equal(result.outcome, 'succeeded');
     assert.equal(markers(dir, 'test-suite').starts.length, 1);
     assert.equal(markers(dir, 'build-production-image').starts.length, 0);
-    assert.equal(result.status.stages["build-production-image"]?.state, "skipped", "stages after --until are skipped");
+    assert.equal(
+      result.status.stages['build-production-image']?.state,
+      'skipped',
+      'stages after --until are skipped',
+    );
   });
 });

@@ -22,7 +22,12 @@ after(async () => {
 /** Starts `node dist/src/worker.js` as its own process, the way an operator would. */
 function startWorker(taskQueue: string, home: string): ChildProcess {
   const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_TASK_QUEUE: taskQueue, TOLLGATE_HOME: home },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TOLLGATE_TASK_QUEUE: taskQueue,
+      TOLLGATE_HOME: home,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   workers.push(worker);
@@ -70,8 +75,17 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
   const result = await handle.result();
   assert.equal(result.outcome, 'succeeded');
 
-  for (const stage of ['quick-health-check', 'test-suite', 'test-stripe-integration', 'verify-revenue-metrics'] as const) {
-    assert.equal(markers(dir, stage).starts.length, 1, `${stage} completed before the crash and did not run again`);
+  for (const stage of [
+    'quick-health-check',
+    'test-suite',
+    'test-stripe-integration',
+    'verify-revenue-metrics',
+  ] as const) {
+    assert.equal(
+      markers(dir, stage).starts.length,
+      1,
+      `${stage} completed before the crash and did not run again`,
+    );
   }
   const rag = markers(dir, 'test-rag-engine');
   assert.equal(rag.starts.length, 2, 'the interrupted stage ran again on the new worker');

@@ -10,7 +10,12 @@ export function shStage(name: StageName, script: string, overrides: Partial<Stag
   return {
     name,
     image: 'node:20-slim',
-    steps: [{ run: ['sh', '-c', `set -e; mkdir -p "$MARKERS"; ${mark('start')}; ${script}; ${mark('end')}`], env: {} }],
+    steps: [
+      {
+        run: ['sh', '-c', `set -e; mkdir -p "$MARKERS"; ${mark('start')}; ${script}; ${mark('end')}`],
+        env: {},
+      },
+    ],
     env: {},
     secrets: [],
     cache: false,
@@ -44,7 +49,11 @@ export function pipelineStages(overrides: Partial<Record<StageName, StagePlan>> 
 }
 
 /** A release input for a fixture app whose steps write markers under `dir`. */
-export function releaseInput(dir: string, stages: StagePlan[], extra: Partial<ReleaseInput> = {}): ReleaseInput {
+export function releaseInput(
+  dir: string,
+  stages: StagePlan[],
+  extra: Partial<ReleaseInput> = {},
+): ReleaseInput {
   const withMarkers = stages.map((s) => ({ ...s, env: { ...s.env, MARKERS: join(dir, 'markers') } }));
   return {
     app: 'fixture',

@@ -1,0 +1,174 @@
+/** The build stage's second half: a slim runtime image from the build container, scanned, exported or published. */
+import { writeFileSync } from 'node:fs';
+import type { Client, Container, File, ReturnType } from '@dagger.io/dagger';
+import { FailureType } from '../failures.js';
+import type { ArtifactPlan, ArtifactRef } from '../types.js';
+import type { DaggerFailure } from './dagger-errors.js';
+import { cacheMounts, execStep, exitFailure, WORKDIR, type StepReporter } from './dagger-pipeline.js';
+
+/** Where the release lives inside the runtime image. */
+export const APP_DIR = '/app';
+
+// Official images that publish a `<tag>-slim` variant; for any other image the build image is reused.
+const SLIM_FAMILIES = new Set(['node', 'python', 'ruby', 'debian']);
+// Trivy exits with this when it found vulnerabilities at the asked severity; 1 means trivy itself failed.
+const VULNERABLE_EXIT = 3;
+
+/** How to assemble, check and ship the runtime image. */
+export interface ImageOptions {
+  runtimeImage: string;
+  /** The command the image starts (its default args). */
+  startCommand: string[];
+  revision: string;
+  created: string;
+  cache: boolean;
+  retryableExitCodes: number[];
+  /** Where the OCI tarball goes on the worker. */
+  exportPath: string;
+  sbomPath: string;
+  /** Publish to this registry reference too (the digest is then the registry's manifest digest). */
+  imageRef?: string;
+  /** Fail when trivy finds vulnerabilities of these severities (e.g. `HIGH,CRITICAL`). */
+  scanSeverity?: string;
+  scanImage: string;
+}
+
+/** The image, or why it could not be shipped. */
+export type ImageOutcome = { artifact: ArtifactRef } | { failure: DaggerFailure };
+
+/** `node:20` → `node:20-slim`; images without a known slim variant (or pinned by digest) stay as they are. */
+export function slimVariant(image: string): string {
+  if (image.includes('@')) return image;
+  const slash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', slash + 1);
+  const repository = colon < 0 ? image : image.slice(0, colon);
+  const tag = colon < 0 ? 'latest' : image.slice(colon + 1);
+  const family = repository.replace(/^(docker\.io\/)?(library\/)?/, '');
+  if (!SLIM_FAMILIES.has(family) || /slim|alpine/.test(tag)) return image;
+  return tag === 'latest' ? `${repository}:slim` : `${repository}:${tag}-slim`;
+}
+
+/**
+ * Multi-stage image: only `artifact.include` from the build container's source, production
+ * dependencies installed in the runtime image, OCI labels, the start command; then SBOM, scan,
+ * export as an OCI tarball and, when a reference is given, publish.
+ */
+export async function shipImage(
+  client: Client,
+  build: Container,
+  artifact: ArtifactPlan,
+  options: ImageOptions,
+  expectAny: ReturnType,
+  reporter: StepReporter,
+): Promise<ImageOutcome> {
+  const caches = options.cache ? cacheMounts([artifact.install]) : [];
+  let runtime = client
+    .container()
+    .from(options.runtimeImage)
+    .withWorkdir(APP_DIR)
+    .withDirectory(APP_DIR, build.directory(WORKDIR), { include: artifact.include })
+    .withEnvVariable('NODE_ENV', 'production');
+  for (const [path, key] of caches) runtime = runtime.withMountedCache(path, client.cacheVolume(key));
+
+  const installLabel = `install (${artifact.install.join(' ')}) in ${options.runtimeImage}`;
+  reporter.step(installLabel);
+  const install = await execStep(runtime, artifact.install, {}, expectAny);
+  reporter.output(install.output);
+  const installFailed = exitFailure(installLabel, install.exitCode, options.retryableExitCodes);
+  if (installFailed) return { failure: installFailed };
+
+  let image = install.container;
+  for (const [path] of caches) image = image.withoutMount(path);
+  image = image
+    .withLabel('org.opencontainers.image.revision', options.revision)
+    .withLabel('org.opencontainers.image.created', options.created)
+    .withDefaultArgs(options.startCommand);
+
+  let sbomPath: string | undefined;
+  if (artifact.sbom.length > 0) {
+    reporter.step(`sbom (${artifact.sbom.join(' ')})`);
+    const sbom = image.withExec(artifact.sbom, { expect: expectAny });
+    const exitCode = await sbom.exitCode();
+    if (exitCode !== 0) {
+      reporter.output(await sbom.stderr());
+      return {
+        failure: {
+          type: FailureType.StepFailed,
+          exitCode,
+          message: `sbom (${artifact.sbom.join(' ')}) exited with ${exitCode}`,
+        },
+      };
+    }
+    writeFileSync(options.sbomPath, await sbom.stdout());
+    sbomPath = options.sbomPath;
+  }
+
+  const tarball = image.asTarball();
+  if (options.scanSeverity) {
+    const scanned = await scan(client, tarball, options, expectAny, reporter);
+    if (scanned) return { failure: scanned };
+  }
+
+  reporter.step(`export OCI tarball to ${options.exportPath}`);
+  await tarball.export(options.exportPath);
+  let digest = normalizeDigest(await tarball.digest({ excludeMetadata: true }));
+  const sizeBytes = await tarball.size();
+  let imageRef: string | undefined;
+  if (options.imageRef) {
+    reporter.step(`publish ${options.imageRef}`);
+    imageRef = await image.publish(options.imageRef);
+    const published = imageRef.split('@')[1];
+    if (published) digest = normalizeDigest(published);
+  }
+  return {
+    artifact: {
+      kind: 'oci-image',
+      path: options.exportPath,
+      digest,
+      sizeBytes,
+      ...(sbomPath ? { sbomPath } : {}),
+      ...(imageRef ? { imageRef } : {}),
+    },
+  };
+}
+
+/** Trivy against the OCI tarball; a failure above the severity, or undefined when clean. */
+async function scan(
+  client: Client,
+  tarball: File,
+  options: ImageOptions,
+  expectAny: ReturnType,
+  reporter: StepReporter,
+): Promise<DaggerFailure | undefined> {
+  const severity = options.scanSeverity ?? '';
+  const label = `scan (trivy, severity ${severity})`;
+  reporter.step(label);
+  const argv = ['trivy', 'image', '--input', '/tmp/image.tar', '--severity', severity];
+  argv.push('--exit-code', String(VULNERABLE_EXIT), '--no-progress');
+  const scanner = client
+    .container()
+    .from(options.scanImage)
+    .withMountedCache('/root/.cache/trivy', client.cacheVolume('tollgate-trivy'))
+    .withMountedFile('/tmp/image.tar', tarball);
+  const run = await execStep(scanner, argv, {}, expectAny);
+  reporter.output(run.output);
+  if (run.exitCode === 0) return undefined;
+  if (run.exitCode === VULNERABLE_EXIT) {
+    return {
+      type: FailureType.StepFailed,
+      exitCode: run.exitCode,
+      message: `${label} found vulnerabilities at ${severity}`,
+    };
+  }
+  // The scanner itself failed (its database download, usually): not the release's fault, retry.
+  return {
+    type: FailureType.StepInterrupted,
+    exitCode: run.exitCode,
+    message: `${label} failed with ${run.exitCode}`,
+  };
+}
+
+function normalizeDigest(value: string): string {
+  const trimmed = value.trim();
+  return trimmed.includes(':') ? trimmed : `sha256:${trimmed}`;
+}

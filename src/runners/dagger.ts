@@ -1,0 +1,241 @@
+/** The Dagger runner: a stage plan as containers on a Dagger engine, with the host runner's result shape. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Client } from '@dagger.io/dagger';
+import { FailureType } from '../failures.js';
+import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
+import { checkCoverage, parseLineCoverage } from './coverage.js';
+import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
+import { shipImage, slimVariant } from './dagger-image.js';
+import { runSteps, stageContainer, type StepReporter } from './dagger-pipeline.js';
+import { loadDaggerSdk, prepareEngine, withDaggerSession, type DaggerSdk } from './dagger-session.js';
+import { StageError } from './errors.js';
+import { StageCancelledError } from './host.js';
+import { redact, StageOutput } from './output.js';
+import type { Runner, StageRunContext } from './types.js';
+
+/** Settings of the Dagger runner; the build settings may also come from TOLLGATE_* env (see settingOf). */
+export interface DaggerRunnerOptions {
+  /** The Dagger CLI to start sessions with; by default the one detectDagger finds. */
+  cliBin?: string;
+  /** Receives the Dagger CLI's own progress output (debugging). */
+  logOutput?: Writable;
+  /** Where TOLLGATE_IMAGE_REF, TOLLGATE_SCAN_SEVERITY, TOLLGATE_REVISION... are read; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Registry reference to publish the build image to (TOLLGATE_IMAGE_REF). */
+  imageRef?: string;
+  /** Trivy severities that fail the build, e.g. `HIGH,CRITICAL` (TOLLGATE_SCAN_SEVERITY); unset: no scan. */
+  scanSeverity?: string;
+  /** Runtime base image (TOLLGATE_RUNTIME_IMAGE); default: the `-slim` variant of the plan's image. */
+  runtimeImage?: string;
+  /** What the image runs (TOLLGATE_START_COMMAND, space-separated); default `npm start`. */
+  startCommand?: string[];
+  /** The scanner image (TOLLGATE_SCAN_IMAGE). */
+  scanImage?: string;
+  /** How often a quiet step reports that it is still running; default 10 s. */
+  progressIntervalMs?: number;
+}
+
+interface Execution {
+  transcript: string;
+  stepCount: number;
+  failure?: DaggerFailure;
+  artifact?: ArtifactRef;
+}
+
+/** Runs stage plans in containers: one `withExec` per step, the build stage as a multi-stage image. */
+export class DaggerRunner implements Runner {
+  readonly kind = 'dagger' as const;
+
+  constructor(private readonly options: DaggerRunnerOptions = {}) {}
+
+  /** Runs the plan in one Dagger session of its own; throws StageError on failure. */
+  async runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult> {
+    const started = new Date();
+    const logPath = join(ctx.runDir, `${plan.name}.log`);
+    mkdirSync(ctx.runDir, { recursive: true });
+    const output = new StageOutput(logPath, ctx.secrets, ctx.onProgress, ctx.onOutput);
+    output.note(`[tollgate] ${plan.name} attempt ${ctx.attempt} in Dagger (${plan.image})`);
+    const fail = async (failure: DaggerFailure, cause?: unknown): Promise<never> => {
+      if (failure.output) output.write(failure.output);
+      const message = redact(failure.message, ctx.secrets);
+      output.note(`[tollgate] ${message}`);
+      const logTail = output.tail();
+      await output.close();
+      throw new StageError(failure.type, message, plan.name, failure.exitCode, logTail, logPath, { cause });
+    };
+
+    const engine = prepareEngine(this.options.cliBin);
+    if (engine) return fail({ type: FailureType.EngineNotInstalled, exitCode: null, message: engine });
+
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort(new Error(`timeout after ${plan.timeoutMs} ms`));
+    }, plan.timeoutMs);
+    const onCancel = (): void => stop.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onCancel, { once: true });
+    if (ctx.signal.aborted) onCancel();
+    const reporter = this.reporter(output, ctx);
+    try {
+      const sdk = await loadDaggerSdk();
+      const run = await withDaggerSession(
+        sdk,
+        (client) => this.execute(sdk, client, plan, ctx, started, reporter),
+        {
+          signal: stop.signal,
+          ...(this.options.logOutput ? { logOutput: this.options.logOutput } : {}),
+        },
+      );
+      if (run.failure) return await fail(run.failure);
+      const coverage =
+        plan.coverageMinimum === undefined ? undefined : checkCoverage(run.transcript, plan.coverageMinimum);
+      if (coverage)
+        return await fail({ type: FailureType.CoverageShortfall, exitCode: 0, message: coverage });
+      return await this.passed(plan, ctx, started, output, run);
+    } catch (error) {
+      if (error instanceof StageError) throw error;
+      if (timedOut) {
+        return await fail({
+          type: FailureType.StageTimeout,
+          exitCode: null,
+          message: `ran past the stage timeout of ${plan.timeoutMs} ms`,
+        });
+      }
+      if (ctx.signal.aborted) {
+        output.note('[tollgate] cancelled: stopped waiting for the engine and closed the session');
+        await output.close();
+        throw new StageCancelledError(`${plan.name} was cancelled`, { cause: error });
+      }
+      const failure = classifyDaggerError(error, plan.retryableExitCodes);
+      if (failure) return await fail(failure, error);
+      output.note(`[tollgate] unexpected error: ${redact(String(error), ctx.secrets)}`);
+      await output.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      reporter.stop();
+      ctx.signal.removeEventListener('abort', onCancel);
+    }
+  }
+
+  private async execute(
+    sdk: DaggerSdk,
+    client: Client,
+    plan: StagePlan,
+    ctx: StageRunContext,
+    started: Date,
+    reporter: StepReporter,
+  ): Promise<Execution> {
+    const expectAny = sdk.ReturnType.Any;
+    const base = stageContainer(client, plan, {
+      sourceDir: ctx.sourceDir,
+      secrets: ctx.secrets,
+      cacheBust: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
+    });
+    const steps = await runSteps(base, plan, plan.steps, expectAny, reporter);
+    const execution = { transcript: steps.transcript, stepCount: plan.steps.length };
+    if (steps.failure || !plan.artifact)
+      return { ...execution, ...(steps.failure ? { failure: steps.failure } : {}) };
+    const image = await shipImage(
+      client,
+      steps.container,
+      plan.artifact,
+      {
+        runtimeImage:
+          this.setting(plan, 'TOLLGATE_RUNTIME_IMAGE', this.options.runtimeImage) ?? slimVariant(plan.image),
+        startCommand: this.startCommand(plan),
+        revision: this.setting(plan, 'TOLLGATE_REVISION') ?? 'unknown',
+        created: started.toISOString(),
+        cache: plan.cache,
+        retryableExitCodes: plan.retryableExitCodes,
+        exportPath: join(ctx.runDir, 'image.oci.tar'),
+        sbomPath: join(ctx.runDir, 'sbom.cdx.json'),
+        scanImage:
+          this.setting(plan, 'TOLLGATE_SCAN_IMAGE', this.options.scanImage) ?? 'aquasec/trivy:latest',
+        ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
+        ...optional('scanSeverity', this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity)),
+      },
+      expectAny,
+      reporter,
+    );
+    return 'failure' in image
+      ? { ...execution, failure: image.failure }
+      : { ...execution, artifact: image.artifact };
+  }
+
+  /** A per-release setting: the plan's env (set by the workflow) wins, then the option, then the worker's env. */
+  private setting(plan: StagePlan, name: string, option?: string): string | undefined {
+    return plan.env[name] ?? option ?? (this.options.env ?? process.env)[name] ?? undefined;
+  }
+
+  private startCommand(plan: StagePlan): string[] {
+    const fromEnv = this.setting(plan, 'TOLLGATE_START_COMMAND');
+    return this.options.startCommand ?? fromEnv?.split(' ').filter(Boolean) ?? ['npm', 'start'];
+  }
+
+  private async passed(
+    plan: StagePlan,
+    ctx: StageRunContext,
+    started: Date,
+    output: StageOutput,
+    run: Execution,
+  ): Promise<StageResult> {
+    const ended = new Date();
+    const durationMs = ended.getTime() - started.getTime();
+    const lines = plan.coverageMinimum === undefined ? undefined : parseLineCoverage(run.transcript);
+    const parts = [`${run.stepCount} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`];
+    if (lines !== undefined) parts.push(`line coverage ${lines}%`);
+    if (run.artifact)
+      parts.push(
+        `image ${run.artifact.digest.slice(0, 19)} (${(run.artifact.sizeBytes / 1024 / 1024).toFixed(1)} MB)`,
+      );
+    const summary = parts.join('; ');
+    output.note(`[tollgate] ${summary}`);
+    const logTail = output.tail();
+    await output.close();
+    return {
+      name: plan.name,
+      runner: 'dagger',
+      attempt: ctx.attempt,
+      startedAt: started.toISOString(),
+      endedAt: ended.toISOString(),
+      durationMs,
+      exitCode: 0,
+      summary,
+      logTail,
+      logPath: output.logPath,
+      ...(run.artifact ? { artifact: run.artifact } : {}),
+    };
+  }
+
+  /** Notes each step in the log, and keeps quiet steps visible: Dagger returns output only when an exec ends. */
+  private reporter(output: StageOutput, ctx: StageRunContext): StepReporter & { stop(): void } {
+    let current = 'connecting to the engine';
+    let since = Date.now();
+    const ticker = setInterval(() => {
+      ctx.onProgress?.(`[tollgate] ${current}: running for ${Math.round((Date.now() - since) / 1000)}s`);
+    }, this.options.progressIntervalMs ?? 10_000);
+    ticker.unref();
+    return {
+      step(label) {
+        current = label;
+        since = Date.now();
+        output.note(`[tollgate] ${label}`);
+      },
+      output(text) {
+        output.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+      },
+      stop() {
+        clearInterval(ticker);
+      },
+    };
+  }
+}
+
+/** `{ key: value }` when value is set, else `{}` (exactOptionalPropertyTypes-friendly spreading). */
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
+}

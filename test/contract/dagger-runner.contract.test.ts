@@ -1,0 +1,199 @@
+/**
+ * Contract tests of the Dagger runner against a fake engine session: they prove the queries the
+ * runner sends and how it reads the answers. The real engine cannot run here (no container runtime).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../../src/failures.js';
+import { DaggerRunner } from '../../src/runners/dagger.js';
+import * as fakeDagger from '../support/fake-dagger-session.js';
+import { buildPlan, stageContext, stageRejection, testPlan, useSession } from '../support/dagger-fixtures.js';
+
+const SECRET = 'sk_test_51SuperSecretValue0987';
+
+void describe('DaggerRunner (contract, fake engine session)', () => {
+  let session: fakeDagger.FakeDaggerSession;
+  let restoreEnv: () => void;
+
+  const startSession = async (script: fakeDagger.FakeRule[] = []): Promise<void> => {
+    session = await fakeDagger.start(script);
+    restoreEnv = useSession(session);
+  };
+  beforeEach(() => startSession());
+  afterEach(async () => {
+    restoreEnv();
+    await session.close();
+  });
+
+  void it('turns a test stage into image, source without excluded folders, cache volume and the steps in order', async () => {
+    const ctx = stageContext();
+    const result = await new DaggerRunner().runStage(testPlan(), ctx);
+
+    assert.equal(result.runner, 'dagger');
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.logPath, join(ctx.runDir, 'test-suite.log'));
+    const all = session.queries.join('\n');
+    assert.match(all, /from \(address: "node:20-slim"\)/);
+    assert.ok(
+      all.includes(
+        `directory (path: ${JSON.stringify(ctx.sourceDir)},exclude: ["node_modules",".git",".tollgate","dist"])`,
+      ),
+    );
+    assert.match(all, /cacheVolume \(key: "tollgate-npm"\)/);
+    assert.match(all, /withMountedCache \(path: "\/root\/\.npm"/);
+    assert.match(all, /withMountedDirectory \(path: "\/src"/);
+    const last = session.queries.at(-1) ?? '';
+    const ci = last.indexOf('withExec (args: ["npm","ci"],expect: ANY)');
+    const test = last.indexOf('withExec (args: ["npm","test","--","--coverage"],expect: ANY)');
+    assert.ok(ci > 0 && test > ci, 'the second step runs on top of the first');
+    assert.ok(last.indexOf('withEnvVariable (name: "FORCE_COLOR"') > ci, 'step env is set for its own step');
+  });
+
+  void it('busts the cache and mounts no cache volume when the plan may not be cached', async () => {
+    await new DaggerRunner().runStage(testPlan({ cache: false }), stageContext());
+    const all = session.queries.join('\n');
+    assert.doesNotMatch(all, /cacheVolume/);
+    assert.match(all, /withEnvVariable \(name: "TOLLGATE_CACHE_BUST"/);
+  });
+
+  void it('sends a secret value only in its setSecret call and redacts it from the log and tail', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([{ when: 'combinedOutput', reply: { value: `token is ${SECRET}\n` } }]);
+    const ctx = stageContext({ secrets: { STRIPE_SECRET_KEY: SECRET } });
+    const result = await new DaggerRunner().runStage(testPlan({ secrets: ['STRIPE_SECRET_KEY'] }), ctx);
+
+    const carrying = session.queries.filter((query) => query.includes(SECRET));
+    assert.equal(carrying.length, 1);
+    assert.match(carrying[0] ?? '', /^\s*\{ setSecret \(name: "STRIPE_SECRET_KEY",plaintext: /);
+    assert.match(
+      session.queries.join('\n'),
+      /withSecretVariable \(name: "STRIPE_SECRET_KEY",secret: "fake-setSecret-id"\)/,
+    );
+    assert.doesNotMatch(session.queries.join('\n'), /withEnvVariable \(name: "STRIPE_SECRET_KEY"/);
+    const log = readFileSync(result.logPath, 'utf8');
+    assert.ok(!log.includes(SECRET) && !result.logTail.includes(SECRET));
+    assert.match(log, /token is \[REDACTED\]/);
+  });
+
+  void it('fails with StepFailed, the exit code and the output tail when a step exits non-zero', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([
+      { when: /"npm","test".*exitCode/s, reply: { value: 1 } },
+      {
+        when: /"npm","test".*combinedOutput/s,
+        reply: { value: 'not ok 3 - refunds are recorded\n# fail 1\n' },
+      },
+    ]);
+    const error = await stageRejection(new DaggerRunner().runStage(testPlan(), stageContext()));
+    assert.equal(error.type, FailureType.StepFailed);
+    assert.equal(error.exitCode, 1);
+    assert.match(error.logTail, /refunds are recorded/);
+    assert.match(error.message, /step 2\/2 \(npm test -- --coverage\) exited with 1/);
+  });
+
+  void it('fails with StepInterrupted when the exit code is one the plan calls retryable', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([{ when: /"ci".*exitCode/s, reply: { value: 75 } }]);
+    const error = await stageRejection(new DaggerRunner().runStage(testPlan(), stageContext()));
+    assert.equal(error.type, FailureType.StepInterrupted);
+    assert.equal(error.exitCode, 75);
+  });
+
+  void it('reads an engine EXEC_ERROR as StepFailed with its exit code and output', async () => {
+    restoreEnv();
+    await session.close();
+    const execError = {
+      cmd: ['npm', 'ci'],
+      exitCode: 2,
+      stdout: 'npm ERR! lockfile out of date\n',
+      stderr: 'boom\n',
+    };
+    await startSession([{ when: 'exitCode', reply: { execError } }]);
+    const error = await stageRejection(new DaggerRunner().runStage(testPlan(), stageContext()));
+    assert.equal(error.type, FailureType.StepFailed);
+    assert.equal(error.exitCode, 2);
+    assert.match(error.logTail, /lockfile out of date/);
+    assert.match(error.logTail, /boom/);
+  });
+
+  void it('applies the coverage gate to the steps output', async () => {
+    restoreEnv();
+    await session.close();
+    const table = 'File | % Stmts | % Branch | % Funcs | % Lines |\nAll files | 91 | 80 | 90 | 84.5 |\n';
+    await startSession([{ when: 'combinedOutput', reply: { value: table } }]);
+    const error = await stageRejection(
+      new DaggerRunner().runStage(testPlan({ coverageMinimum: 90 }), stageContext()),
+    );
+    assert.equal(error.type, FailureType.CoverageShortfall);
+    assert.match(error.message, /84\.5% is below the 90% gate/);
+  });
+
+  void it('builds a multi-stage image, exports it and reports the digest the engine returned', async () => {
+    const ctx = stageContext();
+    const result = await new DaggerRunner().runStage(buildPlan(), ctx);
+
+    const all = session.queries.join('\n');
+    assert.match(all, /from \(address: "node:20"\)/, 'build container');
+    assert.match(
+      all,
+      /from \(address: "node:20-slim"\) \{ withWorkdir \(path: "\/app"\)/,
+      'slim runtime container',
+    );
+    assert.match(
+      all,
+      /withDirectory \(path: "\/app",source: "[^"]+",include: \["dist","package.json","package-lock.json"\]\)/,
+    );
+    assert.match(all, /withExec \(args: \["npm","ci","--omit=dev"\],expect: ANY\)/);
+    assert.match(all, /withLabel \(name: "org.opencontainers.image.revision",value: "0123456789abcdef"\)/);
+    assert.match(all, /withLabel \(name: "org.opencontainers.image.created"/);
+    assert.match(all, /withDefaultArgs \(args: \["npm","start"\]\)/);
+    const exportPath = join(ctx.runDir, 'image.oci.tar');
+    assert.ok(all.includes(`asTarball  { export (path: ${JSON.stringify(exportPath)}) }`));
+    assert.doesNotMatch(all, /publish/);
+    assert.deepEqual(result.artifact, {
+      kind: 'oci-image',
+      path: exportPath,
+      digest: fakeDagger.FAKE_DIGEST,
+      sizeBytes: fakeDagger.FAKE_SIZE,
+    });
+  });
+
+  void it('publishes when an image reference is given and reports the registry digest', async () => {
+    restoreEnv();
+    await session.close();
+    const pushed = `sha256:${'cd'.repeat(32)}`;
+    await startSession([{ when: 'publish', reply: { value: `127.0.0.1:5000/saas-app:0123@${pushed}` } }]);
+    const result = await new DaggerRunner({ imageRef: '127.0.0.1:5000/saas-app:0123' }).runStage(
+      buildPlan(),
+      stageContext(),
+    );
+    assert.match(session.queries.join('\n'), /publish \(address: "127.0.0.1:5000\/saas-app:0123"\)/);
+    assert.equal(result.artifact?.digest, pushed);
+    assert.equal(result.artifact?.imageRef, `127.0.0.1:5000/saas-app:0123@${pushed}`);
+  });
+
+  void it('fails the build with StepFailed when the scan finds vulnerabilities at the severity', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([
+      { when: /"trivy".*exitCode/s, reply: { value: 3 } },
+      { when: /"trivy".*combinedOutput/s, reply: { value: 'CVE-2099-0001 CRITICAL openssl\n' } },
+    ]);
+    const runner = new DaggerRunner({ scanSeverity: 'HIGH,CRITICAL' });
+    const error = await stageRejection(runner.runStage(buildPlan(), stageContext()));
+    assert.equal(error.type, FailureType.StepFailed);
+    assert.match(error.logTail, /CVE-2099-0001/);
+    assert.match(session.queries.join('\n'), /from \(address: "aquasec\/trivy:latest"\)/);
+    assert.doesNotMatch(session.queries.join('\n'), /export \(path/, 'a vulnerable image is not exported');
+  });
+
+  void it('calls EngineUnavailable retryable and StepFailed not', () => {
+    assert.ok(!NON_RETRYABLE_FAILURES.includes(FailureType.EngineUnavailable));
+    assert.ok(NON_RETRYABLE_FAILURES.includes(FailureType.StepFailed));
+  });
+});
