@@ -41,6 +41,8 @@ export class HostRunner implements Runner {
     const pidFile = join(ctx.runDir, `${plan.name}.pgid`);
     mkdirSync(ctx.runDir, { recursive: true });
     const orphan = killOrphan(pidFile);
+    // The log is appended across attempts: the coverage gate reads only this attempt's part.
+    const logStart = existsSync(logPath) ? statSync(logPath).size : 0;
     const output = new StageOutput(logPath, ctx.secrets, ctx.onProgress, ctx.onOutput);
     if (orphan) output.note(`[tollgate] killed process group ${orphan} left by an earlier attempt`);
     output.note(`[tollgate] ${plan.name} attempt ${ctx.attempt} on host in ${ctx.sourceDir}`);
@@ -71,7 +73,11 @@ export class HostRunner implements Runner {
         if (problem) await fail(problem.type, `${label} ${problem.what}`, exit.exitCode);
       }
       if (plan.coverageMinimum !== undefined) {
-        const shortfall = checkCoverage(readFileSync(logPath, 'utf8'), plan.coverageMinimum);
+        await output.flush();
+        const shortfall = checkCoverage(
+          readFileSync(logPath).subarray(logStart).toString('utf8'),
+          plan.coverageMinimum,
+        );
         if (shortfall) await fail(FailureType.CoverageShortfall, shortfall, 0);
         output.note(`[tollgate] coverage gate of ${plan.coverageMinimum}% passed`);
       }

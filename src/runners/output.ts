@@ -76,6 +76,14 @@ export class StageOutput {
     return this.lastLine;
   }
 
+  /** Resolves once everything written so far is in the log file (the coverage gate reads it). */
+  async flush(): Promise<void> {
+    this.flushPending();
+    await new Promise<void>((resolve, reject) =>
+      this.file.write('', (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
   /** Flushes and closes the log file. */
   async close(): Promise<void> {
     this.flushPending();
