@@ -5,6 +5,16 @@
  */
 import { defineTollgate } from './src/config/define.js';
 
+/** What both environments share: how a release starts and which secrets it gets. */
+const release = {
+  start: ['node', 'dist/server.js'],
+  // ${TOLLGATE_DATA_DIR} is the environment's data directory, shared by its releases.
+  env: { DATABASE_PATH: '${TOLLGATE_DATA_DIR}/saas.db', LOG_LEVEL: 'warn' },
+  secrets: ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'],
+  healthPath: '/healthz',
+  readyPath: '/readyz',
+};
+
 export default defineTollgate({
   app: 'saas-app',
   source: './examples/saas-app',
@@ -28,7 +38,23 @@ export default defineTollgate({
     'verify-revenue-metrics': { steps: [['npm', 'run', 'verify:revenue']] },
     'build-production-image': {
       steps: [['npm', 'run', 'build']],
-      artifact: { include: ['dist', 'package.json', 'package-lock.json'] },
+      artifact: {
+        // The built node_modules minus devDependencies: no second native compile of better-sqlite3.
+        include: ['dist', 'package.json', 'package-lock.json', 'node_modules'],
+        install: ['npm', 'prune', '--omit=dev', '--no-audit', '--no-fund'],
+      },
     },
   },
+  environments: [
+    { name: 'staging', port: 4100, ...release },
+    { name: 'production', port: 4200, ...release },
+  ],
+  promotion: {
+    mode: 'manual',
+    approvers: ['release-manager', 'oncall'],
+    timeout: '30m',
+    onTimeout: 'rollback',
+  },
+  smoke: { routes: ['/api/insights?q=pricing', '/metrics/revenue'] },
+  verification: { duration: '30s', interval: '2s', maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
 });

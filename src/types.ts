@@ -139,6 +139,11 @@ export interface ReleaseStatus {
   compensations: CompensationReport[];
   artifact?: ArtifactRef;
   failure?: string;
+  releaseId?: string;
+  gate?: GateStatus;
+  /** Baseline taken just before the production switch, then the window's samples (latest last). */
+  verification?: { baseline?: VerificationSample; samples: VerificationSample[]; endsAt?: string };
+  audit: AuditEntry[];
 }
 
 /** An environment as the workflow sees it: names and numbers only. */
@@ -206,10 +211,68 @@ export interface ReleaseInput {
   /** Heartbeat timeout of stage activities (default 10 s); tests shorten it. */
   heartbeatTimeoutMs?: number;
   delivery?: DeliveryPlan;
+  /** Plain env for this release's processes in every environment (feature flags, SAAS_FAULT in demos). */
+  releaseEnv?: Record<string, string>;
 }
 
 /** The release workflow's one result. */
 export interface ReleaseResult {
   outcome: 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
   status: ReleaseStatus;
+}
+
+/** A built release on its way through the environments. */
+export interface ReleaseRef {
+  /** `<app>-<ref7>-<digest8>`: the same build always gets the same id, so deploys are idempotent. */
+  releaseId: string;
+  app: string;
+  ref: string;
+  artifact: ArtifactRef;
+}
+
+/** A promote or rollback request from an operator (CLI update, or the UI's signal dialog). */
+export interface DecisionArgs {
+  by: string;
+  reason?: string;
+}
+
+/** What a promote or rollback update answers. */
+export interface DecisionResult {
+  accepted: boolean;
+  action: 'promote' | 'rollback';
+  phase: ReleasePhase;
+}
+
+/** One line of the audit trail: who did what to which release, and whether it was accepted. */
+export interface AuditEntry {
+  at: string;
+  workflowId: string;
+  app: string;
+  action: 'promote' | 'rollback' | 'auto-promote' | 'gate-timeout' | 'auto-rollback' | 'release';
+  by: string;
+  reason: string;
+  releaseId?: string;
+  digest?: string;
+  outcome: 'accepted' | 'refused' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+}
+
+/** The promotion gate's state in the status query. */
+export interface GateStatus {
+  state: 'waiting' | 'promoted' | 'rolled-back' | 'timed-out';
+  since: string;
+  timeoutAt: string;
+  decidedBy?: string;
+  reason?: string;
+}
+
+/** One sample of the verification window. */
+export interface VerificationSample {
+  at: string;
+  healthy: boolean;
+  requests: number;
+  errorRate: number;
+  p95LatencyMs: number | null;
+  revenueEvents: number | null;
+  /** The breached signal and why, when this sample breached. */
+  breach?: { signal: 'health' | 'error-rate' | 'latency' | 'revenue'; detail: string };
 }

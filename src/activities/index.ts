@@ -1,15 +1,17 @@
 /** All activities, built once by the worker from injected parts (tests pass their own). */
 import { createArtifactActivities } from './artifacts.js';
+import { createEnvironmentActivities, type EnvironmentDeps } from './environments.js';
 import { createStageActivities, type StageDeps } from './stage.js';
 
 /** Everything the activities need from the outside world. */
-export type ActivityDeps = StageDeps;
+export type ActivityDeps = StageDeps & EnvironmentDeps;
 
 /** Builds the activity map the worker registers. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createStageActivities(deps),
     ...createArtifactActivities(),
+    ...createEnvironmentActivities(deps),
   };
 }
 

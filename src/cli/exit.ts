@@ -12,6 +12,8 @@ export const ExitCode = {
   Unreachable: 3,
   /** The release was cancelled, terminated or timed out. */
   Cancelled: 4,
+  /** The app's release lane is held by another run (use --queue to wait for it). */
+  LaneBusy: 5,
 } as const;
 
 /** One of the exit codes. */
@@ -34,4 +36,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  the release failed a gate (compensations ran)
   2  bad input: invalid config or arguments; nothing was started
   3  the Temporal server could not be reached
-  4  the release was cancelled, terminated or timed out`;
+  4  the release was cancelled, terminated or timed out
+  5  another release of the app is in flight (run with --queue to wait your turn)`;

@@ -7,6 +7,7 @@ import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
+import { laneId, startInLane } from '../cli/lane.js';
 import { ProgressPrinter } from '../cli/progress.js';
 import { STAGE_NAMES, type StageName } from '../constants.js';
 import { loadSettings } from '../settings.js';
@@ -22,6 +23,10 @@ export interface RunOptions {
   json?: boolean;
   until?: string;
   by?: string;
+  /** Wait for the app's release lane instead of failing when another release is in flight. */
+  queue?: boolean;
+  /** KEY=VALUE env for this release's processes in every environment. */
+  releaseEnv?: string[];
   /** Poll interval of --wait, in ms. */
   pollMs?: number;
 }
@@ -47,18 +52,29 @@ export async function run(options: RunOptions): Promise<number> {
     stages: config.stages,
     ...(until ? { until } : {}),
     ...(config.delivery ? { delivery: config.delivery } : {}),
+    ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),
   };
+  // Runs that deploy take the app's lane; checks that stop before staging run beside them.
+  const deploys = input.delivery !== undefined && (!until || DELIVERY_STAGES.includes(until));
 
   const { client, connection, namespace } = await connectClient(settings);
   try {
-    const workflowId = `release-${config.app}-${ref.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
-    const handle = await client.workflow.start<typeof releasePipeline>('releasePipeline', {
-      taskQueue: settings.taskQueue,
-      workflowId,
-      args: [input],
-      staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,
-      staticDetails: `**app** ${config.app} · **ref** \`${ref}\` · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(' → ')}`,
-    });
+    const workflowId = deploys
+      ? laneId(config.app)
+      : `check-${config.app}-${ref.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
+    const handle = await startInLane<typeof releasePipeline>(
+      client,
+      'releasePipeline',
+      {
+        taskQueue: settings.taskQueue,
+        workflowId,
+        args: [input],
+        staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,
+        staticDetails: `**app** ${config.app} · **ref** \`${ref}\` · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(' → ')}`,
+      },
+      options.queue ?? false,
+      (holder) => console.error(`Waiting for the release lane, held by ${holder}`),
+    );
     const url = runLink(settings, namespace, workflowId, handle.firstExecutionRunId);
     if (!options.json) {
       console.log(`Started ${workflowId}\n  ${url}`);
@@ -143,6 +159,29 @@ function report(
   console.log(
     `${head}: ${summary.workflowId}${summary.message ? `\n  ${summary.message}` : ''}\n  ${summary.url}`,
   );
+}
+
+const DELIVERY_STAGES: StageName[] = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'];
+
+/** KEY=VALUE pairs for --release-env; secrets belong in the environment's secrets, not here. */
+function parseReleaseEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match)
+      throw new ExitError(
+        ExitCode.BadInput,
+        `--release-env ${pair} is not KEY=VALUE with an upper-case KEY, e.g. --release-env FEATURE_X=on`,
+      );
+    if (/^(sk|rk)_(live|test)_|^whsec_/.test(match[2]!)) {
+      throw new ExitError(
+        ExitCode.BadInput,
+        `--release-env ${match[1]} holds a secret: list it in the environment's secrets and export it where the worker runs`,
+      );
+    }
+    env[match[1]!] = match[2]!;
+  }
+  return env;
 }
 
 function parseUntil(until: string | undefined): StageName | undefined {

@@ -83,12 +83,9 @@ export const retry = z.strictObject(
 const stage = z.strictObject(
   {
     image: z.string().min(1).optional(),
-    steps: z
-      .array(step)
-      .min(1, {
-        message:
-          'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it',
-      }),
+    steps: z.array(step).min(1, {
+      message: 'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it',
+    }),
     env: plainEnv.default({}),
     secrets: z.array(envVarName).default([]),
     cache: z.boolean().default(true),
@@ -107,7 +104,15 @@ const stage = z.strictObject(
             .array(z.string().min(1))
             .min(1, { message: 'list what the artifact holds, e.g. ["dist", "package.json"]' }),
           install: argv.default(['npm', 'ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund']),
-          sbom: argv.default(['npm', 'sbom', '--sbom-format', 'cyclonedx', '--omit', 'dev']),
+          sbom: argv.default([
+            'npm',
+            'sbom',
+            '--sbom-format',
+            'cyclonedx',
+            '--omit',
+            'dev',
+            '--package-lock-only',
+          ]),
         },
         UNKNOWN_KEY,
       )
@@ -118,11 +123,9 @@ const stage = z.strictObject(
 
 const environment = z.strictObject(
   {
-    name: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]*$/, {
-        message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
-      }),
+    name: z.string().regex(/^[a-z][a-z0-9-]*$/, {
+      message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
+    }),
     driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
     port: z
       .number()

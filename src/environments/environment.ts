@@ -65,6 +65,11 @@ export interface Environment {
   activate(releaseId: string): Promise<{ previous: string | null }>;
   /** Moves traffic back to the previous release (which must still be running, or is restarted). */
   rollback(): Promise<{ from: string | null; to: string | null }>;
+  /**
+   * Takes the current release out of traffic (the proxy answers 503) without starting another:
+   * used when a failed first release must stop serving and there is nothing to go back to.
+   */
+  deactivate(): Promise<{ previous: string | null }>;
   /** The release serving traffic, if any. */
   current(): Promise<DeployedRelease | null>;
   /** The release that served before the current one, if any. */

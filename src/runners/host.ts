@@ -171,7 +171,8 @@ export class HostRunner implements Runner {
       const from = join(ctx.sourceDir, path);
       if (!existsSync(from))
         throw new Error(`artifact.include names ${path}, which the build did not produce`);
-      cpSync(from, join(packDir, path), { recursive: true });
+      // verbatimSymlinks: node_modules/.bin links stay relative, not absolute paths into the source tree.
+      cpSync(from, join(packDir, path), { recursive: true, verbatimSymlinks: true });
     }
     const env = { ...baseEnv(), ...ctx.secrets };
     output.note(`[tollgate] installing production dependencies: ${artifact.install.join(' ')}`);

@@ -1,6 +1,7 @@
 /**
- * The release pipeline: health, tests, revenue gates (in parallel), build, then delivery.
- * Every step with an undo registers it on the saga; any failure or cancellation unwinds it.
+ * The release pipeline: health, tests, revenue gates (in parallel), build, staging, smoke tests,
+ * the promotion gate, blue/green production and the verification window. Every step with an undo
+ * registers it on the saga; any failure, cancellation or rollback unwinds it newest first.
  */
 import {
   ActivityFailure,
@@ -10,21 +11,28 @@ import {
   log,
   setHandler,
   workflowInfo,
+  allHandlersFinished,
+  condition,
 } from '@temporalio/workflow';
 import { REVENUE_GATES, type StageName } from '../constants.js';
 import { FailureType } from '../failures.js';
 import type {
+  DeliveryPlan,
   ReleaseInput,
   ReleasePhase,
+  ReleaseRef,
   ReleaseResult,
   ReleaseStatus,
   StageFailureDetails,
-  StagePlan,
   StageResult,
 } from '../types.js';
+import { PromotionGate } from './gate.js';
 import { statusQuery } from './messages.js';
 import { Saga } from './saga.js';
-import { compensations, runStageActivity } from './stages.js';
+import { compensationActivities, environmentActivities, runStageActivity } from './stages.js';
+
+/** Stages the pipeline runs through environments rather than runners. */
+const DELIVERY_STAGES = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'] as const;
 
 /** Takes one release of an app through the gates; fails with the stage and failure type in its message. */
 export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResult> {
@@ -35,39 +43,54 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     phase: 'starting',
     stages: {},
     compensations: [],
+    audit: [],
   };
   for (const plan of input.stages) status.stages[plan.name] = { state: 'pending', attempts: 0 };
+  if (input.delivery)
+    for (const name of DELIVERY_STAGES) status.stages[name] = { state: 'pending', attempts: 0 };
   setHandler(statusQuery, () => status);
-
+  const gate = new PromotionGate(status, input.delivery?.promotion);
   const saga = new Saga();
-  const plan = (name: StageName): StagePlan | undefined => input.stages.find((s) => s.name === name);
-  const reachedUntil = (name: StageName): boolean => input.until === name;
+  const stop = (name: StageName): boolean => input.until === name;
 
-  const stage = async (name: StageName): Promise<StageResult | undefined> => {
-    const p = plan(name);
-    if (!p) return undefined;
-    const entry = status.stages[name]!;
+  /** Runs `fn` as stage `name`, keeping the status query's entry up to date. */
+  const track = async <T>(
+    name: StageName,
+    fn: () => Promise<T>,
+    summarize: (result: T) => string,
+  ): Promise<T> => {
+    const entry = (status.stages[name] ??= { state: 'pending', attempts: 0 });
     Object.assign(entry, { state: 'running', startedAt: new Date().toISOString() });
     try {
-      const result = await runStageActivity(p, input.sourceDir, input.runner, input.heartbeatTimeoutMs);
+      const result = await fn();
+      const attempts = (result as Partial<StageResult> | undefined)?.attempt ?? 1;
       Object.assign(entry, {
         state: 'succeeded',
-        attempts: result.attempt,
+        attempts,
         endedAt: new Date().toISOString(),
-        summary: result.summary,
+        summary: summarize(result),
       });
       return result;
     } catch (error) {
       const details = failureDetails(error);
       Object.assign(entry, {
         state: isCancellation(error) ? 'skipped' : 'failed',
-        attempts: details?.attempt ?? entry.attempts,
+        attempts: details?.attempt ?? 1,
         endedAt: new Date().toISOString(),
         summary: failureMessage(error),
         failureType: details?.type ?? failureType(error),
       });
       throw error;
     }
+  };
+  const command = async (name: StageName): Promise<StageResult | undefined> => {
+    const plan = input.stages.find((s) => s.name === name);
+    if (!plan) return undefined;
+    return track(
+      name,
+      () => runStageActivity(plan, input.sourceDir, input.runner, input.heartbeatTimeoutMs),
+      (r) => r.summary,
+    );
   };
   const phase = (next: ReleasePhase): void => {
     status.phase = next;
@@ -76,37 +99,60 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
 
   try {
     phase('checks');
-    await stage('quick-health-check');
-    if (!reachedUntil('quick-health-check')) await stage('test-suite');
+    await command('quick-health-check');
+    if (!stop('quick-health-check')) await command('test-suite');
 
     if (!input.until || !['quick-health-check', 'test-suite'].includes(input.until)) {
       phase('revenue-gates');
-      await allOrCancel(REVENUE_GATES.map((name) => () => stage(name)));
+      await allOrCancel(REVENUE_GATES.map((name) => () => command(name)));
     }
 
-    if (!input.until || input.until === 'build-production-image') {
+    if (!input.until || ['build-production-image', ...DELIVERY_STAGES].includes(input.until)) {
       phase('build');
-      const build = await stage('build-production-image');
+      const build = await command('build-production-image');
       if (build?.artifact) {
         const artifact = build.artifact;
         status.artifact = artifact;
-        saga.push('discard artifact', () => compensations.discardArtifact(artifact));
+        saga.push('discard artifact', () =>
+          compensationActivities('discard artifact').discardArtifact(artifact),
+        );
       }
+    }
+
+    if (
+      input.delivery &&
+      status.artifact &&
+      (!input.until || (DELIVERY_STAGES as readonly string[]).includes(input.until))
+    ) {
+      const release: ReleaseRef = {
+        releaseId: `${input.app}-${input.ref.slice(0, 7)}-${status.artifact.digest.replace('sha256:', '').slice(0, 8)}`,
+        app: input.app,
+        ref: input.ref,
+        artifact: status.artifact,
+      };
+      status.releaseId = release.releaseId;
+      await deliver(input, input.delivery, release, { status, saga, gate, track, phase, stop });
     }
 
     skipPending(status);
     phase('succeeded');
-    return { outcome: 'succeeded', status };
+    return await finish(input, status, 'succeeded');
   } catch (error) {
     phase('compensating');
     status.compensations = await saga.compensate();
     skipPending(status);
     if (isCancellation(error)) {
       phase('cancelled');
+      await finish(input, status, 'cancelled');
       throw error;
     }
-    phase('failed');
+    // A rollback (by an operator or a verification breach) is an outcome of its own, but still not a release.
+    const rolledBack = ([FailureType.RolledBack, FailureType.VerificationBreach] as string[]).includes(
+      failureType(error) ?? '',
+    );
+    phase(rolledBack ? 'rolled-back' : 'failed');
     status.failure = describeFailure(error, status);
+    await finish(input, status, rolledBack ? 'rolled-back' : 'failed');
     throw ApplicationFailure.create({
       type: failureType(error) ?? FailureType.StepFailed,
       message: status.failure,
@@ -114,6 +160,174 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       details: [status],
     });
   }
+}
+
+interface DeliveryContext {
+  status: ReleaseStatus;
+  saga: Saga;
+  gate: PromotionGate;
+  track: <T>(name: StageName, fn: () => Promise<T>, summarize: (result: T) => string) => Promise<T>;
+  phase: (next: ReleasePhase) => void;
+  stop: (name: StageName) => boolean;
+}
+
+/** Staging, smoke tests, the gate, blue/green production and verification. Throws on a breach. */
+async function deliver(
+  input: ReleaseInput,
+  delivery: DeliveryPlan,
+  release: ReleaseRef,
+  { status, saga, gate, track, phase, stop }: DeliveryContext,
+): Promise<void> {
+  const { staging, production, verification } = delivery;
+  const releaseEnv = input.releaseEnv ?? {};
+
+  phase('staging');
+  const stagingPrevious = await track(
+    'deploy-to-staging',
+    async () => {
+      const acts = environmentActivities(`deploy-to-staging: ${release.releaseId}`);
+      const { previous } = await acts.deployRelease({ environment: staging, release, releaseEnv });
+      saga.push('restore staging', () =>
+        compensationActivities('restore staging').restoreEnvironment({
+          environment: staging,
+          previous,
+          releaseId: release.releaseId,
+        }),
+      );
+      await acts.activateRelease({ environment: staging, releaseId: release.releaseId });
+      return previous;
+    },
+    (previous) => `staging serves ${release.releaseId}${previous ? ` (was ${previous})` : ''}`,
+  );
+  if (stop('deploy-to-staging')) return;
+
+  await track(
+    'smoke-test-staging',
+    () =>
+      environmentActivities('smoke-test-staging').smokeTest({ environment: staging, smoke: delivery.smoke }),
+    (checks) => `${checks.length} checks passed: ${checks.map((c) => c.name).join(', ')}`,
+  );
+  if (stop('smoke-test-staging')) return;
+
+  phase('awaiting-promotion');
+  const decision = await gate.decide();
+  if (decision.action === 'rollback') {
+    throw rolledBack(
+      `at the promotion gate by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
+    );
+  }
+
+  phase('production');
+  let switchedAt = '';
+  const productionPrevious = await track(
+    'deploy-to-production',
+    async () => {
+      const acts = environmentActivities(`deploy-to-production: ${release.releaseId}`);
+      // Blue/green: the new release starts beside the old one and is checked before it gets traffic.
+      const { deployed, previous } = await acts.deployRelease({
+        environment: production,
+        release,
+        releaseEnv,
+      });
+      await acts.checkReleaseHealth({ url: deployed.url, path: production.healthPath });
+      const baseline = await environmentActivities('verification baseline').sampleProduction({
+        environment: production,
+        verification,
+        since: new Date().toISOString(),
+      });
+      status.verification = { baseline, samples: [] };
+      saga.push('switch production back', () =>
+        compensationActivities('switch production back').restoreEnvironment({
+          environment: production,
+          previous,
+          releaseId: release.releaseId,
+        }),
+      );
+      await acts.activateRelease({ environment: production, releaseId: release.releaseId });
+      switchedAt = new Date().toISOString();
+      return previous;
+    },
+    (previous) => `production serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
+  );
+
+  phase('verifying');
+  const endsAt = Date.now() + verification.durationMs;
+  status.verification!.endsAt = new Date(endsAt).toISOString();
+  const sample = environmentActivities('verification sample');
+  while (Date.now() < endsAt) {
+    const rollback = await gate.rollbackRequested(
+      Math.min(verification.intervalMs, Math.max(0, endsAt - Date.now())),
+    );
+    if (rollback) {
+      throw rolledBack(
+        `during verification by ${rollback.by}${rollback.reason ? `: ${rollback.reason}` : ''}`,
+      );
+    }
+    const reading = await sample.sampleProduction({
+      environment: production,
+      verification,
+      since: switchedAt,
+      ...(status.verification?.baseline ? { baseline: status.verification.baseline } : {}),
+    });
+    status.verification!.samples = [...status.verification!.samples.slice(-19), reading];
+    if (reading.breach) {
+      status.audit.push({
+        at: new Date().toISOString(),
+        workflowId: workflowInfo().workflowId,
+        app: input.app,
+        action: 'auto-rollback',
+        by: 'tollgate',
+        reason: `${reading.breach.signal}: ${reading.breach.detail}`,
+        releaseId: release.releaseId,
+        digest: release.artifact.digest,
+        outcome: 'accepted',
+      });
+      throw ApplicationFailure.create({
+        type: FailureType.VerificationBreach,
+        message: `verification breached ${reading.breach.signal}: ${reading.breach.detail}`,
+        nonRetryable: true,
+      });
+    }
+  }
+
+  // The window passed: the release is final; the ones it replaced are retired.
+  const retire = environmentActivities('retire replaced releases');
+  if (productionPrevious)
+    await retire.retireRelease({ environment: production, releaseId: productionPrevious });
+  if (stagingPrevious) await retire.retireRelease({ environment: staging, releaseId: stagingPrevious });
+}
+
+function rolledBack(how: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.RolledBack,
+    message: `rolled back ${how}`,
+    nonRetryable: true,
+  });
+}
+
+/** Records the outcome in the audit trail (even when cancelled) and waits for message handlers. */
+async function finish(
+  input: ReleaseInput,
+  status: ReleaseStatus,
+  outcome: ReleaseResult['outcome'],
+): Promise<ReleaseResult> {
+  status.audit.push({
+    at: new Date().toISOString(),
+    workflowId: workflowInfo().workflowId,
+    app: input.app,
+    action: 'release',
+    by: input.requestedBy,
+    reason: status.failure ?? `${input.ref} released`,
+    ...(status.releaseId ? { releaseId: status.releaseId } : {}),
+    ...(status.artifact ? { digest: status.artifact.digest } : {}),
+    outcome,
+  });
+  // Also after cancellation: the audit record must not be lost.
+  await CancellationScope.nonCancellable(async () => {
+    await compensationActivities('audit trail').recordAudit(status.audit);
+    await condition(allHandlersFinished);
+  });
+  return { outcome, status };
 }
 
 /**
@@ -152,6 +366,8 @@ function validateInput(input: ReleaseInput): void {
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
   if (duplicate) problems.push(`stage ${duplicate} appears twice`);
   for (const s of input.stages) if (s.steps.length === 0) problems.push(`stage ${s.name} has no steps`);
+  if (input.delivery && !names.includes('build-production-image'))
+    problems.push('environments need a build-production-image stage');
   if (problems.length > 0) {
     throw ApplicationFailure.create({
       type: FailureType.InvalidConfig,

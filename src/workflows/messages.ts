@@ -1,6 +1,18 @@
 /** Queries, updates and signals of the release workflow, shared with the client. */
-import { defineQuery } from '@temporalio/workflow';
-import type { ReleaseStatus } from '../types.js';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DecisionArgs, DecisionResult, ReleaseStatus } from '../types.js';
 
 /** The run's phase and every stage's state, attempts, times and summary. */
 export const statusQuery = defineQuery<ReleaseStatus>('status');
+
+/** Promote the release past the gate; an update, not a signal: the caller learns at once if it was refused. */
+export const promoteUpdate = defineUpdate<DecisionResult, [DecisionArgs]>('promote');
+
+/** Roll the release back (at the gate or during the verification window). */
+export const rollbackUpdate = defineUpdate<DecisionResult, [DecisionArgs]>('rollback');
+
+/** The same as promoteUpdate, for the Temporal UI's signal dialog; a refused signal is audited, not applied. */
+export const promoteSignal = defineSignal<[DecisionArgs]>('promote');
+
+/** The same as rollbackUpdate, for the Temporal UI's signal dialog. */
+export const rollbackSignal = defineSignal<[DecisionArgs]>('rollback');

@@ -1,4 +1,4 @@
-/** How the workflow calls a command stage: per-stage retry policy, heartbeats, UI summary. */
+/** How the workflow calls activities: per-stage retry policies, heartbeats, and a summary the UI shows. */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../failures.js';
@@ -34,13 +34,31 @@ export function runStageActivity(
   return runStage({ plan, sourceDir, runner });
 }
 
+/** Environment activities (deploy, switch, smoke, sample), labelled for the UI's timeline. */
+export function environmentActivities(summary: string): Activities {
+  return proxyActivities<Activities>({
+    summary,
+    startToCloseTimeout: '5 minutes',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '10 seconds',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+    },
+  });
+}
+
 /** Compensations get their own generous retries: an undo must not give up on a blip. */
-export const compensations = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-  },
-});
+export function compensationActivities(summary: string): Activities {
+  return proxyActivities<Activities>({
+    summary,
+    startToCloseTimeout: '2 minutes',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 10,
+    },
+  });
+}

@@ -1,7 +1,6 @@
 /** The release pipeline on a real dev server with real child processes: order, parallelism, retries, failures, cancellation. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -20,14 +19,7 @@ import {
   releaseInput,
   shStage,
 } from '../support/stages.js';
-import {
-  createTestWorker,
-  ROOT,
-  startTestServer,
-  temporalBinary,
-  tempDir,
-  uniqueIds,
-} from '../support/temporal.js';
+import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -36,22 +28,6 @@ before(async () => {
 after(async () => {
   await env?.teardown();
 });
-
-/** Saves a finished run's history as a replay fixture when RECORD_HISTORIES=1. */
-function maybeRecord(workflowId: string, name: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(temporalBinary(), [
-    'workflow',
-    'show',
-    '-w',
-    workflowId,
-    '--address',
-    env.address,
-    '--output',
-    'json',
-  ]);
-  writeFileSync(join(ROOT, 'test/fixtures/histories', `${name}.json`), json);
-}
 
 describe('releasePipeline', () => {
   it('runs every stage once, in order, with the revenue gates overlapping', async () => {
@@ -89,7 +65,7 @@ describe('releasePipeline', () => {
     assert.ok(artifact, 'the build reports its artifact');
     assert.match(artifact.digest, /^sha256:[0-9a-f]{64}$/);
     assert.ok(artifact.sbomPath && readFileSync(artifact.sbomPath, 'utf8').includes('{}'));
-    maybeRecord(workflowId, 'release-succeeded');
+    recordHistory(env, workflowId, 'release-succeeded');
   });
 
   it('retries a stage killed by a signal and succeeds on the third attempt', async () => {
@@ -162,7 +138,7 @@ describe('releasePipeline', () => {
     assert.equal(status.stages['test-suite']?.state, 'failed');
     assert.equal(status.stages['test-suite']?.attempts, 1);
     assert.equal(status.stages['build-production-image']?.state, 'skipped');
-    maybeRecord(workflowId, 'release-failed');
+    recordHistory(env, workflowId, 'release-failed');
   });
 
   it('cancels the sibling gates when one gate fails, and stops their processes', async () => {
@@ -221,7 +197,7 @@ describe('releasePipeline', () => {
     const child = Number(readFileSync(join(dir, 'child.pid'), 'utf8'));
     assert.equal(groupAlive(pgid), false, 'the stage process group is gone');
     assert.equal(processAlive(child), false, 'its background child is gone too');
-    maybeRecord(workflowId, 'release-cancelled');
+    recordHistory(env, workflowId, 'release-cancelled');
   });
 
   it('stops after the stage named by until', async () => {

@@ -1,7 +1,7 @@
 /** A real Temporal dev server for a test file, and workers that run Tollgate's real workflows and activities. */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,22 @@ function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+/** Saves a finished run's history as a replay fixture when RECORD_HISTORIES=1 (test/fixtures/histories). */
+export function recordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string): void {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const json = execFileSync(temporalBinary(), [
+    'workflow',
+    'show',
+    '-w',
+    workflowId,
+    '--address',
+    env.address,
+    '--output',
+    'json',
+  ]);
+  writeFileSync(join(ROOT, 'test/fixtures/histories', `${name}.json`), json);
 }
 
 /** A unique task queue and workflow id per test, so tests never see each other's runs. */

@@ -168,6 +168,19 @@ export class ReleaseManager {
     });
   }
 
+  /** Takes the current release out of traffic; the proxy answers 503 until one is activated. Idempotent. */
+  deactivate(): Promise<{ previous: string | null }> {
+    return this.serial(async () => {
+      const { current } = this.state;
+      if (current === null) return { previous: null };
+      const next = structuredClone(this.state);
+      next.current = null;
+      this.note(next, 'deactivated', current);
+      await this.commit(next);
+      return { previous: current };
+    });
+  }
+
   /** Stops a release that does not serve and deletes its directory; refuses the current one. */
   retire(releaseId: string): Promise<{ retired: boolean }> {
     return this.serial(async () => {

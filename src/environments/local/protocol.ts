@@ -15,6 +15,7 @@ export interface ControlOps {
   deploy: { req: { spec: ReleaseSpec; readyTimeoutMs: number }; res: DeployedRelease };
   activate: { req: { releaseId: string; readyTimeoutMs: number }; res: { previous: string | null } };
   rollback: { req: { readyTimeoutMs: number }; res: { from: string | null; to: string | null } };
+  deactivate: { req: Record<string, never>; res: { previous: string | null } };
   status: { req: Record<string, never>; res: SupervisorStatus };
   traffic: { req: { since?: string }; res: TrafficStats };
   retire: { req: { releaseId: string }; res: { retired: boolean } };

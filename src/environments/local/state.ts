@@ -25,7 +25,15 @@ export interface ReleaseRecord {
 /** One line of the environment's history. */
 export interface HistoryEntry {
   at: string;
-  event: 'deployed' | 'activated' | 'rolled-back' | 'retired' | 'restarted' | 'adopted' | 'stopped';
+  event:
+    | 'deployed'
+    | 'activated'
+    | 'deactivated'
+    | 'rolled-back'
+    | 'retired'
+    | 'restarted'
+    | 'adopted'
+    | 'stopped';
   releaseId: string;
   detail?: string;
 }

@@ -34,6 +34,7 @@ export async function unpackRelease(artifact: ArtifactRef, dir: string): Promise
     await rm(dir, { recursive: true, force: true });
     await rename(temp, dir);
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    // Best effort: a failed cleanup must not hide the error that caused it.
+    await rm(temp, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
   }
 }

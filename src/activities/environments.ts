@@ -1,0 +1,268 @@
+/** Activities that move releases through environments: deploy, switch, restore, smoke, sample, retire. */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Context, log } from '@temporalio/activity';
+import type { DeployedRelease, Environment } from '../environments/environment.js';
+import { createLocalEnvironment, LocalEnvironmentError } from '../environments/local/index.js';
+import { FailureType } from '../failures.js';
+import { reason, request } from '../revenue/http.js';
+import { readRevenue, runSmokeChecks, type CheckResult } from '../revenue/smoke.js';
+import type {
+  AuditEntry,
+  EnvironmentPlan,
+  ReleaseRef,
+  SmokePlan,
+  VerificationPlan,
+  VerificationSample,
+} from '../types.js';
+import { failure } from './failure.js';
+import { resolveSecrets } from './secrets.js';
+
+/** `${TOLLGATE_DATA_DIR}` in env values becomes the environment's data directory; TOLLGATE_DATA_DIR is set too. */
+export function withDataDir(env: Record<string, string>, dataDir: string): Record<string, string> {
+  const out: Record<string, string> = { TOLLGATE_DATA_DIR: dataDir };
+  for (const [key, value] of Object.entries(env))
+    out[key] = value.split('${TOLLGATE_DATA_DIR}').join(dataDir);
+  return out;
+}
+
+/** What the environment activities need from the worker. */
+export interface EnvironmentDeps {
+  home: string;
+  secretSource: NodeJS.ProcessEnv;
+  /** The driver for an environment; the local driver by default. */
+  environmentFor?: (plan: EnvironmentPlan) => Environment;
+}
+
+/** Builds the environment activities. */
+export function createEnvironmentActivities(deps: EnvironmentDeps) {
+  const drivers = new Map<string, Environment>();
+  const driver = (plan: EnvironmentPlan): Environment => {
+    let env = drivers.get(plan.name);
+    if (!env) {
+      env =
+        deps.environmentFor?.(plan) ??
+        createLocalEnvironment({ name: plan.name, port: plan.port, home: deps.home });
+      drivers.set(plan.name, env);
+    }
+    return env;
+  };
+  // Driver errors are infrastructure trouble: retryable, with the driver's own message.
+  const guarded = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof LocalEnvironmentError) {
+        throw failure(
+          FailureType.EnvironmentFailed,
+          `${what}: ${error.message}${error.logTail ? `\n${error.logTail}` : ''}`,
+        );
+      }
+      throw error;
+    }
+  };
+
+  return {
+    /** Starts the release beside the current one (not in traffic); returns it and the release serving before. */
+    async deployRelease(args: {
+      environment: EnvironmentPlan;
+      release: ReleaseRef;
+      releaseEnv: Record<string, string>;
+    }): Promise<{ deployed: DeployedRelease; previous: string | null }> {
+      const { environment, release } = args;
+      const driverEnv = driver(environment);
+      const current = await driverEnv.current();
+      const secrets = resolveSecrets(
+        environment.secrets,
+        deps.secretSource,
+        `environment ${environment.name}`,
+      );
+      // Releases come and go; the environment's data (a database, uploads) stays in one place they all share.
+      const dataDir = join(deps.home, 'envs', environment.name, 'data');
+      mkdirSync(dataDir, { recursive: true });
+      const env = withDataDir({ ...environment.env, ...args.releaseEnv }, dataDir);
+      const deployed = await guarded(`deploying ${release.releaseId} to ${environment.name}`, () =>
+        driverEnv.deploy({
+          releaseId: release.releaseId,
+          app: release.app,
+          ref: release.ref,
+          artifact: release.artifact,
+          start: environment.start,
+          env,
+          secrets,
+          healthPath: environment.healthPath,
+          readyPath: environment.readyPath,
+        }),
+      );
+      // A retried deploy finds itself current: the release serving before it is the driver's previous.
+      const previous =
+        current?.releaseId === release.releaseId
+          ? ((await driverEnv.previous())?.releaseId ?? null)
+          : (current?.releaseId ?? null);
+      log.info('release deployed', {
+        environment: environment.name,
+        releaseId: release.releaseId,
+        url: deployed.url,
+      });
+      return { deployed, previous };
+    },
+
+    /** Moves the environment's traffic to the release (atomic; idempotent). */
+    async activateRelease(args: {
+      environment: EnvironmentPlan;
+      releaseId: string;
+    }): Promise<{ previous: string | null }> {
+      const env = driver(args.environment);
+      return guarded(`switching ${args.environment.name} to ${args.releaseId}`, () =>
+        env.activate(args.releaseId),
+      );
+    },
+
+    /**
+     * Compensation: puts the environment back on `previous` and stops `releaseId`. With no previous
+     * release, the proxy answers 503: nothing that failed its checks keeps serving.
+     */
+    async restoreEnvironment(args: {
+      environment: EnvironmentPlan;
+      previous: string | null;
+      releaseId: string;
+    }): Promise<string> {
+      const env = driver(args.environment);
+      const name = args.environment.name;
+      if (args.previous) {
+        await guarded(`restoring ${name} to ${args.previous}`, () => env.activate(args.previous!));
+        // Traffic is safe already; a release left running is cleaned up by the next retire.
+        await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId)).catch(
+          (error: unknown) => {
+            log.warn('could not retire the rolled-back release', {
+              releaseId: args.releaseId,
+              error: reason(error),
+            });
+          },
+        );
+        return `${name} serves ${args.previous} again`;
+      }
+      await guarded(`taking ${args.releaseId} out of ${name}`, () => env.deactivate());
+      await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId));
+      return `${name} had no previous release: ${args.releaseId} taken out of traffic and retired`;
+    },
+
+    /** The staging smoke test through the environment's proxy; SmokeTestFailed names every failed check. */
+    async smokeTest(args: { environment: EnvironmentPlan; smoke: SmokePlan }): Promise<CheckResult[]> {
+      const env = driver(args.environment);
+      const [webhookSecret] = Object.values(
+        resolveSecrets([args.smoke.webhookSecret], deps.secretSource, 'smoke test'),
+      );
+      const results = await runSmokeChecks({
+        url: env.url,
+        healthPath: args.environment.healthPath,
+        readyPath: args.environment.readyPath,
+        plan: args.smoke,
+        webhookSecret: webhookSecret!,
+      });
+      const failed = results.filter((r) => !r.ok);
+      if (failed.length > 0) {
+        throw failure(
+          FailureType.SmokeTestFailed,
+          `smoke-test-staging: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}`,
+        );
+      }
+      return results;
+    },
+
+    /** One verification sample of production: health, traffic since `since`, revenue tracking vs the baseline. */
+    async sampleProduction(args: {
+      environment: EnvironmentPlan;
+      verification: VerificationPlan;
+      since: string;
+      baseline?: VerificationSample;
+    }): Promise<VerificationSample> {
+      const env = driver(args.environment);
+      const { verification } = args;
+      const health = await env.health();
+      const traffic = await env.traffic(args.since);
+      let revenueEvents: number | null = null;
+      let revenueProblem: string | undefined;
+      try {
+        revenueEvents = (await readRevenue(env.url, verification.revenuePath)).eventCount;
+      } catch (error) {
+        revenueProblem = `revenue tracking unreadable: ${reason(error)}`;
+      }
+      const errors = traffic.errors5xx + traffic.proxyErrors;
+      const errorRate = traffic.requests === 0 ? 0 : errors / traffic.requests;
+      const sample: VerificationSample = {
+        at: new Date().toISOString(),
+        healthy: health.ok,
+        requests: traffic.requests,
+        errorRate,
+        p95LatencyMs: traffic.p95LatencyMs,
+        revenueEvents,
+      };
+      const baselineEvents = args.baseline?.revenueEvents ?? null;
+      if (!health.ok) sample.breach = { signal: 'health', detail: `health check failed: ${health.detail}` };
+      else if (errorRate > verification.maxErrorRate) {
+        sample.breach = {
+          signal: 'error-rate',
+          detail: `${errors} of ${traffic.requests} requests failed (${(errorRate * 100).toFixed(1)}% > ${(verification.maxErrorRate * 100).toFixed(1)}%)`,
+        };
+      } else if (traffic.p95LatencyMs !== null && traffic.p95LatencyMs > verification.maxP95LatencyMs) {
+        sample.breach = {
+          signal: 'latency',
+          detail: `p95 latency ${traffic.p95LatencyMs.toFixed(0)} ms > ${verification.maxP95LatencyMs} ms`,
+        };
+      } else if (revenueProblem) sample.breach = { signal: 'revenue', detail: revenueProblem };
+      else if (baselineEvents !== null && revenueEvents !== null && revenueEvents < baselineEvents) {
+        sample.breach = {
+          signal: 'revenue',
+          detail: `revenue events went from ${baselineEvents} to ${revenueEvents}: the tracker lost data`,
+        };
+      }
+      return sample;
+    },
+
+    /** Health of a release addressed directly (before it takes traffic). */
+    async checkReleaseHealth(args: { url: string; path: string }): Promise<void> {
+      const { status } = await request(`${args.url}${args.path}`).catch((error: unknown) => {
+        throw failure(
+          FailureType.EnvironmentFailed,
+          `${args.url}${args.path} did not answer: ${reason(error)}`,
+        );
+      });
+      if (status !== 200)
+        throw failure(FailureType.EnvironmentFailed, `${args.url}${args.path} answered ${status}`);
+    },
+
+    /** Puts the environment back on its previous release (after a run has finished). */
+    async rollbackToPrevious(args: {
+      environment: EnvironmentPlan;
+    }): Promise<{ from: string | null; to: string | null }> {
+      const env = driver(args.environment);
+      const result = await guarded(`rolling ${args.environment.name} back`, () => env.rollback());
+      if (!result.to) {
+        throw failure(
+          FailureType.EnvironmentFailed,
+          `${args.environment.name} has no previous release to roll back to`,
+        );
+      }
+      return result;
+    },
+
+    /** Stops a release that no longer serves and deletes its files. */
+    async retireRelease(args: { environment: EnvironmentPlan; releaseId: string }): Promise<void> {
+      const env = driver(args.environment);
+      const current = await env.current();
+      if (current?.releaseId === args.releaseId) return; // never retire what serves
+      await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId));
+    },
+
+    /** Appends entries to the audit trail (<home>/audit.jsonl), once per workflow and index. */
+    recordAudit(entries: AuditEntry[]): Promise<void> {
+      mkdirSync(deps.home, { recursive: true });
+      const file = join(deps.home, 'audit.jsonl');
+      const attempt = Context.current().info.attempt;
+      // One append per call: a retried attempt may write the same lines again; readers dedupe by (workflowId, at, action).
+      appendFileSync(file, entries.map((e) => `${JSON.stringify({ ...e, attempt })}\n`).join(''));
+      return Promise.resolve();
+    },
+  };
+}

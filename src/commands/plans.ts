@@ -1,0 +1,17 @@
+/** `tollgate plans --json`: the resolved stage plans, for the Dagger module (dagger/plans.json). */
+import { relative, dirname } from 'node:path';
+import { loadConfigOrExit } from '../cli/config.js';
+import { ExitCode } from '../cli/exit.js';
+
+/** Options of `tollgate plans`. */
+export interface PlansOptions {
+  config?: string;
+}
+
+/** Prints `{ app, source, stages }`: one list of commands for the workflow and `dagger call`. */
+export async function plans(options: PlansOptions): Promise<number> {
+  const config = await loadConfigOrExit(options.config);
+  const source = relative(dirname(config.configPath), config.sourceDir) || '.';
+  console.log(JSON.stringify({ app: config.app, source, stages: config.stages }, null, 2));
+  return ExitCode.Ok;
+}

@@ -1,0 +1,129 @@
+/**
+ * The staging smoke test: health and readiness, the configured routes, a Stripe-signed test
+ * event that must be accepted and then counted by the revenue tracker, and a forged one that
+ * must be refused.
+ */
+import { randomUUID } from 'node:crypto';
+import Stripe from 'stripe';
+import type { SmokePlan } from '../types.js';
+import { reason, request } from './http.js';
+
+/** One named check and how it went. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Where to probe, and with what. */
+export interface SmokeTarget {
+  /** The environment's stable URL (its proxy). */
+  url: string;
+  healthPath: string;
+  readyPath: string;
+  plan: SmokePlan;
+  /** The webhook signing secret's value, resolved on the worker. */
+  webhookSecret: string;
+}
+
+/** The revenue tracker's answer, as far as the checks need it. */
+export interface RevenueReading {
+  revenueCents: number;
+  eventCount: number;
+}
+
+// Signing needs no API key or network; the SDK's webhook helpers are pure functions.
+const stripe = new Stripe('sk_test_tollgate_smoke_signing_only', { telemetry: false, maxNetworkRetries: 0 });
+
+/** Reads the revenue tracker (GET revenuePath): revenueCents and eventCount. */
+export async function readRevenue(baseUrl: string, path: string): Promise<RevenueReading> {
+  const { status, body } = await request(`${baseUrl}${path}`);
+  if (status !== 200) throw new Error(`GET ${path} answered ${status}`);
+  const json = JSON.parse(body) as Partial<RevenueReading>;
+  if (typeof json.revenueCents !== 'number' || typeof json.eventCount !== 'number') {
+    throw new Error(`GET ${path} did not report revenueCents and eventCount`);
+  }
+  return { revenueCents: json.revenueCents, eventCount: json.eventCount };
+}
+
+/** A payment_intent.succeeded test event (livemode false) for `amount` cents. */
+export function testPaymentEvent(amount: number): string {
+  const id = randomUUID().replace(/-/g, '').slice(0, 24);
+  return JSON.stringify({
+    id: `evt_tollgate_smoke_${id}`,
+    object: 'event',
+    type: 'payment_intent.succeeded',
+    livemode: false,
+    created: Math.floor(Date.now() / 1000),
+    data: {
+      object: {
+        id: `pi_tollgate_smoke_${id}`,
+        object: 'payment_intent',
+        amount,
+        amount_received: amount,
+        currency: 'usd',
+      },
+    },
+  });
+}
+
+/** The Stripe-Signature header for `payload`, as Stripe would send it. */
+export function signPayload(payload: string, secret: string): string {
+  return stripe.webhooks.generateTestHeaderString({ payload, secret });
+}
+
+/** Runs every smoke check; returns them all (the caller decides what a failure means). */
+export async function runSmokeChecks(target: SmokeTarget): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const check = async (name: string, fn: () => Promise<string>): Promise<void> => {
+    try {
+      results.push({ name, ok: true, detail: await fn() });
+    } catch (error) {
+      results.push({ name, ok: false, detail: reason(error) });
+    }
+  };
+  const expect200 = async (path: string): Promise<string> => {
+    const { status, latencyMs } = await request(`${target.url}${path}`);
+    if (status !== 200) throw new Error(`GET ${path} answered ${status}`);
+    return `200 in ${latencyMs.toFixed(0)} ms`;
+  };
+
+  await check('health', () => expect200(target.healthPath));
+  await check('readiness', () => expect200(target.readyPath));
+  for (const route of target.plan.routes) await check(`route ${route}`, () => expect200(route));
+
+  const { webhookPath, revenuePath } = target.plan;
+  await check('signed webhook counted', async () => {
+    const before = await readRevenue(target.url, revenuePath);
+    const payload = testPaymentEvent(100);
+    const { status } = await request(`${target.url}${webhookPath}`, {
+      method: 'POST',
+      body: payload,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': signPayload(payload, target.webhookSecret),
+      },
+    });
+    if (status !== 200) throw new Error(`a correctly signed test event was answered ${status}`);
+    const after = await readRevenue(target.url, revenuePath);
+    if (after.eventCount !== before.eventCount + 1 || after.revenueCents !== before.revenueCents + 100) {
+      throw new Error(
+        `the event was accepted but not counted: eventCount ${before.eventCount} → ${after.eventCount}, revenueCents ${before.revenueCents} → ${after.revenueCents}`,
+      );
+    }
+    return `accepted and counted (eventCount ${after.eventCount})`;
+  });
+  await check('forged webhook refused', async () => {
+    const payload = testPaymentEvent(100);
+    const forged = signPayload(payload, 'whsec_forged_by_tollgate_smoke_test');
+    const { status } = await request(`${target.url}${webhookPath}`, {
+      method: 'POST',
+      body: payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': forged },
+    });
+    if (status < 400 || status >= 500)
+      throw new Error(`a forged event was answered ${status}, expected a 4xx`);
+    return `refused with ${status}`;
+  });
+  return results;
+}

@@ -1,0 +1,57 @@
+/** Rollback of an environment after its release pipeline has finished: back to the previous release. */
+import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
+import { FailureType } from '../failures.js';
+import type { AuditEntry, EnvironmentPlan } from '../types.js';
+import { compensationActivities, environmentActivities } from './stages.js';
+
+/** Input of rollbackEnvironment. */
+export interface RollbackInput {
+  app: string;
+  environment: EnvironmentPlan;
+  by: string;
+  reason: string;
+  approvers: string[];
+}
+
+/** Switches `environment` back to its previous release and records who did it and why. */
+export async function rollbackEnvironment(
+  input: RollbackInput,
+): Promise<{ from: string | null; to: string | null }> {
+  if (input.approvers.length > 0 && !input.approvers.includes(input.by)) {
+    throw ApplicationFailure.create({
+      type: FailureType.InvalidConfig,
+      message: `${input.by} is not an approver of ${input.app} (approvers: ${input.approvers.join(', ')})`,
+      nonRetryable: true,
+    });
+  }
+  const entry = (outcome: AuditEntry['outcome'], reason: string, releaseId?: string): AuditEntry => ({
+    at: new Date().toISOString(),
+    workflowId: workflowInfo().workflowId,
+    app: input.app,
+    action: 'rollback',
+    by: input.by,
+    reason,
+    ...(releaseId ? { releaseId } : {}),
+    outcome,
+  });
+  try {
+    const result = await environmentActivities(`rollback ${input.environment.name}`).rollbackToPrevious({
+      environment: input.environment,
+    });
+    await compensationActivities('audit trail').recordAudit([
+      entry(
+        'rolled-back',
+        `${input.reason} (${input.environment.name}: ${result.from ?? 'none'} → ${result.to ?? 'none'})`,
+        result.from ?? undefined,
+      ),
+    ]);
+    return result;
+  } catch (error) {
+    await CancellationScope.nonCancellable(() =>
+      compensationActivities('audit trail').recordAudit([
+        entry('failed', `${input.reason}: ${error instanceof Error ? error.message : String(error)}`),
+      ]),
+    );
+    throw error;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * Staging, the promotion gate, blue/green production and the verification window, with the real
+ * sample app in real local environments (supervised processes behind switching proxies).
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
+import { FailureType } from '../../src/failures.js';
+import type { DeliveryPlan, ReleasePhase, ReleaseStatus } from '../../src/types.js';
+import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { promoteUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/messages.js';
+import {
+  APP_DIR,
+  APP_SECRETS,
+  buildSampleApp,
+  deliveryPlan,
+  packStage,
+  requestLoop,
+} from '../support/delivery.js';
+import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+const homes: string[] = [];
+before(async () => {
+  buildSampleApp();
+  env = await startTestServer();
+});
+after(async () => {
+  for (const home of homes)
+    for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
+  await env?.teardown();
+});
+
+/** A worker whose secrets are the sample app's test secrets, with its own home (environments, runs). */
+async function setup(
+  label: string,
+): Promise<{ worker: Worker; taskQueue: string; workflowId: string; home: string }> {
+  const home = join(tempDir(label), 'home');
+  homes.push(home);
+  const { taskQueue, workflowId } = uniqueIds(label);
+  const worker = await createTestWorker(env, taskQueue, home, {
+    secretSource: { ...process.env, ...APP_SECRETS },
+  });
+  return { worker, taskQueue, workflowId, home };
+}
+
+function start(
+  taskQueue: string,
+  workflowId: string,
+  delivery: DeliveryPlan,
+  ref: string,
+  releaseEnv: Record<string, string> = {},
+): Promise<WorkflowHandle<typeof releasePipeline>> {
+  return env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        app: 'saas-app',
+        ref,
+        sourceDir: APP_DIR,
+        runner: 'host',
+        requestedBy: 'test',
+        stages: [packStage()],
+        delivery,
+        releaseEnv,
+      },
+    ],
+  });
+}
+
+async function waitForPhase(handle: WorkflowHandle, phase: ReleasePhase): Promise<ReleaseStatus> {
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    if (status.phase === phase) return status;
+    if (['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(status.phase)) {
+      throw new Error(`run ended in ${status.phase} while waiting for ${phase}: ${status.failure ?? ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const error = await handle.result().then(
+    () => assert.fail('the run should not succeed'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure, String(error));
+  return error.cause;
+}
+
+/** What production's proxy serves now, by release id. */
+async function serving(home: string, name: 'staging' | 'production'): Promise<string | null> {
+  return (await environmentStatus(home, name)).current;
+}
+
+describe('delivery', () => {
+  it('promotes through the gate, switches production without a failed request, retires the old release', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('promote');
+    const delivery = await deliveryPlan();
+    await worker.runUntil(async () => {
+      // First release: auto promotion, so production has a release to replace.
+      const first = await (await start(taskQueue, `${workflowId}-1`, delivery, 'aaaaaaa1')).result();
+      assert.equal(first.outcome, 'succeeded');
+      const firstId = first.status.releaseId!;
+      assert.equal(await serving(home, 'production'), firstId);
+
+      const manual = { ...delivery, promotion: { ...delivery.promotion, mode: 'manual' as const } };
+      const handle = await start(taskQueue, `${workflowId}-2`, manual, 'bbbbbbb2');
+      const waiting = await waitForPhase(handle, 'awaiting-promotion');
+      assert.equal(waiting.gate?.state, 'waiting');
+      assert.equal(await serving(home, 'production'), firstId, 'production untouched while waiting');
+
+      // Not an approver: refused by the validator, nothing changes.
+      await assert.rejects(
+        handle.executeUpdate(promoteUpdate, { args: [{ by: 'mallory' }] }),
+        (e: unknown) =>
+          e instanceof WorkflowUpdateFailedError &&
+          /mallory is not an approver/.test(String(e.cause?.message)),
+      );
+      assert.equal((await handle.query(statusQuery)).phase, 'awaiting-promotion');
+
+      const load = requestLoop(`http://127.0.0.1:${delivery.production.port}/healthz`);
+      const accepted = await handle.executeUpdate(promoteUpdate, {
+        args: [{ by: 'alice', reason: 'staging is green' }],
+      });
+      assert.equal(accepted.accepted, true);
+      await waitForPhase(handle, 'verifying');
+      // Not waiting at the gate any more: a second promote is refused.
+      await assert.rejects(
+        handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice' }] }),
+        (e: unknown) =>
+          e instanceof WorkflowUpdateFailedError &&
+          /not waiting at the promotion gate/.test(String(e.cause?.message)),
+      );
+      const result = await handle.result();
+      const traffic = await load.stop();
+
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal(await serving(home, 'production'), result.status.releaseId);
+      assert.deepEqual(traffic.failed, [], 'no failed request while production switched');
+      assert.ok(traffic.ok > 20, `the loop made requests (${traffic.ok})`);
+      const production = await environmentStatus(home, 'production');
+      assert.ok(
+        !production.releases.some((r) => r.releaseId === firstId && r.alive),
+        'the replaced release was retired',
+      );
+      const promotion = result.status.audit.find((e) => e.action === 'promote' && e.outcome === 'accepted');
+      assert.equal(promotion?.by, 'alice');
+      assert.equal(promotion?.digest, result.status.artifact?.digest);
+      assert.ok(result.status.verification!.samples.length >= 2, 'the window sampled production');
+      recordHistory(env, `${workflowId}-2`, 'release-promoted');
+    });
+  });
+
+  it('a gate timeout takes the configured action (rollback): production never touched', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('timeout');
+    const delivery = await deliveryPlan({
+      promotion: { mode: 'manual', approvers: ['alice'], timeoutMs: 1500, onTimeout: 'rollback' },
+    });
+    await worker.runUntil(async () => {
+      const failure = await failureOf(await start(taskQueue, workflowId, delivery, 'ccccccc3'));
+      assert.equal(failure.type, FailureType.RolledBack);
+      const status = failure.details?.[0] as ReleaseStatus;
+      assert.equal(status.phase, 'rolled-back');
+      assert.equal(status.gate?.state, 'timed-out');
+      assert.ok(status.compensations.some((c) => c.name === 'restore staging' && c.ok));
+      assert.equal(await serving(home, 'production'), null, 'production was never deployed');
+      assert.equal(
+        await serving(home, 'staging'),
+        null,
+        'staging had no earlier release, so nothing serves there',
+      );
+    });
+  });
+
+  it('a failing smoke test (SAAS_FAULT=webhook) puts staging back on its previous release', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('smoke');
+    const delivery = await deliveryPlan();
+    await worker.runUntil(async () => {
+      const good = await (await start(taskQueue, `${workflowId}-1`, delivery, 'ddddddd4')).result();
+      const goodId = good.status.releaseId!;
+      const failure = await failureOf(
+        await start(taskQueue, `${workflowId}-2`, delivery, 'eeeeeee5', { SAAS_FAULT: 'webhook' }),
+      );
+      assert.equal(failure.type, FailureType.SmokeTestFailed);
+      assert.match(failure.message, /signed webhook counted/);
+      assert.equal(await serving(home, 'staging'), goodId, 'staging is back on the release that passed');
+      assert.equal(await serving(home, 'production'), goodId, 'production was not touched');
+    });
+  });
+
+  it('a breach in the verification window (SAAS_FAULT=slow) switches traffic back and names the signal', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('breach');
+    const delivery = await deliveryPlan();
+    await worker.runUntil(async () => {
+      const good = await (await start(taskQueue, `${workflowId}-1`, delivery, 'fffffff6')).result();
+      const goodId = good.status.releaseId!;
+      const load = requestLoop(`http://127.0.0.1:${delivery.production.port}/api/insights?q=churn`, 2);
+      const failure = await failureOf(
+        await start(taskQueue, `${workflowId}-2`, delivery, '0000007a', { SAAS_FAULT: 'slow' }),
+      );
+      await load.stop();
+      assert.equal(failure.type, FailureType.VerificationBreach);
+      assert.match(failure.message, /verification breached latency/);
+      const status = failure.details?.[0] as ReleaseStatus;
+      assert.equal(status.phase, 'rolled-back');
+      assert.equal(await serving(home, 'production'), goodId, 'traffic is back on the previous release');
+      assert.ok(status.audit.some((e) => e.action === 'auto-rollback' && /latency/.test(e.reason)));
+      assert.deepEqual(
+        status.compensations.map((c) => c.name),
+        ['switch production back', 'restore staging', 'discard artifact'],
+        'compensations ran newest first',
+      );
+      recordHistory(env, `${workflowId}-2`, 'release-verification-breach');
+    });
+  });
+
+  it('an operator rollback during verification switches production back', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('rollback');
+    const delivery = await deliveryPlan({
+      verification: {
+        durationMs: 60_000,
+        intervalMs: 500,
+        maxErrorRate: 0.01,
+        maxP95LatencyMs: 800,
+        revenuePath: '/metrics/revenue',
+      },
+    });
+    await worker.runUntil(async () => {
+      const good = await (
+        await start(
+          taskQueue,
+          `${workflowId}-1`,
+          { ...delivery, verification: { ...delivery.verification, durationMs: 1000 } },
+          '1111111b',
+        )
+      ).result();
+      const handle = await start(taskQueue, `${workflowId}-2`, delivery, '2222222c');
+      await waitForPhase(handle, 'verifying');
+      const load = requestLoop(`http://127.0.0.1:${delivery.production.port}/healthz`);
+      await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'checkout looks off' }] });
+      const failure = await failureOf(handle);
+      const traffic = await load.stop();
+      assert.equal(failure.type, FailureType.RolledBack);
+      assert.match(failure.message, /rolled back during verification by alice: checkout looks off/);
+      assert.equal(await serving(home, 'production'), good.status.releaseId);
+      assert.deepEqual(traffic.failed, [], 'no failed request while production rolled back');
+    });
+  });
+});
