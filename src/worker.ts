@@ -1,5 +1,6 @@
 /** Starts a Tollgate worker: polls the task queue, runs releases, drains on SIGINT/SIGTERM. */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
@@ -24,7 +25,7 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
   installEngineSessionGuard();
   console.log(`[tollgate] ${runners.describe()}`);
   // The prebuilt bundle (npm run build) skips webpack at start; without it, bundle now.
-  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = existsSync(WORKFLOW_BUNDLE_PATH)
+  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = bundleIsFresh()
     ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH };
   return Worker.create({
@@ -41,6 +42,19 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     // and the server hands them to another worker.
     shutdownGraceTime: Number(process.env.TOLLGATE_SHUTDOWN_GRACE_MS ?? 20_000),
   });
+}
+
+/** The prebuilt bundle exists and no compiled source is newer (a bare `tsc` would leave it stale). */
+function bundleIsFresh(): boolean {
+  if (!existsSync(WORKFLOW_BUNDLE_PATH)) return false;
+  const built = statSync(WORKFLOW_BUNDLE_PATH).mtimeMs;
+  const sources = dirname(WORKFLOWS_PATH).replace(/workflows$/, '');
+  const newest = readdirSync(sources, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.js'))
+    .reduce((max, f) => Math.max(max, statSync(join(sources, f)).mtimeMs), 0);
+  if (newest > built)
+    console.warn('[tollgate] the prebuilt workflow bundle is older than the sources: bundling now');
+  return newest <= built;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -62,6 +62,17 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
     }
   };
 
+  /** Heartbeats while `fn` runs, so a dead worker is noticed in seconds, not at the activity's timeout. */
+  const beating = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(), 1000);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+    }
+  };
+
   return {
     /** Starts the release beside the current one (not in traffic); returns it and the release serving before. */
     async deployRelease(args: {
@@ -69,42 +80,44 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       release: ReleaseRef;
       releaseEnv: Record<string, string>;
     }): Promise<{ deployed: DeployedRelease; previous: string | null }> {
-      const { environment, release } = args;
-      const driverEnv = driver(environment);
-      const current = await driverEnv.current();
-      const secrets = resolveSecrets(
-        environment.secrets,
-        deps.secretSource,
-        `environment ${environment.name}`,
-      );
-      // Releases come and go; the environment's data (a database, uploads) stays in one place they all share.
-      const dataDir = join(deps.home, 'envs', environment.name, 'data');
-      mkdirSync(dataDir, { recursive: true });
-      const env = withDataDir({ ...environment.env, ...args.releaseEnv }, dataDir);
-      const deployed = await guarded(`deploying ${release.releaseId} to ${environment.name}`, () =>
-        driverEnv.deploy({
+      return beating(async () => {
+        const { environment, release } = args;
+        const driverEnv = driver(environment);
+        const current = await driverEnv.current();
+        const secrets = resolveSecrets(
+          environment.secrets,
+          deps.secretSource,
+          `environment ${environment.name}`,
+        );
+        // Releases come and go; the environment's data (a database, uploads) stays in one place they all share.
+        const dataDir = join(deps.home, 'envs', environment.name, 'data');
+        mkdirSync(dataDir, { recursive: true });
+        const env = withDataDir({ ...environment.env, ...args.releaseEnv }, dataDir);
+        const deployed = await guarded(`deploying ${release.releaseId} to ${environment.name}`, () =>
+          driverEnv.deploy({
+            releaseId: release.releaseId,
+            app: release.app,
+            ref: release.ref,
+            artifact: release.artifact,
+            start: environment.start,
+            env,
+            secrets,
+            healthPath: environment.healthPath,
+            readyPath: environment.readyPath,
+          }),
+        );
+        // A retried deploy finds itself current: the release serving before it is the driver's previous.
+        const previous =
+          current?.releaseId === release.releaseId
+            ? ((await driverEnv.previous())?.releaseId ?? null)
+            : (current?.releaseId ?? null);
+        log.info('release deployed', {
+          environment: environment.name,
           releaseId: release.releaseId,
-          app: release.app,
-          ref: release.ref,
-          artifact: release.artifact,
-          start: environment.start,
-          env,
-          secrets,
-          healthPath: environment.healthPath,
-          readyPath: environment.readyPath,
-        }),
-      );
-      // A retried deploy finds itself current: the release serving before it is the driver's previous.
-      const previous =
-        current?.releaseId === release.releaseId
-          ? ((await driverEnv.previous())?.releaseId ?? null)
-          : (current?.releaseId ?? null);
-      log.info('release deployed', {
-        environment: environment.name,
-        releaseId: release.releaseId,
-        url: deployed.url,
+          url: deployed.url,
+        });
+        return { deployed, previous };
       });
-      return { deployed, previous };
     },
 
     /** Moves the environment's traffic to the release (atomic; idempotent). */
@@ -112,10 +125,12 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       environment: EnvironmentPlan;
       releaseId: string;
     }): Promise<{ previous: string | null }> {
-      const env = driver(args.environment);
-      return guarded(`switching ${args.environment.name} to ${args.releaseId}`, () =>
-        env.activate(args.releaseId),
-      );
+      return beating(async () => {
+        const env = driver(args.environment);
+        return guarded(`switching ${args.environment.name} to ${args.releaseId}`, () =>
+          env.activate(args.releaseId),
+        );
+      });
     },
 
     /**
@@ -127,47 +142,51 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       previous: string | null;
       releaseId: string;
     }): Promise<string> {
-      const env = driver(args.environment);
-      const name = args.environment.name;
-      if (args.previous) {
-        await guarded(`restoring ${name} to ${args.previous}`, () => env.activate(args.previous!));
-        // Traffic is safe already; a release left running is cleaned up by the next retire.
-        await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId)).catch(
-          (error: unknown) => {
-            log.warn('could not retire the rolled-back release', {
-              releaseId: args.releaseId,
-              error: reason(error),
-            });
-          },
-        );
-        return `${name} serves ${args.previous} again`;
-      }
-      await guarded(`taking ${args.releaseId} out of ${name}`, () => env.deactivate());
-      await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId));
-      return `${name} had no previous release: ${args.releaseId} taken out of traffic and retired`;
+      return beating(async () => {
+        const env = driver(args.environment);
+        const name = args.environment.name;
+        if (args.previous) {
+          await guarded(`restoring ${name} to ${args.previous}`, () => env.activate(args.previous!));
+          // Traffic is safe already; a release left running is cleaned up by the next retire.
+          await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId)).catch(
+            (error: unknown) => {
+              log.warn('could not retire the rolled-back release', {
+                releaseId: args.releaseId,
+                error: reason(error),
+              });
+            },
+          );
+          return `${name} serves ${args.previous} again`;
+        }
+        await guarded(`taking ${args.releaseId} out of ${name}`, () => env.deactivate());
+        await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId));
+        return `${name} had no previous release: ${args.releaseId} taken out of traffic and retired`;
+      });
     },
 
     /** The staging smoke test through the environment's proxy; SmokeTestFailed names every failed check. */
     async smokeTest(args: { environment: EnvironmentPlan; smoke: SmokePlan }): Promise<CheckResult[]> {
-      const env = driver(args.environment);
-      const [webhookSecret] = Object.values(
-        resolveSecrets([args.smoke.webhookSecret], deps.secretSource, 'smoke test'),
-      );
-      const results = await runSmokeChecks({
-        url: env.url,
-        healthPath: args.environment.healthPath,
-        readyPath: args.environment.readyPath,
-        plan: args.smoke,
-        webhookSecret: webhookSecret!,
-      });
-      const failed = results.filter((r) => !r.ok);
-      if (failed.length > 0) {
-        throw failure(
-          FailureType.SmokeTestFailed,
-          `smoke-test-staging: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}`,
+      return beating(async () => {
+        const env = driver(args.environment);
+        const [webhookSecret] = Object.values(
+          resolveSecrets([args.smoke.webhookSecret], deps.secretSource, 'smoke test'),
         );
-      }
-      return results;
+        const results = await runSmokeChecks({
+          url: env.url,
+          healthPath: args.environment.healthPath,
+          readyPath: args.environment.readyPath,
+          plan: args.smoke,
+          webhookSecret: webhookSecret!,
+        });
+        const failed = results.filter((r) => !r.ok);
+        if (failed.length > 0) {
+          throw failure(
+            FailureType.SmokeTestFailed,
+            `smoke-test-staging: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}`,
+          );
+        }
+        return results;
+      });
     },
 
     /** One verification sample of production: health, traffic since `since`, revenue tracking vs the baseline. */
@@ -177,47 +196,49 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       since: string;
       baseline?: VerificationSample;
     }): Promise<VerificationSample> {
-      const env = driver(args.environment);
-      const { verification } = args;
-      const health = await env.health();
-      const traffic = await env.traffic(args.since);
-      let revenueEvents: number | null = null;
-      let revenueProblem: string | undefined;
-      try {
-        revenueEvents = (await readRevenue(env.url, verification.revenuePath)).eventCount;
-      } catch (error) {
-        revenueProblem = `revenue tracking unreadable: ${reason(error)}`;
-      }
-      const errors = traffic.errors5xx + traffic.proxyErrors;
-      const errorRate = traffic.requests === 0 ? 0 : errors / traffic.requests;
-      const sample: VerificationSample = {
-        at: new Date().toISOString(),
-        healthy: health.ok,
-        requests: traffic.requests,
-        errorRate,
-        p95LatencyMs: traffic.p95LatencyMs,
-        revenueEvents,
-      };
-      const baselineEvents = args.baseline?.revenueEvents ?? null;
-      if (!health.ok) sample.breach = { signal: 'health', detail: `health check failed: ${health.detail}` };
-      else if (errorRate > verification.maxErrorRate) {
-        sample.breach = {
-          signal: 'error-rate',
-          detail: `${errors} of ${traffic.requests} requests failed (${(errorRate * 100).toFixed(1)}% > ${(verification.maxErrorRate * 100).toFixed(1)}%)`,
+      return beating(async () => {
+        const env = driver(args.environment);
+        const { verification } = args;
+        const health = await env.health();
+        const traffic = await env.traffic(args.since);
+        let revenueEvents: number | null = null;
+        let revenueProblem: string | undefined;
+        try {
+          revenueEvents = (await readRevenue(env.url, verification.revenuePath)).eventCount;
+        } catch (error) {
+          revenueProblem = `revenue tracking unreadable: ${reason(error)}`;
+        }
+        const errors = traffic.errors5xx + traffic.proxyErrors;
+        const errorRate = traffic.requests === 0 ? 0 : errors / traffic.requests;
+        const sample: VerificationSample = {
+          at: new Date().toISOString(),
+          healthy: health.ok,
+          requests: traffic.requests,
+          errorRate,
+          p95LatencyMs: traffic.p95LatencyMs,
+          revenueEvents,
         };
-      } else if (traffic.p95LatencyMs !== null && traffic.p95LatencyMs > verification.maxP95LatencyMs) {
-        sample.breach = {
-          signal: 'latency',
-          detail: `p95 latency ${traffic.p95LatencyMs.toFixed(0)} ms > ${verification.maxP95LatencyMs} ms`,
-        };
-      } else if (revenueProblem) sample.breach = { signal: 'revenue', detail: revenueProblem };
-      else if (baselineEvents !== null && revenueEvents !== null && revenueEvents < baselineEvents) {
-        sample.breach = {
-          signal: 'revenue',
-          detail: `revenue events went from ${baselineEvents} to ${revenueEvents}: the tracker lost data`,
-        };
-      }
-      return sample;
+        const baselineEvents = args.baseline?.revenueEvents ?? null;
+        if (!health.ok) sample.breach = { signal: 'health', detail: `health check failed: ${health.detail}` };
+        else if (errorRate > verification.maxErrorRate) {
+          sample.breach = {
+            signal: 'error-rate',
+            detail: `${errors} of ${traffic.requests} requests failed (${(errorRate * 100).toFixed(1)}% > ${(verification.maxErrorRate * 100).toFixed(1)}%)`,
+          };
+        } else if (traffic.p95LatencyMs !== null && traffic.p95LatencyMs > verification.maxP95LatencyMs) {
+          sample.breach = {
+            signal: 'latency',
+            detail: `p95 latency ${traffic.p95LatencyMs.toFixed(0)} ms > ${verification.maxP95LatencyMs} ms`,
+          };
+        } else if (revenueProblem) sample.breach = { signal: 'revenue', detail: revenueProblem };
+        else if (baselineEvents !== null && revenueEvents !== null && revenueEvents < baselineEvents) {
+          sample.breach = {
+            signal: 'revenue',
+            detail: `revenue events went from ${baselineEvents} to ${revenueEvents}: the tracker lost data`,
+          };
+        }
+        return sample;
+      });
     },
 
     /** Health of a release addressed directly (before it takes traffic). */
@@ -236,15 +257,25 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
     async rollbackToPrevious(args: {
       environment: EnvironmentPlan;
     }): Promise<{ from: string | null; to: string | null }> {
+      return beating(async () => {
+        const env = driver(args.environment);
+        const result = await guarded(`rolling ${args.environment.name} back`, () => env.rollback());
+        if (!result.to) {
+          throw failure(
+            FailureType.EnvironmentFailed,
+            `${args.environment.name} has no previous release to roll back to`,
+          );
+        }
+        return result;
+      });
+    },
+
+    /** After a successful window: the replaced release is stopped but kept for rollback; older ones go. */
+    async settleEnvironment(args: {
+      environment: EnvironmentPlan;
+    }): Promise<{ parked: string | null; retired: string[] }> {
       const env = driver(args.environment);
-      const result = await guarded(`rolling ${args.environment.name} back`, () => env.rollback());
-      if (!result.to) {
-        throw failure(
-          FailureType.EnvironmentFailed,
-          `${args.environment.name} has no previous release to roll back to`,
-        );
-      }
-      return result;
+      return guarded(`settling ${args.environment.name}`, () => env.settle());
     },
 
     /** Stops a release that no longer serves and deletes its files. */

@@ -78,6 +78,11 @@ export interface Environment {
   health(): Promise<EnvironmentHealth>;
   /** Proxy traffic stats since the given ISO time (or since the proxy started). */
   traffic(since?: string): Promise<TrafficStats>;
+  /**
+   * After a release has proven itself: stops the previous release's process but keeps it (files,
+   * place as `previous`) so a later rollback can restart it, and deletes every older release.
+   */
+  settle(): Promise<{ parked: string | null; retired: string[] }>;
   /** Stops a release that no longer serves and deletes its directory. Refuses the current one. */
   retire(releaseId: string): Promise<void>;
   /** Stops the proxy and every release of this environment. */

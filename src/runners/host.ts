@@ -1,17 +1,9 @@
 /** The host runner: each step of a stage as a child process on this machine. */
 import { createHash } from 'node:crypto';
-import {
-  cpSync,
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { cp, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { StageName } from '../constants.js';
@@ -165,14 +157,15 @@ export class HostRunner implements Runner {
     pidFile: string,
   ): Promise<ArtifactRef> {
     const packDir = join(ctx.runDir, 'artifact');
-    rmSync(packDir, { recursive: true, force: true });
+    await rm(packDir, { recursive: true, force: true });
     mkdirSync(packDir, { recursive: true });
     for (const path of artifact.include) {
       const from = join(ctx.sourceDir, path);
       if (!existsSync(from))
         throw new Error(`artifact.include names ${path}, which the build did not produce`);
       // verbatimSymlinks: node_modules/.bin links stay relative, not absolute paths into the source tree.
-      cpSync(from, join(packDir, path), { recursive: true, verbatimSymlinks: true });
+      // Async: a synchronous copy of node_modules blocks the event loop, and with it the heartbeats.
+      await cp(from, join(packDir, path), { recursive: true, verbatimSymlinks: true });
     }
     const env = { ...baseEnv(), ...ctx.secrets };
     output.note(`[tollgate] installing production dependencies: ${artifact.install.join(' ')}`);
@@ -207,7 +200,7 @@ export class HostRunner implements Runner {
 
     const tarball = join(ctx.runDir, 'release.tgz');
     await writeTarball(packDir, tarball);
-    rmSync(packDir, { recursive: true, force: true });
+    await rm(packDir, { recursive: true, force: true });
     const digest = `sha256:${await sha256File(tarball)}`;
     return { kind: 'tarball', path: tarball, digest, sbomPath, sizeBytes: statSync(tarball).size };
   }

@@ -125,7 +125,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       (!input.until || (DELIVERY_STAGES as readonly string[]).includes(input.until))
     ) {
       const release: ReleaseRef = {
-        releaseId: `${input.app}-${input.ref.slice(0, 7)}-${status.artifact.digest.replace('sha256:', '').slice(0, 8)}`,
+        releaseId: releaseIdOf(input, status.artifact.digest),
         app: input.app,
         ref: input.ref,
         artifact: status.artifact,
@@ -151,7 +151,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       failureType(error) ?? '',
     );
     phase(rolledBack ? 'rolled-back' : 'failed');
-    status.failure = describeFailure(error, status);
+    status.failure = describeFailure(error, status); // reads the phase just set
     await finish(input, status, rolledBack ? 'rolled-back' : 'failed');
     throw ApplicationFailure.create({
       type: failureType(error) ?? FailureType.StepFailed,
@@ -290,11 +290,10 @@ async function deliver(
     }
   }
 
-  // The window passed: the release is final; the ones it replaced are retired.
-  const retire = environmentActivities('retire replaced releases');
-  if (productionPrevious)
-    await retire.retireRelease({ environment: production, releaseId: productionPrevious });
-  if (stagingPrevious) await retire.retireRelease({ environment: staging, releaseId: stagingPrevious });
+  // The window passed: the releases it replaced stop (kept for `tollgate rollback --env`); older ones go.
+  const settle = environmentActivities('retire replaced releases');
+  if (productionPrevious) await settle.settleEnvironment({ environment: production });
+  if (stagingPrevious) await settle.settleEnvironment({ environment: staging });
 }
 
 function rolledBack(how: string): ApplicationFailure {
@@ -353,6 +352,23 @@ async function allOrCancel(tasks: (() => Promise<unknown>)[]): Promise<void> {
   });
 }
 
+/**
+ * `<app>-<ref7>-<digest8>`, plus a hash of the release env when there is one: the same build with
+ * other flags is another release (deploys of the same id are idempotent, so it must differ).
+ */
+export function releaseIdOf(input: ReleaseInput, digest: string): string {
+  const base = `${input.app}-${input.ref.slice(0, 7)}-${digest.replace('sha256:', '').slice(0, 8)}`;
+  const env = Object.entries(input.releaseEnv ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (env.length === 0) return base;
+  // FNV-1a: deterministic and dependency-free, as workflow code must be.
+  let hash = 0x811c9dc5;
+  for (const char of JSON.stringify(env)) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `${base}-${hash.toString(16).padStart(8, '0').slice(0, 6)}`;
+}
+
 function skipPending(status: ReleaseStatus): void {
   for (const s of Object.values(status.stages)) if (s.state === 'pending') s.state = 'skipped';
 }
@@ -398,7 +414,11 @@ function failureMessage(error: unknown): string {
 
 function describeFailure(error: unknown, status: ReleaseStatus): string {
   const failed = Object.entries(status.stages).find(([, s]) => s.state === 'failed');
-  const where = failed ? `stage ${failed[0]} failed` : 'release failed';
+  const where = failed
+    ? `stage ${failed[0]} failed`
+    : status.phase === 'rolled-back'
+      ? 'release rolled back'
+      : 'release failed';
   const type = failureType(error);
   const undone = status.compensations.filter((c) => !c.ok);
   const compensation =

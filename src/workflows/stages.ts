@@ -39,6 +39,7 @@ export function environmentActivities(summary: string): Activities {
   return proxyActivities<Activities>({
     summary,
     startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '10 seconds',
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
@@ -54,6 +55,7 @@ export function compensationActivities(summary: string): Activities {
   return proxyActivities<Activities>({
     summary,
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '10 seconds',
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,

@@ -292,3 +292,35 @@ void test('measures rollback: call to the proxy serving the previous release', a
   );
   assert.ok(median(served) < 1000);
 });
+
+void test('deactivate takes the current release out of traffic; nothing comes back on the next call', async (t) => {
+  const { env, home } = await setup(t);
+  await deployFixture(env, home, 'only');
+  await env.activate('only');
+  assert.equal(await servedBy(env), 'only');
+  assert.deepEqual(await env.deactivate(), { previous: 'only' });
+  assert.equal((await hit(`${env.url}/`)).status, 503);
+  assert.equal(await env.current(), null);
+  assert.deepEqual(await env.deactivate(), { previous: null }, 'idempotent');
+  await env.retire('only');
+  assert.equal(await env.current(), null);
+});
+
+void test('settle parks the previous release for rollback and deletes older ones', async (t) => {
+  const { env, home } = await setup(t);
+  for (const id of ['r1', 'r2', 'r3']) {
+    await deployFixture(env, home, id);
+    await env.activate(id);
+  }
+  const result = await env.settle();
+  assert.deepEqual(result, { parked: 'r2', retired: ['r1'] });
+  const status = await environmentStatus(home, NAME);
+  assert.deepEqual(status.releases.map((r) => [r.releaseId, r.alive]).sort(), [
+    ['r2', false],
+    ['r3', true],
+  ]);
+  assert.equal(status.previous, 'r2');
+  // A rollback after the window restarts the parked release and serves it.
+  assert.deepEqual(await env.rollback(), { from: 'r3', to: 'r2' });
+  assert.equal(await servedBy(env), 'r2');
+});

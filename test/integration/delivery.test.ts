@@ -3,17 +3,24 @@
  * sample app in real local environments (supervised processes behind switching proxies).
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
 import type { DeliveryPlan, ReleasePhase, ReleaseStatus } from '../../src/types.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
-import { promoteUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/messages.js';
+import {
+  promoteSignal,
+  promoteUpdate,
+  rollbackSignal,
+  rollbackUpdate,
+  statusQuery,
+} from '../../src/workflows/messages.js';
 import {
   APP_DIR,
   APP_SECRETS,
@@ -176,6 +183,60 @@ describe('delivery', () => {
         null,
         'staging had no earlier release, so nothing serves there',
       );
+    });
+  });
+
+  it("signals from the UI: a refused one is audited and changes nothing, an approver's promotes", async () => {
+    const { worker, taskQueue, workflowId } = await setup('signal');
+    const delivery = await deliveryPlan({
+      promotion: { mode: 'manual', approvers: ['alice'], timeoutMs: 120_000, onTimeout: 'rollback' },
+    });
+    await worker.runUntil(async () => {
+      const handle = await start(taskQueue, workflowId, delivery, 'aaaaa5ig');
+      await waitForPhase(handle, 'awaiting-promotion');
+      await handle.signal(promoteSignal, { by: 'mallory', reason: 'let me in' });
+      await handle.signal(rollbackSignal, { by: '' });
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'awaiting-promotion', 'refused signals change nothing');
+      assert.deepEqual(
+        status.audit.map((e) => [e.action, e.by, e.outcome]),
+        [
+          ['promote', 'mallory', 'refused'],
+          ['rollback', '', 'refused'],
+        ],
+      );
+      assert.match(status.audit[0]!.reason, /refused: mallory is not an approver/);
+      await handle.signal(promoteSignal, { by: 'alice', reason: 'from the UI' });
+      const result = await handle.result();
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal(result.status.gate?.decidedBy, 'alice');
+    });
+  });
+
+  it('cancellation at the gate runs the compensations: staging restored, artifact discarded', async () => {
+    const { worker, taskQueue, workflowId, home } = await setup('cancel-gate');
+    const delivery = await deliveryPlan({
+      promotion: { mode: 'manual', approvers: ['alice'], timeoutMs: 120_000, onTimeout: 'rollback' },
+    });
+    await worker.runUntil(async () => {
+      const handle = await start(taskQueue, workflowId, delivery, 'cance1ed');
+      const waiting = await waitForPhase(handle, 'awaiting-promotion');
+      assert.equal(await serving(home, 'staging'), waiting.releaseId);
+      await handle.cancel();
+      const error = await handle.result().catch((e: unknown) => e);
+      assert.ok(error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure);
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'cancelled');
+      assert.deepEqual(
+        status.compensations.map((c) => [c.name, c.ok]),
+        [
+          ['restore staging', true],
+          ['discard artifact', true],
+        ],
+      );
+      assert.equal(await serving(home, 'staging'), null, 'the cancelled release no longer serves staging');
+      assert.equal(existsSync(status.artifact!.path), false, 'the artifact was discarded');
+      assert.equal(status.audit.at(-1)?.outcome, 'cancelled', 'the outcome is in the audit trail');
     });
   });
 

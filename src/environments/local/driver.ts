@@ -109,6 +109,11 @@ export class LocalEnvironment implements Environment {
   }
 
   /** Stops a release that does not serve and deletes its directory; refuses the current one. */
+  /** Parks the previous release (stopped, kept for rollback) and deletes older ones. */
+  settle(): Promise<{ parked: string | null; retired: string[] }> {
+    return this.call('settle', {});
+  }
+
   /** Takes the current release out of traffic (503 until another is activated). */
   deactivate(): Promise<{ previous: string | null }> {
     return this.call('deactivate', {});

@@ -190,19 +190,50 @@ export class ReleaseManager {
           releaseId,
         );
       }
-      const record = this.state.releases[releaseId];
-      if (!record) return { retired: false };
-      if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
-      const files = releasePaths(this.paths, releaseId);
-      await rm(files.dir, { recursive: true, force: true });
-      await rm(files.launch, { force: true });
+      if (!this.state.releases[releaseId]) return { retired: false };
       const next = structuredClone(this.state);
-      delete next.releases[releaseId];
-      if (next.previous === releaseId) next.previous = null;
-      this.note(next, 'retired', releaseId);
+      await this.remove(next, releaseId);
       await this.commit(next);
       return { retired: true };
     });
+  }
+
+  /** Stops the previous release (kept for rollback, not warm) and deletes every release older than it. */
+  settle(): Promise<{ parked: string | null; retired: string[] }> {
+    return this.serial(async () => {
+      const next = structuredClone(this.state);
+      const keep = new Set([next.current, next.previous]);
+      const retired: string[] = [];
+      for (const releaseId of Object.keys(next.releases)) {
+        if (keep.has(releaseId)) continue;
+        await this.remove(next, releaseId);
+        retired.push(releaseId);
+      }
+      const previous = next.previous ? next.releases[next.previous] : undefined;
+      let parked: string | null = null;
+      if (previous && previous.pid !== null) {
+        // pid null: the watchdog leaves it stopped; rollback's ensureRunning starts it again.
+        await stopProcess(previous.pid, STOP_GRACE_MS);
+        previous.pid = null;
+        this.note(next, 'parked', previous.releaseId);
+        parked = previous.releaseId;
+      }
+      await this.commit(next);
+      return { parked, retired };
+    });
+  }
+
+  /** Stops a release and deletes its files from `next` (the caller commits). */
+  private async remove(next: EnvState, releaseId: string): Promise<void> {
+    const record = next.releases[releaseId];
+    if (!record) return;
+    if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
+    const files = releasePaths(this.paths, releaseId);
+    await rm(files.dir, { recursive: true, force: true });
+    await rm(files.launch, { force: true });
+    delete next.releases[releaseId];
+    if (next.previous === releaseId) next.previous = null;
+    this.note(next, 'retired', releaseId);
   }
 
   /** Stops every release (state keeps them: the next supervisor start brings them back). */

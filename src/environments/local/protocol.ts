@@ -16,6 +16,7 @@ export interface ControlOps {
   activate: { req: { releaseId: string; readyTimeoutMs: number }; res: { previous: string | null } };
   rollback: { req: { readyTimeoutMs: number }; res: { from: string | null; to: string | null } };
   deactivate: { req: Record<string, never>; res: { previous: string | null } };
+  settle: { req: Record<string, never>; res: { parked: string | null; retired: string[] } };
   status: { req: Record<string, never>; res: SupervisorStatus };
   traffic: { req: { since?: string }; res: TrafficStats };
   retire: { req: { releaseId: string }; res: { retired: boolean } };

@@ -29,6 +29,7 @@ export interface HistoryEntry {
     | 'deployed'
     | 'activated'
     | 'deactivated'
+    | 'parked'
     | 'rolled-back'
     | 'retired'
     | 'restarted'

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     activate: (req) => ready(() => manager.activate(req.releaseId, req.readyTimeoutMs)),
     rollback: (req) => ready(() => manager.rollback(req.readyTimeoutMs)),
     deactivate: () => ready(() => manager.deactivate()),
+    settle: () => ready(() => manager.settle()),
     status: () => ready(() => Promise.resolve({ pid: process.pid, ...manager.snapshot() })),
     traffic: (req) => Promise.resolve(traffic.stats(req.since ? Date.parse(req.since) : 0)),
     retire: (req) => ready(() => manager.retire(req.releaseId)),
