@@ -1,5 +1,6 @@
 /** `tollgate run`: starts the release pipeline for the configured app, and with --wait follows it. */
 import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -11,7 +12,7 @@ import { laneId, startInLane } from '../cli/lane.js';
 import { ProgressPrinter } from '../cli/progress.js';
 import { STAGE_NAMES, type StageName } from '../constants.js';
 import { loadSettings } from '../settings.js';
-import type { ReleaseInput, ReleaseStatus } from '../types.js';
+import type { ReleaseInput, ReleaseStatus, StageStatus } from '../types.js';
 import type { releasePipeline } from '../workflows/deploy.js';
 import { statusQuery } from '../workflows/messages.js';
 
@@ -25,6 +26,8 @@ export interface RunOptions {
   by?: string;
   /** Wait for the app's release lane instead of failing when another release is in flight. */
   queue?: boolean;
+  /** Promote as soon as staging passes (the config's gate in auto mode): for CI and the demo. */
+  autoPromote?: boolean;
   /** KEY=VALUE env for this release's processes in every environment. */
   releaseEnv?: string[];
   /** Poll interval of --wait, in ms. */
@@ -51,7 +54,13 @@ export async function run(options: RunOptions): Promise<number> {
     requestedBy: options.by ?? process.env.GITHUB_ACTOR ?? userInfo().username,
     stages: config.stages,
     ...(until ? { until } : {}),
-    ...(config.delivery ? { delivery: config.delivery } : {}),
+    ...(config.delivery
+      ? {
+          delivery: options.autoPromote
+            ? { ...config.delivery, promotion: { ...config.delivery.promotion, mode: 'auto' as const } }
+            : config.delivery,
+        }
+      : {}),
     ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),
   };
   // Runs that deploy take the app's lane; checks that stop before staging run beside them.
@@ -133,12 +142,43 @@ async function follow(
     report(options, {
       workflowId: handle.workflowId,
       url,
-      outcome: cancelled ? 'cancelled' : 'failed',
+      outcome: cancelled ? 'cancelled' : status?.phase === 'rolled-back' ? 'rolled back' : 'failed',
       status,
       message,
     });
     return cancelled ? ExitCode.Cancelled : ExitCode.Failed;
   }
+}
+
+/** Appends a markdown table of the stages and the UI link to GitHub's job summary, when there is one. */
+function writeStepSummary(summary: {
+  workflowId: string;
+  url: string;
+  outcome: string;
+  status: ReleaseStatus | undefined;
+  message?: string;
+}): void {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (!file || !summary.status) return;
+  const seconds = (s: StageStatus): string =>
+    s.startedAt && s.endedAt
+      ? `${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`
+      : '–';
+  const rows = Object.entries(summary.status.stages).map(
+    ([name, s]) => `| ${name} | ${s.state} | ${s.attempts} | ${seconds(s)} |`,
+  );
+  const lines = [
+    `### Tollgate: ${summary.status.app} @ \`${summary.status.ref.slice(0, 12)}\` — ${summary.outcome}`,
+    '',
+    '| stage | state | attempts | duration |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+    ...(summary.message ? [`> ${summary.message.split('\n')[0]}`, ''] : []),
+    `[${summary.workflowId} in the Temporal UI](${summary.url})`,
+    '',
+  ];
+  appendFileSync(file, `${lines.join('\n')}\n`);
 }
 
 function report(
@@ -151,6 +191,7 @@ function report(
     message?: string;
   },
 ): void {
+  writeStepSummary(summary);
   if (options.json) {
     console.log(JSON.stringify(summary, null, 2));
     return;
