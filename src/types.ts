@@ -276,3 +276,48 @@ export interface VerificationSample {
   /** The breached signal and why, when this sample breached. */
   breach?: { signal: 'health' | 'error-rate' | 'latency' | 'revenue'; detail: string };
 }
+
+/** The daily health workflow's one input. Holds names of secrets, never values. */
+export interface DailyHealthInput {
+  app: string;
+  /** Absolute path of the app's source on the worker's machine. */
+  sourceDir: string;
+  runner: RunnerKind;
+  /** The app's quick-health-check stage, when the config has one. */
+  healthStage?: StagePlan;
+  /** Every configured environment: health and readiness through its proxy. */
+  environments: EnvironmentPlan[];
+  /** The revenue tracker's endpoint (read in production, else the last environment) and how old its last event may be. */
+  revenue: { path: string; maxAgeMs: number };
+  /** Name of the env var holding the Stripe secret key (resolved on the worker). */
+  stripeKeySecret: string;
+}
+
+/** What kind of Stripe key the worker holds (never the key itself). */
+export type StripeKeyKind = 'test' | 'live' | 'publishable' | 'unknown' | 'missing';
+
+/** One check of the daily health run and how it went. */
+export interface HealthCheck {
+  /** e.g. `quick-health-check`, `staging health`, `production readiness`, `stripe key`, `revenue freshness`. */
+  name: string;
+  ok: boolean;
+  /** What was seen, or why the check failed. */
+  detail: string;
+  /** Stripe key check: the key's kind. */
+  keyKind?: StripeKeyKind;
+  /** Revenue freshness: time since the last counted event, when there was one. */
+  ageMs?: number;
+}
+
+/** The daily health workflow's result. */
+export interface DailyHealthReport {
+  app: string;
+  checks: HealthCheck[];
+  /** True when every check passed. */
+  ok: boolean;
+  startedAt: string;
+  endedAt: string;
+}
+
+/** Something worth telling a human about; later notifiers (a webhook) take the same shape. */
+export type Notification = { kind: 'daily-health-failed'; text: string; report: DailyHealthReport };

@@ -1,10 +1,11 @@
 /** All activities, built once by the worker from injected parts (tests pass their own). */
 import { createArtifactActivities } from './artifacts.js';
 import { createEnvironmentActivities, type EnvironmentDeps } from './environments.js';
+import { createHealthActivities, type HealthDeps } from './health.js';
 import { createStageActivities, type StageDeps } from './stage.js';
 
 /** Everything the activities need from the outside world. */
-export type ActivityDeps = StageDeps & EnvironmentDeps;
+export type ActivityDeps = StageDeps & EnvironmentDeps & HealthDeps;
 
 /** Builds the activity map the worker registers. */
 export function createActivities(deps: ActivityDeps) {
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStageActivities(deps),
     ...createArtifactActivities(),
     ...createEnvironmentActivities(deps),
+    ...createHealthActivities(deps),
   };
 }
 

@@ -19,7 +19,17 @@ export interface ResolvedConfig {
   runner: TollgateConfig['runner'];
   stages: StagePlan[];
   delivery?: DeliveryPlan;
+  /** The daily health workflow's schedule and limits. */
+  health: HealthPlan;
   raw: TollgateConfig;
+}
+
+/** The `health` section, resolved. */
+export interface HealthPlan {
+  schedule: { cron: string; timezone: string };
+  revenueMaxAgeMs: number;
+  /** Name of the env var holding the Stripe secret key the daily check inspects. */
+  stripeKeySecret: string;
 }
 
 /** Reads, validates and resolves a config file. Throws ConfigError naming every problem. */
@@ -72,6 +82,11 @@ export function resolveConfig(input: unknown, configPath: string, shown = config
     runner: config.runner,
     stages: toPlans(config),
     delivery: toDelivery(config, shown),
+    health: {
+      schedule: { ...config.health.schedule },
+      revenueMaxAgeMs: config.health.revenueMaxAge,
+      stripeKeySecret: config.health.stripeKeySecret,
+    },
     raw: config,
   };
 }

@@ -141,6 +141,45 @@ const environment = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/** A 5-field cron expression ("0 6 * * *") or a macro such as "@daily", as Temporal Schedules read them. */
+const cron = z
+  .string()
+  .refine((value) => /^@\w+$/.test(value.trim()) || value.trim().split(/\s+/).length === 5, {
+    message:
+      'must be a 5-field cron expression such as "0 6 * * *" (minute hour day month weekday) or "@daily"',
+  });
+
+/** An IANA time zone such as "UTC" or "Europe/Berlin". */
+const timezone = z.string().refine(
+  (value) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as "UTC" or "Europe/Berlin"' },
+);
+
+/** The daily health workflow: when the schedule starts it, and what counts as healthy. */
+const health = z
+  .strictObject(
+    {
+      schedule: z
+        .strictObject({ cron: cron.default('0 6 * * *'), timezone: timezone.default('UTC') }, UNKNOWN_KEY)
+        .default({ cron: '0 6 * * *', timezone: 'UTC' }),
+      revenueMaxAge: duration.default(86_400_000),
+      stripeKeySecret: envVarName.default('STRIPE_SECRET_KEY'),
+    },
+    UNKNOWN_KEY,
+  )
+  .default({
+    schedule: { cron: '0 6 * * *', timezone: 'UTC' },
+    revenueMaxAge: 86_400_000,
+    stripeKeySecret: 'STRIPE_SECRET_KEY',
+  });
+
 /** The whole config file. */
 export const configSchema = z
   .strictObject(
@@ -282,6 +321,7 @@ export const configSchema = z
           maxP95LatencyMs: 1000,
           revenuePath: '/metrics/revenue',
         }),
+      health,
     },
     UNKNOWN_KEY,
   )
