@@ -5,11 +5,15 @@ import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
 // Types only: each command's code is imported when that command runs.
 import type { DecisionOptions } from './cli/decision.js';
 import type { DevOptions } from './commands/dev.js';
+import type { DoctorOptions } from './commands/doctor.js';
 import type { EnvOptions } from './commands/env.js';
+import type { HealthOptions } from './commands/health.js';
 import type { HistoryOptions } from './commands/history.js';
 import type { PlansOptions } from './commands/plans.js';
 import type { RollbackOptions } from './commands/rollback.js';
+import type { StatsOptions } from './commands/stats.js';
 import type { RunOptions } from './commands/run.js';
+import type { ScheduleOptions } from './commands/schedule.js';
 import type { StageOptions } from './commands/stage.js';
 import type { StatusOptions } from './commands/status.js';
 
@@ -35,6 +39,7 @@ program
   .option('--by <identity>', 'who starts the run (default: $GITHUB_ACTOR, then the OS user)')
   .option('-w, --wait', 'follow the run and exit with its outcome')
   .option('--queue', 'wait for the release lane when another release of the app is in flight')
+  .option('--auto-promote', 'promote as soon as staging passes (the gate in auto mode; audited)')
   .option('--release-env <KEY=VALUE...>', 'env for this release in every environment (repeatable)')
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExample:\n  tollgate run --ref $GITHUB_SHA --wait')
@@ -99,6 +104,49 @@ program
     exit(await (await import('./commands/history.js')).history(options)),
   );
 
+program
+  .command('stats')
+  .description('pipeline metrics over a window: DORA keys, success rate, stage p50/p95')
+  .option('--since <duration>', 'window back from now (or from --to): 7d, 24h, 2w (default 7d)')
+  .option('--from <iso>', 'window start (ISO date or time, UTC when no offset)')
+  .option('--to <iso>', 'window end, exclusive (default now)')
+  .option('--app <name>', 'only this app')
+  .option('--json', 'machine-readable output')
+  .option('--html <file>', 'also write a self-contained HTML report with charts')
+  .addHelpText(
+    'after',
+    `
+Runs count when they started in the window (from inclusive, to exclusive); runs still in
+flight are counted as such but enter no figure. p50 is the median (the mean of the two middle
+values for an even count); p95 is the nearest rank, the ceil(0.95 n)-th smallest value.
+  success rate            succeeded runs / finished runs (succeeded, failed, rolled back, cancelled;
+                          terminated and timed-out runs count as cancelled)
+  deployment frequency    production deployments / days in the window; a production deployment is
+                          a succeeded run whose deploy-to-production stage succeeded
+  lead time for changes   per production deployment: the end of deploy-to-production minus the
+                          commit time of the ref (git log -1 --format=%cI <ref> in the run's source
+                          dir, read when stats runs); the run's start time when the ref is not a
+                          git revision there (the output names those runs)
+  change failure rate     runs whose deploy-to-production succeeded but that did not succeed, over
+                          runs whose deploy-to-production succeeded; split by cause: breach
+                          (verification), operator (accepted rollback), other (failed or
+                          cancelled after the switch)
+  time to restore         for breach and operator rollbacks whose "switch production back"
+                          succeeded: from the breaching verification sample's time (else the
+                          auto-rollback audit entry) or the operator's accepted rollback, to the
+                          run's final audit entry, written once the compensations (production
+                          first) are done
+  stage p50 / p95         endedAt - startedAt of stages that succeeded or failed, retries included
+  seed figures            pipeline success rate = success rate; average pipeline time = mean of
+                          close - start over finished runs; deployment frequency as above
+
+Examples:
+  tollgate stats --app saas-app
+  tollgate stats --from 2025-01-01 --to 2025-02-01 --json
+  tollgate stats --since 30d --html stats.html`,
+  )
+  .action(async (options: StatsOptions) => exit(await (await import('./commands/stats.js')).stats(options)));
+
 const env = program
   .command('env')
   .description('the local environments (staging, production) on this machine');
@@ -115,11 +163,87 @@ env
   .action(async (name: string) => exit(await (await import('./commands/env.js')).envStop(name)));
 
 program
+  .command('health')
+  .description('run the daily health checks now (health stage, environments, Stripe key, revenue freshness)')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('-w, --wait', 'wait for the report; exit 1 when a check failed')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  tollgate health --wait')
+  .action(async (options: HealthOptions) =>
+    exit(await (await import('./commands/health.js')).health(options)),
+  );
+
+const schedule = program
+  .command('schedule')
+  .description(
+    "the daily health schedule (Temporal Schedule tollgate-daily-health-<app>, the config's health.schedule)",
+  );
+schedule
+  .command('apply')
+  .description('create the schedule, or update it to the config (idempotent; keeps a pause)')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  tollgate schedule apply')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).scheduleApply(options)),
+  );
+schedule
+  .command('status')
+  .description('spec, paused or not, next run times, recent runs')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--json', 'machine-readable output')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).scheduleStatus(options)),
+  );
+schedule
+  .command('trigger')
+  .description('start a run now through the schedule')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('-w, --wait', 'wait for the report; exit 1 when a check failed')
+  .option('--json', 'machine-readable output')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).scheduleTrigger(options)),
+  );
+schedule
+  .command('pause')
+  .description('stop scheduled runs until unpause')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--reason <text>', 'why (shown as the schedule note)')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).schedulePause(options)),
+  );
+schedule
+  .command('unpause')
+  .description('resume scheduled runs')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--reason <text>', 'why (shown as the schedule note)')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).scheduleUnpause(options)),
+  );
+schedule
+  .command('delete')
+  .description('delete the schedule (runs already started are not affected)')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .action(async (options: ScheduleOptions) =>
+    exit(await (await import('./commands/schedule.js')).scheduleDelete(options)),
+  );
+
+program
   .command('plans')
   .description('print the resolved stage plans as JSON (the Dagger module reads them from dagger/plans.json)')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .addHelpText('after', '\nExample:\n  tollgate plans > dagger/plans.json')
   .action(async (options: PlansOptions) => exit(await (await import('./commands/plans.js')).plans(options)));
+
+program
+  .command('doctor')
+  .description('check this machine: config, which runner auto picks and why, tools, the Temporal server')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  tollgate doctor')
+  .action(async (options: DoctorOptions) =>
+    exit(await (await import('./commands/doctor.js')).doctor(options)),
+  );
 
 program
   .command('dev')
