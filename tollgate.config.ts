@@ -26,8 +26,10 @@ export default defineTollgate({
   },
   stages: {
     'quick-health-check': {
+      // `npm install` adds only what is missing (seconds when node_modules is current); `npm ci` would
+      // recompile better-sqlite3 on every release. The Dagger runner starts clean in its container anyway.
       steps: [
-        ['npm', 'ci', '--no-audit', '--no-fund', '--prefer-offline'],
+        ['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline'],
         ['npm', 'run', 'health'],
       ],
       timeout: '5m',
