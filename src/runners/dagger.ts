@@ -12,7 +12,7 @@ import { runSteps, stageContainer, type StepReporter } from './dagger-pipeline.j
 import { loadDaggerSdk, prepareEngine, withDaggerSession, type DaggerSdk } from './dagger-session.js';
 import { StageError } from './errors.js';
 import { StageCancelledError } from './host.js';
-import { redact, StageOutput } from './output.js';
+import { passedResult, redact, StageOutput } from './output.js';
 import type { Runner, StageRunContext } from './types.js';
 
 /** Settings of the Dagger runner; the build settings may also come from TOLLGATE_* env (see settingOf). */
@@ -183,32 +183,24 @@ export class DaggerRunner implements Runner {
     output: StageOutput,
     run: Execution,
   ): Promise<StageResult> {
-    const ended = new Date();
-    const durationMs = ended.getTime() - started.getTime();
     const lines = plan.coverageMinimum === undefined ? undefined : parseLineCoverage(run.transcript);
-    const parts = [`${run.stepCount} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`];
-    if (lines !== undefined) parts.push(`line coverage ${lines}%`);
-    if (run.artifact)
-      parts.push(
-        `image ${run.artifact.digest.slice(0, 19)} (${(run.artifact.sizeBytes / 1024 / 1024).toFixed(1)} MB)`,
-      );
-    const summary = parts.join('; ');
-    output.note(`[tollgate] ${summary}`);
-    const logTail = output.tail();
-    await output.close();
-    return {
-      name: plan.name,
+    return passedResult(output, {
+      plan,
       runner: 'dagger',
       attempt: ctx.attempt,
-      startedAt: started.toISOString(),
-      endedAt: ended.toISOString(),
-      durationMs,
-      exitCode: 0,
-      summary,
-      logTail,
-      logPath: output.logPath,
+      started,
+      summary: (durationMs) => {
+        const parts = [`${run.stepCount} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`];
+        if (lines !== undefined) parts.push(`line coverage ${lines}%`);
+        if (run.artifact) {
+          parts.push(
+            `image ${run.artifact.digest.slice(0, 19)} (${(run.artifact.sizeBytes / 1024 / 1024).toFixed(1)} MB)`,
+          );
+        }
+        return parts.join('; ');
+      },
       ...(run.artifact ? { artifact: run.artifact } : {}),
-    };
+    });
   }
 
   /** Notes each step in the log, and keeps quiet steps visible: Dagger returns output only when an exec ends. */

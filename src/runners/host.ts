@@ -12,7 +12,7 @@ import type { ArtifactPlan, ArtifactRef, StagePlan, StageResult } from '../types
 import { checkCoverage } from './coverage.js';
 import { baseEnv } from './base-env.js';
 import { StageError } from './errors.js';
-import { StageOutput } from './output.js';
+import { passedResult, StageOutput } from './output.js';
 import { killOrphan, runProcess, type ProcessExit } from './process.js';
 import type { Runner, StageRunContext } from './types.js';
 
@@ -81,27 +81,17 @@ export class HostRunner implements Runner {
             },
           )
         : undefined;
-      const ended = new Date();
-      const durationMs = ended.getTime() - started.getTime();
-      const summary = artifact
-        ? `${plan.steps.length} step(s) passed; artifact ${artifact.digest.slice(0, 19)} (${formatBytes(artifact.sizeBytes)})`
-        : `${plan.steps.length} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`;
-      output.note(`[tollgate] ${summary}`);
-      const logTail = output.tail();
-      await output.close();
-      return {
-        name: plan.name,
+      return await passedResult(output, {
+        plan,
         runner: 'host',
         attempt: ctx.attempt,
-        startedAt: started.toISOString(),
-        endedAt: ended.toISOString(),
-        durationMs,
-        exitCode: 0,
-        summary,
-        logTail,
-        logPath,
+        started,
+        summary: (durationMs) =>
+          artifact
+            ? `${plan.steps.length} step(s) passed; artifact ${artifact.digest.slice(0, 19)} (${formatBytes(artifact.sizeBytes)})`
+            : `${plan.steps.length} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`,
         ...(artifact ? { artifact } : {}),
-      };
+      });
     } catch (error) {
       if (ctx.signal.aborted && !(error instanceof StageError)) {
         await output.close();
@@ -168,35 +158,25 @@ export class HostRunner implements Runner {
       await cp(from, join(packDir, path), { recursive: true, verbatimSymlinks: true });
     }
     const env = { ...baseEnv(), ...ctx.secrets };
-    output.note(`[tollgate] installing production dependencies: ${artifact.install.join(' ')}`);
-    const install = await this.spawnStep(
-      stage,
-      artifact.install,
-      packDir,
-      env,
-      output,
-      ctx,
-      deadline,
-      pidFile,
-    );
-    if (install.exitCode !== 0)
-      throw new Error(`${artifact.install.join(' ')} exited with ${install.exitCode ?? install.signal}`);
-
+    const packStep = async (what: string, argv: string[], stdoutFile?: string): Promise<void> => {
+      output.note(`[tollgate] ${what}: ${argv.join(' ')}`);
+      const exit = await this.spawnStep(
+        stage,
+        argv,
+        packDir,
+        env,
+        output,
+        ctx,
+        deadline,
+        pidFile,
+        stdoutFile,
+      );
+      if (exit.exitCode !== 0)
+        throw new Error(`${argv.join(' ')} exited with ${exit.exitCode ?? exit.signal}`);
+    };
+    await packStep('installing production dependencies', artifact.install);
     const sbomPath = join(ctx.runDir, 'sbom.cdx.json');
-    output.note(`[tollgate] writing SBOM: ${artifact.sbom.join(' ')}`);
-    const sbom = await this.spawnStep(
-      stage,
-      artifact.sbom,
-      packDir,
-      env,
-      output,
-      ctx,
-      deadline,
-      pidFile,
-      sbomPath,
-    );
-    if (sbom.exitCode !== 0)
-      throw new Error(`${artifact.sbom.join(' ')} exited with ${sbom.exitCode ?? sbom.signal}`);
+    await packStep('writing SBOM', artifact.sbom, sbomPath);
 
     const tarball = join(ctx.runDir, 'release.tgz');
     await writeTarball(packDir, tarball);

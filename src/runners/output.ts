@@ -2,6 +2,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { LOG_TAIL_BYTES } from '../constants.js';
+import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
 
 const REDACTED = '[REDACTED]';
 
@@ -110,4 +111,38 @@ export class StageOutput {
       }
     }
   }
+}
+
+/** How a passing stage ended, for passedResult. */
+export interface Passed {
+  plan: StagePlan;
+  runner: StageResult['runner'];
+  attempt: number;
+  started: Date;
+  /** The one-line summary, given the stage's duration. */
+  summary: (durationMs: number) => string;
+  artifact?: ArtifactRef;
+}
+
+/** Notes the summary, closes the log and builds the result: how both runners end a passing stage. */
+export async function passedResult(output: StageOutput, passed: Passed): Promise<StageResult> {
+  const ended = new Date();
+  const durationMs = ended.getTime() - passed.started.getTime();
+  const summary = passed.summary(durationMs);
+  output.note(`[tollgate] ${summary}`);
+  const logTail = output.tail();
+  await output.close();
+  return {
+    name: passed.plan.name,
+    runner: passed.runner,
+    attempt: passed.attempt,
+    startedAt: passed.started.toISOString(),
+    endedAt: ended.toISOString(),
+    durationMs,
+    exitCode: 0,
+    summary,
+    logTail,
+    logPath: output.logPath,
+    ...(passed.artifact ? { artifact: passed.artifact } : {}),
+  };
 }

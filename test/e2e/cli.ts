@@ -4,14 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { APP_DIR, APP_SECRETS, freePort } from '../support/delivery.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { ROOT } from '../support/temporal.js';
-
-/** What one CLI invocation printed and how it ended. */
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A place for one scenario: its own home, task queue and config file, sharing the test server. */
 export class Scenario {
@@ -42,18 +36,7 @@ export class Scenario {
 
   /** Runs `tollgate <args>` with extra environment variables. */
   cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [join(ROOT, 'dist/src/client.js'), ...args], {
-        cwd: ROOT,
-        env: { ...this.processEnv(), ...extraEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runCli(args, { ...this.processEnv(), ...extraEnv });
   }
 
   /** Starts `node dist/src/worker.js`, as an operator would. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
+import { STAGE_NAMES } from '../../src/constants.js';
 import type { ReleasePhase } from '../../src/types.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { buildSampleApp } from '../support/delivery.js';
@@ -60,17 +61,7 @@ describe('tollgate end to end', () => {
       'e2e0001',
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    for (const stage of [
-      'quick-health-check',
-      'test-suite',
-      'test-stripe-integration',
-      'test-rag-engine',
-      'verify-revenue-metrics',
-      'build-production-image',
-      'deploy-to-staging',
-      'smoke-test-staging',
-      'deploy-to-production',
-    ]) {
+    for (const stage of STAGE_NAMES) {
       assert.match(run.stdout, new RegExp(`✓ ${stage}`), `${stage} succeeded`);
     }
     assert.match(run.stdout, /✓ release succeeded: release-saas-app/);

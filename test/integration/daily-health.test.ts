@@ -14,6 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { CATCHUP_WINDOW, healthScheduleId } from '../../src/cli/schedule.js';
 import type { DailyHealthInput, DailyHealthReport, EnvironmentPlan } from '../../src/types.js';
 import type { dailyHealthCheck } from '../../src/workflows/daily-health.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import {
   createTestWorker,
   recordHistory,
@@ -115,21 +116,12 @@ function writeConfig(
 }
 
 /** Runs `tollgate <args>` as a process against the test server. */
-function cli(
-  args: string[],
-  extraEnv: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/src/client.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_RUNNER: 'host', ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+function cli(args: string[], extraEnv: Record<string, string>): Promise<CliResult> {
+  return runCli(args, {
+    ...process.env,
+    TEMPORAL_ADDRESS: env.address,
+    TOLLGATE_RUNNER: 'host',
+    ...extraEnv,
   });
 }
 

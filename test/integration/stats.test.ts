@@ -1,6 +1,5 @@
 /** `tollgate stats` through the real CLI against a dev server holding three finished fixture releases. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,26 +7,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineMetrics } from '../../src/stats/metrics.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { runCli, type CliResult } from '../support/cli.js';
+import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const app = `stats-${Date.now().toString(36)}`;
 const dir = tempDir('stats');
 
 /** Runs `tollgate <args>` as a process against the test server. */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist/src/client.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_HOME: join(dir, 'home') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliResult> {
+  return runCli(args, { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_HOME: join(dir, 'home') });
 }
 
 before(async () => {
