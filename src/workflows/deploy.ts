@@ -9,7 +9,9 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
   condition,
@@ -30,9 +32,21 @@ import { PromotionGate } from './gate.js';
 import { statusQuery } from './messages.js';
 import { Saga } from './saga.js';
 import { compensationActivities, environmentActivities, runStageActivity } from './stages.js';
+import { changedPairs, initialSearch, renderDetails, uiStageOf, type ReleaseSearch } from './ui.js';
 
 /** Stages the pipeline runs through environments rather than runners. */
 const DELIVERY_STAGES = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'] as const;
+
+/**
+ * How a phase moves the search attributes: the environment worked on, or a wait between stages.
+ * (Stages set TollgateStage as they start; the revenue gates share `revenue-gates`.)
+ */
+const PHASE_SEARCH: Partial<Record<ReleasePhase, Partial<ReleaseSearch>>> = {
+  staging: { environment: 'staging' },
+  'awaiting-promotion': { stage: 'promotion-gate' },
+  production: { environment: 'production' },
+  verifying: { stage: 'verification' },
+};
 
 /** Takes one release of an app through the gates; fails with the stage and failure type in its message. */
 export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResult> {
@@ -49,7 +63,21 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
   if (input.delivery)
     for (const name of DELIVERY_STAGES) status.stages[name] = { state: 'pending', attempts: 0 };
   setHandler(statusQuery, () => status);
-  const gate = new PromotionGate(status, input.delivery?.promotion);
+  const search = initialSearch(input);
+  /** Applies `change` to the search attributes (an upsert only for values that differ) and refreshes the details. */
+  const show = (change: Partial<ReleaseSearch> = {}): void => {
+    Object.assign(search, change);
+    const updates = changedPairs(search, workflowInfo().typedSearchAttributes);
+    if (updates.length > 0) upsertSearchAttributes(updates);
+    // Not a command: the UI reads the details through a query, so updating them often costs no history.
+    setCurrentDetails(
+      renderDetails(status, search, {
+        workflowId: workflowInfo().workflowId,
+        ...(input.delivery ? { promotion: input.delivery.promotion } : {}),
+      }),
+    );
+  };
+  const gate = new PromotionGate(status, input.delivery?.promotion, show);
   const saga = new Saga();
   const stop = (name: StageName): boolean => input.until === name;
 
@@ -61,6 +89,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
   ): Promise<T> => {
     const entry = (status.stages[name] ??= { state: 'pending', attempts: 0 });
     Object.assign(entry, { state: 'running', startedAt: new Date().toISOString() });
+    show({ stage: uiStageOf(name) });
     try {
       const result = await fn();
       const attempts = (result as Partial<StageResult> | undefined)?.attempt ?? 1;
@@ -70,6 +99,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         endedAt: new Date().toISOString(),
         summary: summarize(result),
       });
+      show();
       return result;
     } catch (error) {
       const details = failureDetails(error);
@@ -80,6 +110,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         summary: failureMessage(error),
         failureType: details?.type ?? failureType(error),
       });
+      show();
       throw error;
     }
   };
@@ -95,6 +126,13 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
   const phase = (next: ReleasePhase): void => {
     status.phase = next;
     log.info('release phase', { phase: next });
+    show(PHASE_SEARCH[next]);
+  };
+  /** The outcome in the search attributes; on a failure TollgateStage names the stage that failed. */
+  const ended = (outcome: ReleaseResult['outcome']): void => {
+    const failed = Object.entries(status.stages).find(([, s]) => s.state === 'failed')?.[0] as
+      StageName | undefined;
+    show({ outcome, ...(failed ? { stage: failed } : {}) });
   };
 
   try {
@@ -131,11 +169,12 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         artifact: status.artifact,
       };
       status.releaseId = release.releaseId;
-      await deliver(input, input.delivery, release, { status, saga, gate, track, phase, stop });
+      await deliver(input, input.delivery, release, { status, saga, gate, track, phase, stop, show });
     }
 
     skipPending(status);
     phase('succeeded');
+    ended('succeeded');
     return await finish(input, status, 'succeeded');
   } catch (error) {
     phase('compensating');
@@ -143,6 +182,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     skipPending(status);
     if (isCancellation(error)) {
       phase('cancelled');
+      ended('cancelled');
       await finish(input, status, 'cancelled');
       throw error;
     }
@@ -152,6 +192,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     );
     phase(rolledBack ? 'rolled-back' : 'failed');
     status.failure = describeFailure(error, status); // reads the phase just set
+    ended(rolledBack ? 'rolled-back' : 'failed');
     await finish(input, status, rolledBack ? 'rolled-back' : 'failed');
     throw ApplicationFailure.create({
       type: failureType(error) ?? FailureType.StepFailed,
@@ -169,6 +210,8 @@ interface DeliveryContext {
   track: <T>(name: StageName, fn: () => Promise<T>, summarize: (result: T) => string) => Promise<T>;
   phase: (next: ReleasePhase) => void;
   stop: (name: StageName) => boolean;
+  /** Refreshes the UI's view of the run (search attributes, current details). */
+  show: () => void;
 }
 
 /** Staging, smoke tests, the gate, blue/green production and verification. Throws on a breach. */
@@ -176,7 +219,7 @@ async function deliver(
   input: ReleaseInput,
   delivery: DeliveryPlan,
   release: ReleaseRef,
-  { status, saga, gate, track, phase, stop }: DeliveryContext,
+  { status, saga, gate, track, phase, stop, show }: DeliveryContext,
 ): Promise<void> {
   const { staging, production, verification } = delivery;
   const releaseEnv = input.releaseEnv ?? {};
@@ -250,9 +293,9 @@ async function deliver(
     (previous) => `production serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
   );
 
-  phase('verifying');
   const endsAt = Date.now() + verification.durationMs;
   status.verification!.endsAt = new Date(endsAt).toISOString();
+  phase('verifying');
   const sample = environmentActivities('verification sample');
   while (Date.now() < endsAt) {
     const rollback = await gate.rollbackRequested(
@@ -270,6 +313,7 @@ async function deliver(
       ...(status.verification?.baseline ? { baseline: status.verification.baseline } : {}),
     });
     status.verification!.samples = [...status.verification!.samples.slice(-19), reading];
+    show();
     if (reading.breach) {
       status.audit.push({
         at: new Date().toISOString(),

@@ -18,9 +18,11 @@ export class PromotionGate {
   private decision?: Decision;
   private rollbackDuringVerification?: Decision;
 
+  /** `onChange` runs whenever the gate's state or audit trail changes (the workflow refreshes the UI's details). */
   constructor(
     private readonly status: ReleaseStatus,
     private readonly policy: PromotionPlan | undefined,
+    private readonly onChange: () => void = () => undefined,
   ) {
     const validator = (action: Action) => (args: DecisionArgs) => {
       const refusal = this.refusal(action, args);
@@ -54,6 +56,7 @@ export class PromotionGate {
       since: new Date(now).toISOString(),
       timeoutAt: new Date(now + policy.timeoutMs).toISOString(),
     };
+    this.onChange();
     if (policy.mode === 'auto') {
       this.decision = {
         action: 'promote',
@@ -89,6 +92,7 @@ export class PromotionGate {
       decidedBy: decision.by,
       reason: decision.reason,
     });
+    this.onChange();
     return decision;
   }
 
@@ -145,5 +149,6 @@ export class PromotionGate {
       ...(this.status.artifact ? { digest: this.status.artifact.digest } : {}),
       outcome,
     });
+    this.onChange();
   }
 }

@@ -25,13 +25,16 @@ export function temporalBinary(): string {
     .trim();
 }
 
-/** Starts a dev server (`temporal server start-dev`) with Tollgate's search attributes registered. */
-export function startTestServer(): Promise<TestWorkflowEnvironment> {
+/** Starts a dev server (`temporal server start-dev`) with Tollgate's search attributes registered; `ui` serves the web UI on `uiPort`. */
+export function startTestServer(
+  options: { ui?: boolean; uiPort?: number } = {},
+): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       ip: '127.0.0.1',
+      ...options,
       searchAttributes: Object.values(SEARCH_ATTRIBUTES).map((name) =>
         defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
       ),

@@ -1,0 +1,152 @@
+/**
+ * The Temporal UI shows a release as the pipeline: headless Chromium (Debian's /usr/bin/chromium) finds a
+ * finished fixture release by its search attributes, opens it, and sees its summary, details and stage
+ * summaries; the screenshot is the one docs/ui.md shows.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { workflowMetadataQuery } from '@temporalio/workflow';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { ReleaseResult } from '../../src/types.js';
+import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { initialSearch, SEARCH_KEYS, searchAttributePairs } from '../../src/workflows/ui.js';
+import { pipelineStages, releaseInput } from '../support/stages.js';
+import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = join(ROOT, 'docs/img/temporal-ui-release.png');
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the UI test`;
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until one of the page's frames shows `text`. */
+async function frameShowing(page: Page, text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames().slice(1)) {
+      const shown = await frame
+        .locator('body')
+        .innerText()
+        .catch(() => '');
+      if (shown.replace(/\s+/g, ' ').includes(text)) return;
+    }
+    if (Date.now() > deadline) assert.fail(`no frame of ${page.url()} shows "${text}"`);
+    await page.waitForTimeout(250);
+  }
+}
+
+describe('the Temporal UI', { skip }, () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let browser: Browser;
+  let uiPort: number;
+  const { taskQueue, workflowId } = uniqueIds('ui');
+  const dir = tempDir('ui');
+  const input = releaseInput(dir, pipelineStages());
+  const summary = `Release ${input.app} @ ${input.ref}`;
+  let result: ReleaseResult;
+
+  before(async () => {
+    uiPort = await freePort();
+    env = await startTestServer({ ui: true, uiPort });
+    worker = await createTestWorker(env, taskQueue, tempDir('ui-home'));
+    running = worker.run();
+    // Started as `tollgate run` starts it: static summary and details, and the search attributes.
+    result = await env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      staticSummary: summary,
+      staticDetails: `**app** ${input.app} · **ref** \`${input.ref}\` · **requested by** ${input.requestedBy}`,
+      typedSearchAttributes: searchAttributePairs(initialSearch(input)),
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+  });
+
+  after(async () => {
+    await browser?.close();
+    // The worker stays up while the browser looks: the UI asks it for the run's current details.
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  it('records the outcome, stage and environment as search attributes', async () => {
+    assert.equal(result.outcome, 'succeeded');
+    const attributes = (await env.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
+    assert.equal(attributes.get(SEARCH_KEYS.app), 'fixture');
+    assert.equal(attributes.get(SEARCH_KEYS.revision), 'abc1234');
+    assert.equal(attributes.get(SEARCH_KEYS.stage), 'build-production-image');
+    assert.equal(attributes.get(SEARCH_KEYS.environment), '');
+    assert.equal(attributes.get(SEARCH_KEYS.outcome), 'succeeded');
+    const found: string[] = [];
+    for await (const run of env.client.workflow.list({
+      query: 'TollgateApp="fixture" AND TollgateOutcome="succeeded" AND TollgateEnvironment=""',
+    })) {
+      found.push(run.workflowId);
+    }
+    assert.deepEqual(found, [workflowId]);
+  });
+
+  it('keeps current details for the UI', async () => {
+    const metadata = await env.client.workflow.getHandle(workflowId).query(workflowMetadataQuery);
+    const details = metadata.currentDetails ?? '';
+    assert.match(details, /### fixture @ `abc1234`/);
+    assert.match(details, /\*\*outcome\*\* succeeded/);
+    assert.match(details, /✓ test-stripe-integration/);
+  });
+
+  it('finds the release by search attribute and shows its summary, details and stage summaries', async () => {
+    const page: Page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    try {
+      mkdirSync(join(ROOT, 'docs/img'), { recursive: true });
+      const query = 'TollgateApp="fixture" AND TollgateOutcome="succeeded"';
+      await page.goto(
+        `http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${encodeURIComponent(query)}`,
+      );
+      const link = page.getByRole('link', { name: workflowId }).first();
+      await link.waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: join(ROOT, 'docs/img/temporal-ui-search.png') });
+
+      await link.click();
+      // The timeline labels each activity with its summary: the stage's name.
+      for (const plan of input.stages) {
+        await page.getByText(`runStage • ${plan.name}`).first().waitFor({ timeout: 30_000 });
+      }
+      await page.screenshot({ path: join(ROOT, 'docs/img/temporal-ui-timeline.png') });
+
+      await page
+        .getByRole('tab', { name: 'User Metadata' })
+        .or(page.getByRole('link', { name: 'User Metadata' }))
+        .first()
+        .click();
+      for (const plan of input.stages) {
+        await page.getByText(plan.name, { exact: true }).first().waitFor({ timeout: 15_000 });
+      }
+      // Summary, details and current details are markdown the UI renders in frames of their own.
+      await frameShowing(page, summary);
+      await frameShowing(page, 'phase succeeded · stage build-production-image');
+      await page.screenshot({ path: SCREENSHOT });
+    } finally {
+      await page.close();
+    }
+  });
+});
