@@ -16,13 +16,26 @@ import type { RunOptions } from './commands/run.js';
 import type { ScheduleOptions } from './commands/schedule.js';
 import type { StageOptions } from './commands/stage.js';
 import type { StatusOptions } from './commands/status.js';
+import type { WatchOptions } from './commands/watch.js';
 
 const program = new Command('tollgate')
   .description('Durable release pipelines for revenue-critical services, on Temporal.')
   .showHelpAfterError()
   // Usage errors exit 2 like every other bad input (commander's own default is 1).
   .exitOverride()
-  .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+  .addHelpText(
+    'after',
+    `\nExamples:\n  tollgate run --wait\n  tollgate watch release-saas-app\n  tollgate promote release-saas-app --by alice\n\n${EXIT_CODES_HELP}`,
+  );
+
+const VERBOSE_HELP = `--verbose: when this machine can read the run's logs (the worker shares TOLLGATE_HOME, as with
+a local worker), every line of each stage log under $TOLLGATE_HOME/runs/<run>/ is streamed as it
+is written; otherwise the latest output line of each running stage, from its heartbeats (sampled:
+the worker reports one about every 8 s, 80% of the stage's heartbeat timeout).`;
+
+const PROFILE_HELP = `--profile: read from the workflow history once the run closes. Per stage: queue wait (activity
+scheduled to started, first attempts), retrying (scheduled to the last attempt's start for retried
+stages: earlier attempts and backoff), run time (the last attempt), retries (attempts - 1); and totals.`;
 
 const integer = (value: string): number => {
   const n = Number(value);
@@ -41,8 +54,13 @@ program
   .option('--queue', 'wait for the release lane when another release of the app is in flight')
   .option('--auto-promote', 'promote as soon as staging passes (the gate in auto mode; audited)')
   .option('--release-env <KEY=VALUE...>', 'env for this release in every environment (repeatable)')
-  .option('--json', 'machine-readable output')
-  .addHelpText('after', '\nExample:\n  tollgate run --ref $GITHUB_SHA --wait')
+  .option('-v, --verbose', "with --wait: stream each step's output as it runs (see below)")
+  .option('--profile', 'with --wait: end with queue wait, run time and retries per stage')
+  .option('--json', 'machine-readable output (one object at the end; --verbose output goes to stderr)')
+  .addHelpText(
+    'after',
+    `\n${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --wait --verbose --profile`,
+  )
   .action(async (options: RunOptions) => exit(await (await import('./commands/run.js')).run(options)));
 
 program
@@ -52,6 +70,32 @@ program
   .addHelpText('after', '\nExample:\n  tollgate status release-saas-app-3f2a9c1-1b2c3d4e')
   .action(async (run: string, options: StatusOptions) =>
     exit(await (await import('./commands/status.js')).status(run, options)),
+  );
+
+program
+  .command('watch <run>')
+  .description('follow a release live: stages, attempts, durations, the gate, verification signals')
+  .option('-v, --verbose', "stream each step's output as it runs (see below)")
+  .option('--profile', 'end with queue wait, run time and retries per stage')
+  .option('--json', 'one JSON object per change (NDJSON), then an "end" object')
+  .addHelpText(
+    'after',
+    `
+On a terminal the view is redrawn in place; otherwise (a pipe, CI) it prints one line per
+change. Exits when the run closes, with the run's outcome: 0 succeeded, 1 failed or rolled
+back, 4 cancelled.
+
+${VERBOSE_HELP}
+
+${PROFILE_HELP}
+
+Examples:
+  tollgate watch release-saas-app
+  tollgate watch release-saas-app --verbose --profile
+  tollgate watch release-saas-app --json | jq -c 'select(.event == "sample")'`,
+  )
+  .action(async (run: string, options: WatchOptions) =>
+    exit(await (await import('./commands/watch.js')).watch(run, options)),
   );
 
 program
@@ -67,22 +111,23 @@ program
 program
   .command('promote <run>')
   .description('let a release waiting at the promotion gate into production')
-  .requiredOption('--by <name>', "who decides (must be one of the config's approvers)")
+  .option('--by <name>', "who decides (required; must be one of the config's approvers)")
   .option('--reason <text>', 'why, for the audit trail')
   .option('--json', 'machine-readable output')
   .addHelpText(
     'after',
     '\nExample:\n  tollgate promote release-saas-app --by alice --reason "staging looks good"',
   )
-  .action(async (run: string, options: DecisionOptions) =>
-    exit(await (await import('./commands/promote.js')).promote(run, options)),
-  );
+  .action(async (run: string, options: DecisionOptions) => {
+    requireBy('promote', options);
+    exit(await (await import('./commands/promote.js')).promote(run, options));
+  });
 
 program
   .command('rollback [run]')
   .description('roll back a running release, or (with --env) an environment after its release finished')
   .option('--env <name>', 'roll this environment back to its previous release')
-  .requiredOption('--by <name>', "who decides (must be one of the config's approvers)")
+  .option('--by <name>', "who decides (required; must be one of the config's approvers)")
   .option('--reason <text>', 'why, for the audit trail (required with --env)')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .addHelpText(
@@ -149,17 +194,20 @@ Examples:
 
 const env = program
   .command('env')
-  .description('the local environments (staging, production) on this machine');
+  .description('the local environments (staging, production) on this machine')
+  .addHelpText('after', '\nExamples:\n  tollgate env status\n  tollgate env stop staging');
 env
   .command('status [name]')
   .description('proxy, current and previous release, release processes')
   .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExamples:\n  tollgate env status\n  tollgate env status production --json')
   .action(async (name: string | undefined, options: EnvOptions) =>
     exit(await (await import('./commands/env.js')).envStatus(name, options)),
   );
 env
   .command('stop <name>')
   .description("stop an environment's proxy and releases (state is kept)")
+  .addHelpText('after', '\nExample:\n  tollgate env stop staging')
   .action(async (name: string) => exit(await (await import('./commands/env.js')).envStop(name)));
 
 program
@@ -177,7 +225,8 @@ const schedule = program
   .command('schedule')
   .description(
     "the daily health schedule (Temporal Schedule tollgate-daily-health-<app>, the config's health.schedule)",
-  );
+  )
+  .addHelpText('after', '\nExamples:\n  tollgate schedule apply\n  tollgate schedule status');
 schedule
   .command('apply')
   .description('create the schedule, or update it to the config (idempotent; keeps a pause)')
@@ -192,6 +241,7 @@ schedule
   .description('spec, paused or not, next run times, recent runs')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  tollgate schedule status --json')
   .action(async (options: ScheduleOptions) =>
     exit(await (await import('./commands/schedule.js')).scheduleStatus(options)),
   );
@@ -201,6 +251,7 @@ schedule
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .option('-w, --wait', 'wait for the report; exit 1 when a check failed')
   .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  tollgate schedule trigger --wait')
   .action(async (options: ScheduleOptions) =>
     exit(await (await import('./commands/schedule.js')).scheduleTrigger(options)),
   );
@@ -209,6 +260,7 @@ schedule
   .description('stop scheduled runs until unpause')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .option('--reason <text>', 'why (shown as the schedule note)')
+  .addHelpText('after', '\nExample:\n  tollgate schedule pause --reason "staging rebuild until Monday"')
   .action(async (options: ScheduleOptions) =>
     exit(await (await import('./commands/schedule.js')).schedulePause(options)),
   );
@@ -217,6 +269,7 @@ schedule
   .description('resume scheduled runs')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .option('--reason <text>', 'why (shown as the schedule note)')
+  .addHelpText('after', '\nExample:\n  tollgate schedule unpause --reason "staging is back"')
   .action(async (options: ScheduleOptions) =>
     exit(await (await import('./commands/schedule.js')).scheduleUnpause(options)),
   );
@@ -224,6 +277,7 @@ schedule
   .command('delete')
   .description('delete the schedule (runs already started are not affected)')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .addHelpText('after', '\nExample:\n  tollgate schedule delete -c tollgate.config.ts')
   .action(async (options: ScheduleOptions) =>
     exit(await (await import('./commands/schedule.js')).scheduleDelete(options)),
   );
@@ -253,6 +307,16 @@ program
   .option('-d, --detach', 'run in the background')
   .addHelpText('after', '\nExample:\n  tollgate dev --detach')
   .action(async (options: DevOptions) => exit(await (await import('./commands/dev.js')).dev(options)));
+
+/** --by is checked here rather than by commander, so a missing one is one line that says what to do. */
+function requireBy(action: 'promote' | 'rollback', options: { by?: string }): void {
+  if (!options.by?.trim()) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `${action} needs --by <name>: who is deciding (must be one of the config's approvers)`,
+    );
+  }
+}
 
 function exit(code: number): void {
   process.exitCode = code;

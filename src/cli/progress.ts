@@ -1,7 +1,15 @@
-/** Renders the status query as lines: one per stage transition, for `run --wait` and `watch`. */
-import type { ReleaseStatus, StageStatus } from '../types.js';
+/** Turns successive status queries into changes (phase, stage, gate, verification sample) and renders them as lines. */
+import type { GateStatus, ReleaseStatus, StageStatus, VerificationSample } from '../types.js';
 
-const MARK: Record<StageStatus['state'], string> = {
+/** Something that changed between two status queries. */
+export type Change =
+  | { kind: 'phase'; phase: ReleaseStatus['phase'] }
+  | { kind: 'stage'; stage: string; status: StageStatus }
+  | { kind: 'gate'; gate: GateStatus }
+  | { kind: 'sample'; sample: VerificationSample; baseline: boolean };
+
+/** The mark shown before a stage in each state. */
+export const MARK: Record<StageStatus['state'], string> = {
   pending: '·',
   running: '▶',
   succeeded: '✓',
@@ -10,39 +18,104 @@ const MARK: Record<StageStatus['state'], string> = {
   compensated: '↺',
 };
 
-/** Remembers what it has printed and returns only the new transitions. */
-export class ProgressPrinter {
+/** Remembers what it has seen and returns only what changed since the last call. */
+export class ChangeTracker {
   private readonly seen = new Map<string, string>();
   private phase = '';
+  private gate = '';
+  private baseline = '';
+  private samples = 0;
 
-  /** Lines describing what changed since the last call. */
-  update(status: ReleaseStatus): string[] {
-    const lines: string[] = [];
+  /** What changed since the last call (everything not pending, the first time). */
+  changes(status: ReleaseStatus): Change[] {
+    const changes: Change[] = [];
     if (status.phase !== this.phase) {
       this.phase = status.phase;
-      lines.push(`  phase: ${status.phase}`);
+      changes.push({ kind: 'phase', phase: status.phase });
     }
-    for (const [name, stage] of Object.entries(status.stages)) {
-      const key = `${stage.state}/${stage.attempts}`;
-      if (this.seen.get(name) === key || stage.state === 'pending') continue;
-      this.seen.set(name, key);
-      lines.push(`  ${MARK[stage.state]} ${name.padEnd(24)} ${describe(stage)}`);
+    for (const [stage, s] of Object.entries(status.stages)) {
+      const key = `${s.state}/${s.attempts}`;
+      if (this.seen.get(stage) === key || s.state === 'pending') continue;
+      this.seen.set(stage, key);
+      changes.push({ kind: 'stage', stage, status: s });
     }
-    return lines;
+    if (status.gate && `${status.gate.state}/${status.gate.decidedBy ?? ''}` !== this.gate) {
+      this.gate = `${status.gate.state}/${status.gate.decidedBy ?? ''}`;
+      changes.push({ kind: 'gate', gate: status.gate });
+    }
+    const verification = status.verification;
+    if (verification?.baseline && verification.baseline.at !== this.baseline) {
+      this.baseline = verification.baseline.at;
+      changes.push({ kind: 'sample', sample: verification.baseline, baseline: true });
+    }
+    for (const sample of verification?.samples.slice(this.samples) ?? []) {
+      changes.push({ kind: 'sample', sample, baseline: false });
+    }
+    this.samples = verification?.samples.length ?? this.samples;
+    return changes;
   }
 }
 
-function describe(stage: StageStatus): string {
-  const took =
-    stage.startedAt && stage.endedAt
-      ? ` in ${((Date.parse(stage.endedAt) - Date.parse(stage.startedAt)) / 1000).toFixed(1)}s`
-      : '';
-  const attempts = stage.attempts > 1 ? ` after ${stage.attempts} attempts` : '';
-  const what = stage.state === 'running' ? 'running' : `${stage.state}${took}${attempts}`;
-  return stage.summary && stage.state !== 'running' ? `${what} — ${firstLine(stage.summary)}` : what;
+/** Remembers what it has printed and returns only the new transitions, one line each. */
+export class ProgressPrinter {
+  private readonly tracker = new ChangeTracker();
+
+  /** Lines describing what changed since the last call. */
+  update(status: ReleaseStatus): string[] {
+    return this.tracker.changes(status).map(formatChange);
+  }
 }
 
-function firstLine(text: string): string {
+/** One compact line for a change. */
+export function formatChange(change: Change): string {
+  switch (change.kind) {
+    case 'phase':
+      return `  phase: ${change.phase}`;
+    case 'stage':
+      return `  ${MARK[change.status.state]} ${change.stage.padEnd(24)} ${describeStage(change.status)}`;
+    case 'gate':
+      return `  ⏸ ${'promotion gate'.padEnd(24)} ${describeGate(change.gate)}`;
+    case 'sample':
+      return `  ${change.sample.breach ? '✗' : '~'} ${(change.baseline ? 'baseline' : 'verification').padEnd(24)} ${describeSample(change.sample)}`;
+  }
+}
+
+/** A stage's state, duration, attempts and summary in a few words. */
+export function describeStage(stage: StageStatus): string {
+  const attempts = stage.attempts > 1 ? ` after ${stage.attempts} attempts` : '';
+  if (stage.state === 'running')
+    return stage.attempts > 1 ? `running (attempt ${stage.attempts})` : 'running';
+  const what = `${stage.state}${took(stage) ? ` in ${took(stage)}` : ''}${attempts}`;
+  return stage.summary ? `${what} — ${firstLine(stage.summary)}` : what;
+}
+
+/** The gate's state, who decided and until when it waits. */
+export function describeGate(gate: GateStatus): string {
+  if (gate.state === 'waiting') return `waiting for promote or rollback (until ${gate.timeoutAt})`;
+  const by = gate.decidedBy ? ` by ${gate.decidedBy}` : '';
+  return `${gate.state}${by}${gate.reason ? ` — ${firstLine(gate.reason)}` : ''}`;
+}
+
+/** A verification sample's signals: health, error rate, p95, revenue events, breach. */
+export function describeSample(sample: VerificationSample): string {
+  const parts = [
+    sample.healthy ? 'healthy' : 'unhealthy',
+    `errors ${(sample.errorRate * 100).toFixed(1)}% of ${sample.requests}`,
+    `p95 ${sample.p95LatencyMs === null ? '-' : `${Math.round(sample.p95LatencyMs)}ms`}`,
+    `revenue events ${sample.revenueEvents ?? '-'}`,
+  ];
+  return `${parts.join(', ')}${sample.breach ? ` — breach: ${sample.breach.signal} (${sample.breach.detail})` : ''}`;
+}
+
+/** How long a stage took (or has been running, given `now`), e.g. `3.2s`; empty before it started. */
+export function took(stage: StageStatus, now?: number): string {
+  if (!stage.startedAt) return '';
+  const end = stage.endedAt ? Date.parse(stage.endedAt) : now;
+  return end === undefined ? '' : `${((end - Date.parse(stage.startedAt)) / 1000).toFixed(1)}s`;
+}
+
+/** The first line of `text`, at most 140 characters. */
+export function firstLine(text: string, max = 140): string {
   const line = text.split('\n')[0] ?? '';
-  return line.length > 140 ? `${line.slice(0, 137)}...` : line;
+  return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }

@@ -3,18 +3,17 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { laneId, startInLane } from '../cli/lane.js';
-import { ProgressPrinter } from '../cli/progress.js';
+import { follow, outcomeLine } from '../cli/follow.js';
+import { formatProfile, type RunProfile } from '../cli/profile.js';
 import { STAGE_NAMES, type StageName } from '../constants.js';
 import { loadSettings } from '../settings.js';
 import type { ReleaseInput, ReleaseStatus, StageStatus } from '../types.js';
 import type { releasePipeline } from '../workflows/deploy.js';
-import { statusQuery } from '../workflows/messages.js';
+import { initialSearch, searchAttributePairs } from '../workflows/ui.js';
 
 /** Options of `tollgate run`. */
 export interface RunOptions {
@@ -30,6 +29,10 @@ export interface RunOptions {
   autoPromote?: boolean;
   /** KEY=VALUE env for this release's processes in every environment. */
   releaseEnv?: string[];
+  /** With --wait: stream each step's output as it runs. */
+  verbose?: boolean;
+  /** With --wait: end with a per-stage timing breakdown from the workflow history. */
+  profile?: boolean;
   /** Poll interval of --wait, in ms. */
   pollMs?: number;
 }
@@ -42,6 +45,14 @@ const UNTIL_ALIASES: Record<string, StageName> = {
 
 /** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
 export async function run(options: RunOptions): Promise<number> {
+  for (const flag of ['verbose', 'profile'] as const) {
+    if (options[flag] && !options.wait) {
+      throw new ExitError(
+        ExitCode.BadInput,
+        `--${flag} follows the run: add --wait, or use \`tollgate watch <run> --${flag}\``,
+      );
+    }
+  }
   const config = await loadConfigOrExit(options.config);
   const settings = loadSettings();
   const until = parseUntil(options.until);
@@ -80,6 +91,8 @@ export async function run(options: RunOptions): Promise<number> {
         args: [input],
         staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,
         staticDetails: `**app** ${config.app} · **ref** \`${ref}\` · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(' → ')}`,
+        // TollgateApp, TollgateRevision, TollgateEnvironment '', TollgateStage, TollgateOutcome 'running' (docs/ui.md).
+        typedSearchAttributes: searchAttributePairs(initialSearch(input)),
       },
       options.queue ?? false,
       (holder) => console.error(`Waiting for the release lane, held by ${holder}`),
@@ -92,61 +105,25 @@ export async function run(options: RunOptions): Promise<number> {
       if (options.json) console.log(JSON.stringify({ workflowId, runId: handle.firstExecutionRunId, url }));
       return ExitCode.Ok;
     }
-    return await follow(handle, options, url);
+    const ended = await follow(client, handle, {
+      view: options.json ? 'quiet' : 'lines',
+      home: settings.home,
+      ...(options.verbose ? { verbose: true } : {}),
+      ...(options.profile ? { profile: true } : {}),
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    });
+    const { status, outcome, message, profile } = ended;
+    report(options, {
+      workflowId,
+      url,
+      outcome,
+      status,
+      ...(message ? { message } : {}),
+      ...(profile ? { profile } : {}),
+    });
+    return ended.exitCode;
   } finally {
     await connection.close();
-  }
-}
-
-/** Prints each stage transition until the run ends; maps the outcome to an exit code. */
-async function follow(
-  handle: WorkflowHandle<typeof releasePipeline>,
-  options: RunOptions,
-  url: string,
-): Promise<number> {
-  const printer = new ProgressPrinter();
-  let latest: ReleaseStatus | undefined;
-  let done = false;
-  const result = handle.result().finally(() => (done = true));
-  const poll = async (): Promise<void> => {
-    while (!done) {
-      try {
-        latest = await handle.query(statusQuery);
-        if (!options.json) for (const line of printer.update(latest)) console.log(line);
-      } catch {
-        // Not queryable yet (no workflow task processed) or already closed: try again next tick.
-      }
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
-    }
-  };
-  const polling = poll();
-  try {
-    const outcome = await result;
-    await polling;
-    if (!options.json) for (const line of printer.update(outcome.status)) console.log(line);
-    report(options, { workflowId: handle.workflowId, url, outcome: outcome.outcome, status: outcome.status });
-    return ExitCode.Ok;
-  } catch (error) {
-    await polling;
-    if (!(error instanceof WorkflowFailedError)) throw error;
-    const cause = error.cause;
-    const cancelled =
-      cause instanceof CancelledFailure ||
-      cause instanceof TerminatedFailure ||
-      cause instanceof TimeoutFailure;
-    const status = (
-      cause && 'details' in cause && Array.isArray(cause.details) ? cause.details[0] : latest
-    ) as ReleaseStatus | undefined;
-    if (status && !options.json) for (const line of printer.update(status)) console.log(line);
-    const message = cause?.message ?? error.message;
-    report(options, {
-      workflowId: handle.workflowId,
-      url,
-      outcome: cancelled ? 'cancelled' : status?.phase === 'rolled-back' ? 'rolled back' : 'failed',
-      status,
-      message,
-    });
-    return cancelled ? ExitCode.Cancelled : ExitCode.Failed;
   }
 }
 
@@ -189,6 +166,7 @@ function report(
     outcome: string;
     status: ReleaseStatus | undefined;
     message?: string;
+    profile?: RunProfile;
   },
 ): void {
   writeStepSummary(summary);
@@ -196,10 +174,8 @@ function report(
     console.log(JSON.stringify(summary, null, 2));
     return;
   }
-  const head = summary.outcome === 'succeeded' ? '✓ release succeeded' : `✗ release ${summary.outcome}`;
-  console.log(
-    `${head}: ${summary.workflowId}${summary.message ? `\n  ${summary.message}` : ''}\n  ${summary.url}`,
-  );
+  console.log(outcomeLine(summary));
+  if (summary.profile) for (const line of formatProfile(summary.profile)) console.log(line);
 }
 
 const DELIVERY_STAGES: StageName[] = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'];

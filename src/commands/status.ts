@@ -1,8 +1,8 @@
 /** `tollgate status <run>`: where a release is, stage by stage. */
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { ProgressPrinter } from '../cli/progress.js';
+import { describeRun } from '../cli/runs.js';
 import { loadSettings } from '../settings.js';
 import { statusQuery } from '../workflows/messages.js';
 
@@ -17,16 +17,14 @@ export async function status(workflowId: string, options: StatusOptions): Promis
   const { client, connection, namespace } = await connectClient(settings);
   try {
     const handle = client.workflow.getHandle(workflowId);
-    const description = await handle.describe().catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) {
-        throw new ExitError(
-          ExitCode.BadInput,
-          `no run ${workflowId}: list recent runs in the Temporal UI or with \`temporal workflow list\``,
-        );
-      }
-      throw error;
+    const description = await describeRun(client, workflowId);
+    const state = await handle.query(statusQuery).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      throw new ExitError(
+        ExitCode.Failed,
+        `cannot read the status of ${workflowId} (${description.type}, ${description.status.name}): ${why}; the worker answers status queries, so check it runs on task queue ${settings.taskQueue}`,
+      );
     });
-    const state = await handle.query(statusQuery);
     const url = runLink(settings, namespace, workflowId, description.runId);
     if (options.json) {
       console.log(JSON.stringify({ workflowId, execution: description.status.name, url, ...state }, null, 2));
