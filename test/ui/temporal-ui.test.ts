@@ -4,7 +4,8 @@
  * summaries; the screenshot is the one docs/ui.md shows.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -19,7 +20,12 @@ import { pipelineStages, releaseInput } from '../support/stages.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = join(ROOT, 'docs/img/temporal-ui-release.png');
+// The docs' screenshots are refreshed on request (UPDATE_SCREENSHOTS=1); other runs write to a temp dir.
+const IMAGES =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(ROOT, 'docs/img')
+    : mkdtempSync(join(tmpdir(), 'tollgate-ui-'));
+const SCREENSHOT = join(IMAGES, 'temporal-ui-release.png');
 const skip = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run the UI test`;
@@ -117,21 +123,21 @@ describe('the Temporal UI', { skip }, () => {
   it('finds the release by search attribute and shows its summary, details and stage summaries', async () => {
     const page: Page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     try {
-      mkdirSync(join(ROOT, 'docs/img'), { recursive: true });
+      mkdirSync(IMAGES, { recursive: true });
       const query = 'TollgateApp="fixture" AND TollgateOutcome="succeeded"';
       await page.goto(
         `http://127.0.0.1:${uiPort}/namespaces/default/workflows?query=${encodeURIComponent(query)}`,
       );
       const link = page.getByRole('link', { name: workflowId }).first();
       await link.waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: join(ROOT, 'docs/img/temporal-ui-search.png') });
+      await page.screenshot({ path: join(IMAGES, 'temporal-ui-search.png') });
 
       await link.click();
       // The timeline labels each activity with its summary: the stage's name.
       for (const plan of input.stages) {
         await page.getByText(`runStage • ${plan.name}`).first().waitFor({ timeout: 30_000 });
       }
-      await page.screenshot({ path: join(ROOT, 'docs/img/temporal-ui-timeline.png') });
+      await page.screenshot({ path: join(IMAGES, 'temporal-ui-timeline.png') });
 
       await page
         .getByRole('tab', { name: 'User Metadata' })
