@@ -16,6 +16,8 @@ const PASSED = [
 ];
 // npm's own settings (registry, cache), tool discovery for stripe-mock, and Tollgate's own settings.
 const PASSED_PREFIXES = ['npm_config_', 'NPM_CONFIG_', 'STRIPE_MOCK_', 'TOLLGATE_'];
+// …except Tollgate's own secrets (the encryption key and its file, the approval secret, webhook URLs).
+const WITHHELD = /KEY|SECRET|TOKEN|PASSWORD|WEBHOOK/;
 
 /**
  * Picks the variables a stage may inherit from the worker. The worker may hold production
@@ -26,7 +28,8 @@ export function baseEnv(source: NodeJS.ProcessEnv = process.env): Record<string,
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined) continue;
-    if (PASSED.includes(key) || PASSED_PREFIXES.some((prefix) => key.startsWith(prefix))) env[key] = value;
+    const prefixed = PASSED_PREFIXES.some((prefix) => key.startsWith(prefix)) && !WITHHELD.test(key);
+    if (PASSED.includes(key) || prefixed) env[key] = value;
   }
   return env;
 }

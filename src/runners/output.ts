@@ -6,11 +6,20 @@ import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
 
 const REDACTED = '[REDACTED]';
 
-/** Replaces every secret value in `text`; values shorter than 4 characters are too common to redact. */
+/**
+ * Replaces every secret value in `text`; values shorter than 4 characters are too common to redact.
+ * A multi-line secret (a PEM key) is also redacted line by line, since output arrives in chunks that
+ * may split it at any newline.
+ */
 export function redact(text: string, secrets: Record<string, string>): string {
+  const values = Object.values(secrets).flatMap((value) =>
+    value.includes('\n')
+      ? [value, ...value.split(/\r?\n/).filter((line) => line.trim().length >= 8)]
+      : [value],
+  );
   let out = text;
   // Longest first: a secret that contains a shorter one must not be left half-redacted.
-  for (const value of Object.values(secrets).sort((a, b) => b.length - a.length)) {
+  for (const value of values.sort((a, b) => b.length - a.length)) {
     if (value.length >= 4) out = out.split(value).join(REDACTED);
   }
   return out;
