@@ -1,5 +1,13 @@
-# The Tollgate worker (and CLI) as a container: build in one stage, run on a slim non-root image.
-FROM node:20-slim AS build
+# syntax=docker/dockerfile:1
+# check=error=true
+
+# The Tollgate image: the release worker (default command), a build worker
+# (TOLLGATE_WORKER_QUEUES=build) and the codec server (`node dist/src/client.js codec-server`).
+# Compiled in one stage; run on a slim Debian image with production dependencies only, as a
+# non-root user, under tini. docker-compose.yml runs it; docs/deploying.md explains the settings.
+#   docker build -t tollgate:local .
+
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,17 +15,29 @@ COPY tsconfig.json tollgate.config.ts ./
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+# tsc, then the prebuilt workflow bundle (dist/workflow-bundle.js): workers start without webpack.
+RUN npm run build
 
-FROM node:20-slim AS runtime
-ENV NODE_ENV=production TOLLGATE_HOME=/var/lib/tollgate
+FROM node:20-bookworm-slim AS runtime
+# tini is PID 1: it hands SIGTERM to the worker alone, which stops polling and gives running stages
+# TOLLGATE_SHUTDOWN_GRACE_MS to finish, and it reaps the orphans that stage processes leave behind.
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends tini=0.19.0-* \
+  && rm -rf /var/lib/apt/lists/*
+ENV NODE_ENV=production \
+  TOLLGATE_HOME=/var/lib/tollgate
 WORKDIR /app
-COPY --from=build /app/package.json ./
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY scripts ./scripts
-RUN mkdir -p /var/lib/tollgate && chown node:node /var/lib/tollgate
-USER node
-# Worker.run() drains on SIGTERM: running stages get TOLLGATE_SHUTDOWN_GRACE_MS to finish.
-STOPSIGNAL SIGTERM
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+  && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/workflow-bundle.js ./dist/
+# `tollgate doctor` in the container reports the tools through this script.
+COPY scripts/ensure-tools ./scripts/
+# The run logs, artifacts, local environments and audit trail; mount a volume here.
+RUN mkdir -p /var/lib/tollgate \
+  && chown 1000:1000 /var/lib/tollgate
+# The base image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "dist/src/worker.js"]

@@ -27,7 +27,8 @@ export default defineTollgate({
   stages: {
     'quick-health-check': {
       // `npm install` adds only what is missing (seconds when node_modules is current); `npm ci` would
-      // recompile better-sqlite3 on every release. The Dagger runner starts clean in its container anyway.
+      // recompile better-sqlite3 on every release. In containers every stage starts clean: the Dagger runner
+      // runs `npm ci` (from the lockfile, npm cache mounted) before the steps of each stage that does not install.
       steps: [
         ['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline'],
         ['npm', 'run', 'health'],
@@ -35,7 +36,19 @@ export default defineTollgate({
       timeout: '5m',
     },
     'test-suite': { steps: [['npm', 'test']], coverageMinimum: 90 },
-    'test-stripe-integration': { steps: [['npm', 'run', 'test:stripe']] },
+    'test-stripe-integration': {
+      steps: [['npm', 'run', 'test:stripe']],
+      // In containers stripe-mock runs beside the steps; on the host, test:stripe uses STRIPE_MOCK_URL
+      // from the worker's env or starts the stripe-mock that scripts/ensure-tools installed.
+      services: [
+        {
+          name: 'stripe-mock',
+          image: 'stripe/stripe-mock:v0.206.0',
+          port: 12111,
+          env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
+        },
+      ],
+    },
     'test-rag-engine': { steps: [['npm', 'run', 'test:rag']] },
     'verify-revenue-metrics': { steps: [['npm', 'run', 'verify:revenue']] },
     'build-production-image': {

@@ -2,8 +2,10 @@
 /** The `tollgate` command line: declares the commands, lazily loads each, maps errors to exit codes. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
+import { EncryptionKeyError } from './codec/keys.js';
 // Types only: each command's code is imported when that command runs.
 import type { DecisionOptions } from './cli/decision.js';
+import type { CodecServerOptions } from './commands/codec-server.js';
 import type { DevOptions } from './commands/dev.js';
 import type { DoctorOptions } from './commands/doctor.js';
 import type { EnvOptions } from './commands/env.js';
@@ -108,31 +110,36 @@ program
     exit(await (await import('./commands/stage.js')).stage(name, options)),
   );
 
+const BY_HELP =
+  "who decides; must be one of the config's approvers (default: with CI set, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $BUILDKITE_BUILD_CREATOR; otherwise the OS user)";
+
+const SIGNING_HELP = `With TOLLGATE_APPROVAL_SECRET set here, a decision on a running release is signed (HMAC over the run,
+action, identity, reason and time); a worker with the secret accepts only signed ones, at most 5 minutes old.`;
+
 program
   .command('promote <run>')
   .description('let a release waiting at the promotion gate into production')
-  .option('--by <name>', "who decides (required; must be one of the config's approvers)")
+  .option('--by <name>', BY_HELP)
   .option('--reason <text>', 'why, for the audit trail')
   .option('--json', 'machine-readable output')
   .addHelpText(
     'after',
-    '\nExample:\n  tollgate promote release-saas-app --by alice --reason "staging looks good"',
+    `\n${SIGNING_HELP}\n\nExample:\n  tollgate promote release-saas-app --by alice --reason "staging looks good"`,
   )
-  .action(async (run: string, options: DecisionOptions) => {
-    requireBy('promote', options);
-    exit(await (await import('./commands/promote.js')).promote(run, options));
-  });
+  .action(async (run: string, options: DecisionOptions) =>
+    exit(await (await import('./commands/promote.js')).promote(run, options)),
+  );
 
 program
   .command('rollback [run]')
   .description('roll back a running release, or (with --env) an environment after its release finished')
   .option('--env <name>', 'roll this environment back to its previous release')
-  .option('--by <name>', "who decides (required; must be one of the config's approvers)")
+  .option('--by <name>', BY_HELP)
   .option('--reason <text>', 'why, for the audit trail (required with --env)')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .addHelpText(
     'after',
-    '\nExamples:\n  tollgate rollback release-saas-app --by alice --reason "checkout errors"\n  tollgate rollback --env production --by alice --reason "revert 3f2a9c1"',
+    `\n${SIGNING_HELP}\n\nExamples:\n  tollgate rollback release-saas-app --by alice --reason "checkout errors"\n  tollgate rollback --env production --by alice --reason "revert 3f2a9c1"`,
   )
   .action(async (run: string | undefined, options: RollbackOptions) =>
     exit(await (await import('./commands/rollback.js')).rollback(run, options)),
@@ -305,18 +312,55 @@ program
   .option('--port <port>', 'frontend port', integer, 7233)
   .option('--ui-port <port>', 'UI port', integer, 8233)
   .option('-d, --detach', 'run in the background')
-  .addHelpText('after', '\nExample:\n  tollgate dev --detach')
+  .option(
+    '--codec-port <port>',
+    'port of the codec server started for the UI when encryption is on',
+    integer,
+    8081,
+  )
+  .addHelpText(
+    'after',
+    `
+With TOLLGATE_ENCRYPTION_KEY (or TOLLGATE_ENCRYPTION_KEY_FILE) set, the UI decodes payloads through
+a codec server: TOLLGATE_CODEC_ENDPOINT when set, otherwise one started on 127.0.0.1:--codec-port
+(in the background too with --detach; its pid in $TOLLGATE_HOME/codec-server.pid).
+
+Example:
+  tollgate dev --detach`,
+  )
   .action(async (options: DevOptions) => exit(await (await import('./commands/dev.js')).dev(options)));
 
-/** --by is checked here rather than by commander, so a missing one is one line that says what to do. */
-function requireBy(action: 'promote' | 'rollback', options: { by?: string }): void {
-  if (!options.by?.trim()) {
-    throw new ExitError(
-      ExitCode.BadInput,
-      `${action} needs --by <name>: who is deciding (must be one of the config's approvers)`,
-    );
-  }
-}
+program
+  .command('codec-server')
+  .description(
+    'decrypt payloads for the Temporal UI and CLI (the remote codec protocol: POST /encode, /decode)',
+  )
+  .option('--port <port>', 'port to listen on', integer, 8081)
+  .option(
+    '--host <address>',
+    'address to listen on (it does not authenticate callers: keep it local)',
+    '127.0.0.1',
+  )
+  .option(
+    '--origin <url>',
+    "CORS origin allowed to call it: the Temporal UI's URL (comma-separate several)",
+    'http://localhost:8233',
+  )
+  .addHelpText(
+    'after',
+    `
+Uses the keys the worker uses: TOLLGATE_ENCRYPTION_KEY="k2:<base64 32 bytes>,k1:<base64 32 bytes>"
+(the first encrypts, all decrypt; make one with \`openssl rand -base64 32\`) or
+TOLLGATE_ENCRYPTION_KEY_FILE. Point the UI at it: \`temporal server start-dev --ui-codec-endpoint
+http://127.0.0.1:8081\` (\`tollgate dev\` does this), or the codec endpoint in the UI's settings;
+the CLI: \`temporal workflow show --codec-endpoint http://127.0.0.1:8081 -w <run>\`.
+
+Example:
+  tollgate codec-server --port 8081 --origin http://localhost:8233`,
+  )
+  .action(async (options: CodecServerOptions) =>
+    exit(await (await import('./commands/codec-server.js')).codecServer(options)),
+  );
 
 function exit(code: number): void {
   process.exitCode = code;
@@ -330,6 +374,10 @@ try {
   } else if (error instanceof ExitError) {
     console.error(`tollgate: ${error.message}`);
     process.exitCode = error.code;
+  } else if (error instanceof EncryptionKeyError) {
+    // Read with the settings, before anything starts: bad input, one line, no stack.
+    console.error(`tollgate: ${error.message}`);
+    process.exitCode = ExitCode.BadInput;
   } else {
     console.error(error);
     process.exitCode = ExitCode.Failed;

@@ -31,6 +31,12 @@ export const FailureType = {
   CompensationFailed: 'CompensationFailed',
   /** An operator rolled the release back. */
   RolledBack: 'RolledBack',
+  /** A promote or rollback whose signature did not verify (signed approvals). */
+  ApprovalRefused: 'ApprovalRefused',
+  /** The notification webhook did not answer, or answered 408/429/5xx (retryable). */
+  WebhookUnavailable: 'WebhookUnavailable',
+  /** The notification webhook refused the message (another 4xx): a misconfigured hook. */
+  WebhookRejected: 'WebhookRejected',
 } as const;
 
 /** One of the failure types above. */
@@ -45,4 +51,5 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.InvalidConfig,
   FailureType.EngineNotInstalled,
   FailureType.SmokeTestFailed,
+  FailureType.WebhookRejected,
 ];

@@ -1,6 +1,9 @@
 /** Process settings read once from the environment (the pipeline itself lives in tollgate.config.ts). */
 import { resolve } from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { encryptionDataConverter } from './codec/codec.js';
+import { loadEncryptionKeys } from './codec/keys.js';
 import { TASK_QUEUE } from './constants.js';
 import type { RunnerKind } from './types.js';
 
@@ -16,21 +19,49 @@ export interface Settings {
   uiUrl: string;
   /** The task queue (TOLLGATE_TASK_QUEUE; one constant by default). */
   taskQueue: string;
+  /** Where build stages run when builds have workers of their own (TOLLGATE_BUILD_TASK_QUEUE); the task queue otherwise. */
+  buildTaskQueue?: string;
+  /**
+   * Which queues `node dist/src/worker.js` polls (TOLLGATE_WORKER_QUEUES): `release` (workflows and
+   * all activities), `build` (build stages only) or `all` (both; the default when a build queue is set).
+   */
+  workerQueues: 'release' | 'build' | 'all';
+  /**
+   * Payload encryption for client, worker and tests alike, when TOLLGATE_ENCRYPTION_KEY or
+   * TOLLGATE_ENCRYPTION_KEY_FILE is set (format in src/codec/keys.ts); absent otherwise.
+   */
+  dataConverter?: DataConverter;
+  /** A codec server the dev UI decodes payloads with (TOLLGATE_CODEC_ENDPOINT); `tollgate dev` starts one when unset. */
+  codecEndpoint?: string;
 }
 
-/** Reads the settings; called once at start by worker.ts and client.ts. */
+/** Reads the settings; called once at start by worker.ts and client.ts. A bad encryption key throws EncryptionKeyError here, before anything starts. */
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const runner = env.TOLLGATE_RUNNER;
   if (runner !== undefined && !['auto', 'host', 'dagger'].includes(runner)) {
     throw new Error(`TOLLGATE_RUNNER=${runner} is not a runner: use auto, host or dagger`);
   }
+  const queues = env.TOLLGATE_WORKER_QUEUES ?? 'all';
+  if (!['release', 'build', 'all'].includes(queues)) {
+    throw new Error(`TOLLGATE_WORKER_QUEUES=${queues} is not a choice: use release, build or all`);
+  }
+  if (queues === 'build' && !env.TOLLGATE_BUILD_TASK_QUEUE) {
+    throw new Error(
+      'TOLLGATE_WORKER_QUEUES=build needs TOLLGATE_BUILD_TASK_QUEUE: set it to the queue build stages are sent to',
+    );
+  }
   const temporal = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
   temporal.connectionOptions.address ??= 'localhost:7233';
+  const keys = loadEncryptionKeys(env);
   return {
     home: resolve(env.TOLLGATE_HOME ?? '.tollgate'),
     ...(runner ? { runnerOverride: runner as RunnerKind } : {}),
     temporal,
     uiUrl: (env.TOLLGATE_UI_URL ?? 'http://localhost:8233').replace(/\/$/, ''),
     taskQueue: env.TOLLGATE_TASK_QUEUE ?? TASK_QUEUE,
+    ...(env.TOLLGATE_BUILD_TASK_QUEUE ? { buildTaskQueue: env.TOLLGATE_BUILD_TASK_QUEUE } : {}),
+    workerQueues: queues as Settings['workerQueues'],
+    ...(keys ? { dataConverter: encryptionDataConverter(keys) } : {}),
+    ...(env.TOLLGATE_CODEC_ENDPOINT ? { codecEndpoint: env.TOLLGATE_CODEC_ENDPOINT.replace(/\/$/, '') } : {}),
   };
 }

@@ -51,20 +51,52 @@ export interface StagePlan {
   coverageMinimum?: number;
   /** Present on the build stage only. */
   artifact?: ArtifactPlan;
+  /**
+   * Services the steps talk to (stripe-mock). The Dagger runner starts each from its image and binds
+   * it under its name; the host runner ignores them: there the stage uses what the host provides.
+   */
+  services?: ServicePlan[];
+}
+
+/** A service beside a stage's steps in containers, reached by its name as a hostname. */
+export interface ServicePlan {
+  /** Hostname the steps reach it by, e.g. `stripe-mock`. */
+  name: string;
+  /** Image pinned to a tag or digest; started with its own entrypoint and default args. */
+  image: string;
+  /** Port it listens on. */
+  port: number;
+  /** Env the stage's steps get in containers (how to reach the service); not used on the host. */
+  env: Record<string, string>;
 }
 
 /** A reference to a built release artifact (the tarball stays outside history). */
 export interface ArtifactRef {
-  /** Absolute path of the artifact on the worker's machine (tarball, or OCI tarball for Dagger). */
+  /** Absolute path of the release tarball on the worker that built it. */
   path: string;
-  /** `sha256:<hex>` of the artifact (or the image digest). */
+  /** `sha256:<hex>` of the tarball. */
   digest: string;
+  /**
+   * Both runners produce `tarball`. `oci-image` (the OCI tarball only) was recorded by Dagger builds
+   * before they packed a tarball too; it stays readable in old histories, and the local driver refuses it.
+   */
   kind: 'tarball' | 'oci-image';
   /** Path of the SBOM (CycloneDX JSON), when one was produced. */
   sbomPath?: string;
   sizeBytes: number;
-  /** Image reference when the image was published to a registry. */
-  imageRef?: string;
+  /** The same release as a container image, when the build ran on the Dagger runner. */
+  image?: ImageArtifact;
+}
+
+/** A built container image: for container platforms and the image smoke test. */
+export interface ImageArtifact {
+  /** Absolute path of the OCI tarball on the worker that built it. */
+  path: string;
+  /** `sha256:<hex>`: the registry's manifest digest when published, else the OCI tarball's. */
+  digest: string;
+  sizeBytes: number;
+  /** `registry/repository:tag@sha256:...` when the image was published. */
+  ref?: string;
 }
 
 /** What a stage reports back: small, history-friendly. */
@@ -213,6 +245,10 @@ export interface ReleaseInput {
   delivery?: DeliveryPlan;
   /** Plain env for this release's processes in every environment (feature flags, SAAS_FAULT in demos). */
   releaseEnv?: Record<string, string>;
+  /** Where gate, promotion and rollback notifications go (the webhook secret's name, the UI's address). */
+  notifications?: NotificationPlan;
+  /** Task queue of the build stage when builds run on workers of their own (TOLLGATE_BUILD_TASK_QUEUE). */
+  buildTaskQueue?: string;
 }
 
 /** The release workflow's one result. */
@@ -234,6 +270,8 @@ export interface ReleaseRef {
 export interface DecisionArgs {
   by: string;
   reason?: string;
+  /** Set by `tollgate promote`/`rollback` where TOLLGATE_APPROVAL_SECRET is set: HMAC-SHA256 over the run, action, identity, reason and `at`. */
+  signature?: { at: string; mac: string; keyId?: string };
 }
 
 /** What a promote or rollback update answers. */
@@ -291,6 +329,8 @@ export interface DailyHealthInput {
   revenue: { path: string; maxAgeMs: number };
   /** Name of the env var holding the Stripe secret key (resolved on the worker). */
   stripeKeySecret: string;
+  /** Where a failed check's notification goes (the webhook secret's name, the UI's address). */
+  notifications?: NotificationPlan;
 }
 
 /** What kind of Stripe key the worker holds (never the key itself). */
@@ -319,5 +359,46 @@ export interface DailyHealthReport {
   endedAt: string;
 }
 
-/** Something worth telling a human about; later notifiers (a webhook) take the same shape. */
-export type Notification = { kind: 'daily-health-failed'; text: string; report: DailyHealthReport };
+/** Which run a notification is about; the workflow-side helper fills it in. */
+export interface NotificationRun {
+  app: string;
+  workflowId: string;
+  /** The run's page in the Temporal UI, when the plan knows the UI's address. */
+  uiUrl?: string;
+}
+
+/** A release's identity in a notification. */
+export interface NotifiedRelease extends NotificationRun {
+  releaseId: string;
+  ref: string;
+}
+
+/** Something worth telling a human about: recorded in `<home>/notifications.jsonl`, sent to the webhook. */
+export type Notification =
+  | (NotifiedRelease & {
+      kind: 'gate-waiting';
+      approvers: string[];
+      /** When the gate gives up (ISO time), and what it does then. */
+      timeoutAt: string;
+      onTimeout: PromotionPlan['onTimeout'];
+    })
+  | (NotifiedRelease & { kind: 'promoted'; by: string })
+  | (NotifiedRelease & { kind: 'rolled-back'; by: string; reason: string })
+  | (NotificationRun & { kind: 'daily-health-failed'; text: string; report: DailyHealthReport });
+
+/** One of the notification kinds, as the config's `events` lists them. */
+export type NotificationKind = Notification['kind'];
+
+/** How notifications leave the worker. Holds the webhook secret's NAME, never the URL. */
+export interface NotificationPlan {
+  /** Base URL of the Temporal UI (TOLLGATE_UI_URL), for a link to the run. */
+  uiUrl?: string;
+  webhook?: {
+    /** Name of the env var, on the worker, that holds the webhook URL. */
+    urlSecret: string;
+    /** The kinds the webhook receives; every kind is still recorded in notifications.jsonl. */
+    events: NotificationKind[];
+  };
+  /** Retry of the notify activity; production values where absent (tests shorten it). */
+  retry?: Partial<RetryPlan>;
+}

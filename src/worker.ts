@@ -1,12 +1,18 @@
-/** Starts a Tollgate worker: polls the task queue, runs releases, drains on SIGINT/SIGTERM. */
+/**
+ * Starts a Tollgate worker: polls the release task queue (workflows and every activity) and, where
+ * builds have workers of their own, the build queue (build stages only); drains on SIGINT/SIGTERM.
+ */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
-import { WORKFLOW_BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
-import { RunnerSelector } from './runners/select.js';
+import { workflowBundlePath, WORKFLOWS_PATH } from './bundle.js';
+import { encryptionCodecOf } from './codec/codec.js';
+import { loggerFromEnv, type TollgateLogger } from './observability/logging.js';
+import { installRuntime } from './observability/runtime.js';
 import { installEngineSessionGuard } from './runners/dagger-guard.js';
+import { RunnerSelector } from './runners/select.js';
 import { loadSettings, type Settings } from './settings.js';
 
 /** Options for a worker started from code (tests, the demo) rather than the command line. */
@@ -14,29 +20,53 @@ export interface StartWorkerOptions {
   settings?: Settings;
   connection?: NativeConnection;
   taskQueue?: string;
+  /** The worker's and the SDK's log lines; JSON on stdout (readable on a terminal), secrets redacted, by default. */
+  logger?: TollgateLogger;
+  /** `release`: workflows and all activities on the task queue; `build`: only activities, on the build queue. */
+  role?: 'release' | 'build';
 }
 
 /** Creates the worker (not yet running). */
 export async function createWorker(options: StartWorkerOptions = {}): Promise<Worker> {
   const settings = options.settings ?? loadSettings();
+  const logger = options.logger ?? loggerFromEnv();
+  const role = options.role ?? 'release';
+  // The Runtime (logger, /metrics) is fixed by the first connection; a caller with its own connection has one already.
+  if (!options.connection) {
+    const { metricsAddress, installed } = installRuntime({ logger });
+    if (installed) {
+      logger.info(metricsAddress ? `metrics on http://${metricsAddress}/metrics` : 'metrics off', {
+        metricsAddress: metricsAddress ?? 'off',
+      });
+    }
+  }
   const connection =
     options.connection ?? (await NativeConnection.connect(settings.temporal.connectionOptions));
   const runners = new RunnerSelector(settings.runnerOverride);
   installEngineSessionGuard();
-  console.log(`[tollgate] ${runners.describe()}`);
-  // The prebuilt bundle (npm run build) skips webpack at start; without it, bundle now.
-  const workflows: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = bundleIsFresh()
-    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: WORKFLOWS_PATH };
+  const codec = encryptionCodecOf(settings.dataConverter);
+  if (role === 'release') {
+    logger.info(runners.describe());
+    logger.info(
+      codec
+        ? `payload encryption on (keys ${codec.keyIds.join(', ')}; encrypting with ${codec.encryptingKeyId})`
+        : 'payload encryption off',
+    );
+  }
+  const taskQueue =
+    options.taskQueue ?? (role === 'build' ? settings.buildTaskQueue : undefined) ?? settings.taskQueue;
   return Worker.create({
     connection,
     namespace: settings.temporal.namespace ?? 'default',
-    taskQueue: options.taskQueue ?? settings.taskQueue,
-    ...workflows,
+    taskQueue,
+    // A build worker runs activities only: the release workflows stay on the release queue.
+    ...(role === 'release' ? workflowCode(settings, logger) : {}),
+    ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
     activities: createActivities({
       home: settings.home,
       runnerFor: runners.runnerFor,
       secretSource: process.env,
+      onSecrets: (values) => logger.addSecrets(values),
     }),
     // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)
     // and the server hands them to another worker.
@@ -44,23 +74,65 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
   });
 }
 
+/** The prebuilt bundle (npm run build) skips webpack at start; without a fresh one, bundle now. */
+function workflowCode(
+  settings: Settings,
+  logger: TollgateLogger,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = workflowBundlePath(settings.dataConverter);
+  return bundleIsFresh(bundle, logger)
+    ? { workflowBundle: { codePath: bundle } }
+    : { workflowsPath: WORKFLOWS_PATH };
+}
+
 /** The prebuilt bundle exists and no compiled source is newer (a bare `tsc` would leave it stale). */
-function bundleIsFresh(): boolean {
-  if (!existsSync(WORKFLOW_BUNDLE_PATH)) return false;
-  const built = statSync(WORKFLOW_BUNDLE_PATH).mtimeMs;
+function bundleIsFresh(bundle: string, logger: TollgateLogger): boolean {
+  if (!existsSync(bundle)) return false;
+  const built = statSync(bundle).mtimeMs;
   const sources = dirname(WORKFLOWS_PATH).replace(/workflows$/, '');
   const newest = readdirSync(sources, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.js'))
     .reduce((max, f) => Math.max(max, statSync(join(sources, f)).mtimeMs), 0);
-  if (newest > built)
-    console.warn('[tollgate] the prebuilt workflow bundle is older than the sources: bundling now');
+  if (newest > built) logger.warn('the prebuilt workflow bundle is older than the sources: bundling now');
   return newest <= built;
 }
 
+/** The workers this process runs, from TOLLGATE_WORKER_QUEUES (release, build or all). */
+export function workerRoles(settings: Settings): ('release' | 'build')[] {
+  if (settings.workerQueues === 'release' || !settings.buildTaskQueue) return ['release'];
+  return settings.workerQueues === 'build' ? ['build'] : ['release', 'build'];
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const worker = await createWorker();
-  console.log(`[tollgate] worker polling task queue ${worker.options.taskQueue}`);
-  // Worker.run() shuts down on SIGINT/SIGTERM: stops polling, lets running stages finish within the grace time.
-  await worker.run();
-  console.log('[tollgate] worker drained and stopped');
+  const logger = loggerFromEnv();
+  try {
+    const settings = loadSettings();
+    const workers: Worker[] = [];
+    for (const role of workerRoles(settings)) {
+      workers.push(
+        await createWorker({
+          settings,
+          logger,
+          role,
+          ...(workers[0] ? { connection: workers[0].connection as NativeConnection } : {}),
+        }),
+      );
+      const queue = workers.at(-1)!.options.taskQueue;
+      logger.info(`worker polling task queue ${queue}${role === 'build' ? ' (build stages)' : ''}`, {
+        taskQueue: queue,
+        role,
+      });
+    }
+    // Worker.run() shuts down on SIGINT/SIGTERM: stops polling, lets running stages finish within the grace time.
+    await Promise.all(workers.map((worker) => worker.run()));
+    // The last connection closed shuts the Runtime down; its log forwarding would otherwise keep the process alive.
+    await workers[0]?.connection?.close();
+    logger.info('worker drained and stopped');
+  } catch (error) {
+    // One JSON line (secrets redacted) rather than Node's raw stack on stderr.
+    logger.error(`worker stopped: ${error instanceof Error ? error.message : String(error)}`, { error });
+    process.exitCode = 1;
+  } finally {
+    logger.flush();
+  }
 }

@@ -60,7 +60,10 @@ export class Tollgate {
     return this.stage('verify-revenue-metrics', source, secretEnv);
   }
 
-  /** The multi-stage production image; chain `export --path=...` or `publish --address=...`. */
+  /**
+   * The multi-stage production image; chain `export --path=...` or `publish --address=...`, or
+   * `directory --path=/app export --path=...` for the files the release tarball holds.
+   */
   @func()
   async buildProductionImage(
     @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,

@@ -1,6 +1,6 @@
 /**
  * The stage plans, from plans.json beside dagger.json. The module loads only its own directory, so
- * it cannot import the repo's config; `tollgate plans --json > dagger/plans.json` writes this file
+ * it cannot import the repo's config; `tollgate plans > dagger/plans.json` writes this file
  * from tollgate.config.ts, and the workflow reads the same config: one list of commands.
  */
 import { readFileSync } from 'node:fs';
@@ -21,9 +21,11 @@ export interface ModuleStagePlan {
   cache: boolean;
   coverageMinimum?: number;
   artifact?: { include: string[]; install: string[]; sbom: string[] };
+  /** Services bound beside the steps (the ServicePlan of src/types.ts). */
+  services?: { name: string; image: string; port: number; env: Record<string, string> }[];
 }
 
-/** What `tollgate plans --json` prints. */
+/** What `tollgate plans` prints. */
 export interface ModulePlans {
   app: string;
   /** The app's source, relative to the repository root (the `source` argument). */
@@ -40,12 +42,12 @@ export function stagePlans(): ModulePlans {
     parsed = JSON.parse(readFileSync(PLANS_FILE, 'utf8'));
   } catch (error) {
     throw new Error(
-      `cannot read dagger/plans.json (${String(error)}): run \`tollgate plans --json > dagger/plans.json\``,
+      `cannot read dagger/plans.json (${String(error)}): run \`tollgate plans > dagger/plans.json\``,
     );
   }
   const plans = parsed as Partial<ModulePlans>;
   if (typeof plans.source !== 'string' || !Array.isArray(plans.stages)) {
-    throw new Error('dagger/plans.json is not `tollgate plans --json` output: regenerate it');
+    throw new Error('dagger/plans.json is not `tollgate plans` output: regenerate it');
   }
   return plans as ModulePlans;
 }

@@ -1,10 +1,12 @@
 /**
  * A stage plan as containers, the way src/runners/dagger-pipeline.ts builds them for the workflow:
- * the same image, workdir, caches, env and steps. Failing steps raise ExecError here (the default
- * `expect`), which is what a `dagger call` user wants to see.
+ * the same image, caches, dependency install, services, workdir, env and steps (dagger-plan.ts is
+ * shared byte for byte). Failing steps raise ExecError here (the default `expect`), which is what a
+ * `dagger call` user wants to see.
  */
 import { dag, type Container, type Directory, type Secret } from '@dagger.io/dagger';
 import { checkCoverage } from './coverage.js';
+import { cacheMounts, cachePlan, containerEnv, installCommand } from './dagger-plan.js';
 import type { ModuleStagePlan } from './plans.js';
 
 /** Where the app's source is mounted, as in the runner. */
@@ -12,19 +14,35 @@ export const WORKDIR = '/src';
 /** Where the release lives in the runtime image, as in the runner. */
 export const APP_DIR = '/app';
 
-/** The stage's container: image, npm cache, source, env, and the declared secrets from a dotenv Secret. */
+/**
+ * The stage's container: image, caches, source, the dependency install (the shared prefix, as in the
+ * runner), then the stage's name, services, env, and the declared secrets from a dotenv Secret.
+ */
 export async function stageContainer(
   plan: ModuleStagePlan,
   source: Directory,
   secretEnv?: Secret,
 ): Promise<Container> {
+  const install = installCommand(plan.steps, await source.entries());
+  const caches = plan.cache ? cachePlan(install, plan.steps) : undefined;
   let container = dag.container().from(plan.image);
-  if (plan.cache) container = container.withMountedCache('/root/.npm', dag.cacheVolume('tollgate-npm'));
-  container = container
-    .withMountedDirectory(WORKDIR, source)
-    .withWorkdir(WORKDIR)
-    .withEnvVariable('TOLLGATE_STAGE', plan.name);
-  for (const [name, value] of Object.entries(plan.env)) container = container.withEnvVariable(name, value);
+  for (const [path, key] of caches?.beforeInstall ?? [])
+    container = container.withMountedCache(path, dag.cacheVolume(key));
+  container = container.withMountedDirectory(WORKDIR, source).withWorkdir(WORKDIR);
+  if (install) container = container.withExec(install);
+  for (const [path, key] of caches?.afterInstall ?? [])
+    container = container.withMountedCache(path, dag.cacheVolume(key));
+  container = container.withEnvVariable('TOLLGATE_STAGE', plan.name);
+  for (const service of plan.services ?? []) {
+    const bound = dag
+      .container()
+      .from(service.image)
+      .withExposedPort(service.port)
+      .asService({ useEntrypoint: true });
+    container = container.withServiceBinding(service.name, bound);
+  }
+  for (const [name, value] of Object.entries(containerEnv(plan)))
+    container = container.withEnvVariable(name, value);
   if (plan.secrets.length === 0) return container;
   const values = parseDotenv(secretEnv ? await secretEnv.plaintext() : '');
   for (const name of plan.secrets) {
@@ -43,12 +61,13 @@ export async function runSteps(
 ): Promise<{ container: Container; output: string }> {
   let container = start;
   let output = '';
+  const stageEnv = containerEnv(plan);
   for (const step of plan.steps) {
     for (const [name, value] of Object.entries(step.env)) container = container.withEnvVariable(name, value);
     container = container.withExec(step.run);
     output += `$ ${step.run.join(' ')}\n${await container.combinedOutput()}`;
     for (const name of Object.keys(step.env)) {
-      const stageValue = plan.env[name];
+      const stageValue = stageEnv[name];
       container =
         stageValue === undefined
           ? container.withoutEnvVariable(name)
@@ -66,15 +85,17 @@ export async function runSteps(
 export function runtimeImage(plan: ModuleStagePlan, build: Container, revision: string): Container {
   const artifact = plan.artifact;
   if (!artifact) throw new Error(`${plan.name} has no artifact section in tollgate.config.ts`);
-  return dag
+  let image = dag
     .container()
     .from(slimVariant(plan.image))
     .withWorkdir(APP_DIR)
     .withDirectory(APP_DIR, build.directory(WORKDIR), { include: artifact.include })
-    .withEnvVariable('NODE_ENV', 'production')
-    .withMountedCache('/root/.npm', dag.cacheVolume('tollgate-npm'))
-    .withExec(artifact.install)
-    .withoutMount('/root/.npm')
+    .withEnvVariable('NODE_ENV', 'production');
+  const caches = cacheMounts([artifact.install]);
+  for (const [path, key] of caches) image = image.withMountedCache(path, dag.cacheVolume(key));
+  image = image.withExec(artifact.install);
+  for (const [path] of caches) image = image.withoutMount(path);
+  return image
     .withLabel('org.opencontainers.image.revision', revision)
     .withLabel('org.opencontainers.image.created', new Date().toISOString())
     .withDefaultArgs(['npm', 'start']);

@@ -1,19 +1,16 @@
 /**
  * Activities of the daily health workflow: environment health and readiness through the proxy,
- * the Stripe key's kind (and stripe-mock's answer), the revenue tracker's freshness, and notify.
+ * the Stripe key's kind (and stripe-mock's answer), and the revenue tracker's freshness.
  * A failed check is a result, not an error: only trouble with the activity itself throws.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Context, log } from '@temporalio/activity';
 import type { Environment } from '../environments/environment.js';
 import { createLocalEnvironment } from '../environments/local/index.js';
 import { reason, request } from '../revenue/http.js';
-import type { EnvironmentPlan, HealthCheck, Notification, StripeKeyKind } from '../types.js';
+import type { EnvironmentPlan, HealthCheck, StripeKeyKind } from '../types.js';
 
 /** What the health activities need from the worker. */
 export interface HealthDeps {
-  /** Tollgate's state directory; notifications go to `<home>/notifications.jsonl`. */
+  /** Tollgate's state directory (the local environments live under it). */
   home: string;
   /** The worker's environment: the Stripe key by name, and STRIPE_MOCK_URL when stripe-mock runs. */
   secretSource: NodeJS.ProcessEnv;
@@ -173,23 +170,6 @@ export function createHealthActivities(deps: HealthDeps) {
       const ok = ageMs <= args.maxAgeMs;
       const detail = `last counted event ${formatAge(ageMs)} ago (${new Date(at).toISOString()}); limit ${limit}`;
       return { name, ok, detail: ok ? detail : `revenue tracking is stale: ${detail}`, ageMs };
-    },
-
-    /** Tells a human: logs the notification and appends it to `<home>/notifications.jsonl`. */
-    notify(notification: Notification): Promise<void> {
-      const { info } = Context.current();
-      log.warn(notification.text, { kind: notification.kind, report: notification.report });
-      mkdirSync(deps.home, { recursive: true });
-      // A retried attempt may append the same line again; readers dedupe by (workflowId, runId, kind).
-      const line = {
-        at: new Date().toISOString(),
-        workflowId: info.workflowExecution?.workflowId,
-        runId: info.workflowExecution?.runId,
-        attempt: info.attempt,
-        ...notification,
-      };
-      appendFileSync(join(deps.home, 'notifications.jsonl'), `${JSON.stringify(line)}\n`);
-      return Promise.resolve();
     },
   };
 }

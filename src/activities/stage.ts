@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
+import { recordStageDuration, type StageOutcome } from '../observability/metrics.js';
 import { StageError } from '../runners/errors.js';
 import { StageCancelledError } from '../runners/host.js';
 import type { Runner } from '../runners/types.js';
@@ -17,6 +18,8 @@ export interface StageDeps {
   runnerFor: (kind: RunnerKind) => Promise<Runner>;
   /** Where secret values come from; the worker's environment by default. */
   secretSource: NodeJS.ProcessEnv;
+  /** Told each stage's resolved secret values, so the worker's logs redact them too. */
+  onSecrets?: (values: Record<string, string>) => void;
 }
 
 /** Arguments of runStage. */
@@ -35,6 +38,7 @@ export function createStageActivities(deps: StageDeps) {
       const { attempt, heartbeatTimeoutMs } = ctx.info;
       const runId = ctx.info.workflowExecution?.workflowId ?? `activity-${ctx.info.activityId}`;
       const secrets = resolveSecrets(plan.secrets, deps.secretSource, plan.name);
+      deps.onSecrets?.(secrets);
       const stepEnv = plan.steps.reduce<Record<string, string>>((all, step) => ({ ...all, ...step.env }), {});
       guardTestStage(plan.name, { ...plan.env, ...stepEnv, ...secrets });
 
@@ -42,6 +46,8 @@ export function createStageActivities(deps: StageDeps) {
       const beat = (): void => ctx.heartbeat({ stage: plan.name, attempt, latest });
       // Quiet steps (a long compile) still need heartbeats, or the server thinks the worker died.
       const interval = setInterval(beat, Math.max(200, Math.min(1000, (heartbeatTimeoutMs ?? 30_000) / 3)));
+      const started = performance.now();
+      let outcome: StageOutcome = 'failed';
       try {
         const chosen = await deps.runnerFor(runner);
         log.info('stage starting', { stage: plan.name, attempt, runner: chosen.kind });
@@ -55,9 +61,11 @@ export function createStageActivities(deps: StageDeps) {
           onProgress: (line) => (latest = line.slice(0, 200)),
         });
         log.info('stage passed', { stage: plan.name, attempt, durationMs: result.durationMs });
+        outcome = 'succeeded';
         return result;
       } catch (error) {
         if (error instanceof StageCancelledError || ctx.cancellationSignal.aborted) {
+          outcome = 'cancelled';
           throw new CancelledFailure(`${plan.name} cancelled; its processes were stopped`);
         }
         if (error instanceof StageError) {
@@ -67,6 +75,7 @@ export function createStageActivities(deps: StageDeps) {
         throw error;
       } finally {
         clearInterval(interval);
+        recordStageDuration(ctx.metricMeter, plan.name, outcome, (performance.now() - started) / 1000);
       }
     },
   };

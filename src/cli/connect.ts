@@ -17,7 +17,9 @@ export async function connectClient(
       `cannot reach the Temporal server at ${connectionOptions.address ?? 'localhost:7233'} (${error instanceof Error ? error.message : String(error)}): start one with \`tollgate dev\`, or set TEMPORAL_ADDRESS`,
     );
   }
-  return { client: new Client({ connection, namespace }), connection, namespace };
+  // The data converter encrypts what the client sends and decrypts what it reads (when keys are set).
+  const client = new Client({ connection, namespace, dataConverter: settings.dataConverter });
+  return { client, connection, namespace };
 }
 
 /** The Temporal UI page of a run. */

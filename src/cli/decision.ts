@@ -1,6 +1,8 @@
 /** Sends promote or rollback to a running release as an update: the caller learns at once whether it was accepted. */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { DecisionResult } from '../types.js';
+import { CI_ACTOR_VARIABLES, defaultIdentity } from '../approvals/identity.js';
+import { signApproval } from '../approvals/sign.js';
+import type { DecisionArgs, DecisionResult } from '../types.js';
 import { promoteUpdate, rollbackUpdate } from '../workflows/messages.js';
 import { ExitCode, ExitError } from './exit.js';
 
@@ -11,18 +13,34 @@ export interface DecisionOptions {
   json?: boolean;
 }
 
-/** Sends the decision; refused ones exit 2 with the workflow's reason. */
+/** Who is deciding: --by, else the CI actor in CI, else the OS user. */
+export function decisionIdentity(
+  action: 'promote' | 'rollback',
+  options: DecisionOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const by = options.by?.trim() || defaultIdentity(env);
+  if (!by) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `${action} needs --by <name>: who is deciding (must be an approver); no CI actor (${CI_ACTOR_VARIABLES.join(', ')} with CI set) or OS user was found`,
+    );
+  }
+  return by;
+}
+
+/**
+ * Sends the decision as `by`; refused ones exit 2 with the workflow's reason. With `secret`
+ * (TOLLGATE_APPROVAL_SECRET), the decision is signed for this run, action, identity and reason.
+ */
 export async function sendDecision(
   client: Client,
   action: 'promote' | 'rollback',
   workflowId: string,
+  by: string,
   options: DecisionOptions,
+  secret: string | undefined = process.env.TOLLGATE_APPROVAL_SECRET || undefined,
 ): Promise<DecisionResult> {
-  if (!options.by?.trim())
-    throw new ExitError(
-      ExitCode.BadInput,
-      `${action} needs --by <name>: who is deciding (must be an approver)`,
-    );
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe().catch((error: unknown) => {
     if (error instanceof WorkflowNotFoundError) {
@@ -39,11 +57,19 @@ export async function sendDecision(
       `run ${workflowId} has finished (${description.status.name}); to undo a finished release use \`tollgate rollback --env <env>\``,
     );
   }
+  const reason = options.reason ? { reason: options.reason } : {};
+  const { workflowId: id, runId } = description;
+  const args: DecisionArgs = {
+    by,
+    ...reason,
+    ...(secret ? { signature: signApproval(secret, { workflowId: id, runId, action, by, ...reason }) } : {}),
+  };
   try {
     return await handle.executeUpdate(action === 'promote' ? promoteUpdate : rollbackUpdate, {
-      args: [{ by: options.by.trim(), ...(options.reason ? { reason: options.reason } : {}) }],
-      // Deterministic per run and person: repeating the same command is idempotent.
-      updateId: `${action}-${description.runId}-${options.by.trim()}`,
+      args: [args],
+      // Deterministic per run and person: repeating the same command is idempotent. A signed one adds
+      // its MAC: the server keeps a refused update's outcome per id, and a re-signed retry must be heard.
+      updateId: `${action}-${runId}-${by}${args.signature ? `-${args.signature.mac.slice(0, 16)}` : ''}`,
     });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {

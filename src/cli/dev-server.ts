@@ -13,9 +13,11 @@ export interface DevServerOptions {
   uiPort: number;
   /** Keep the server running in the background after this process exits. */
   detach: boolean;
+  /** The codec server the UI decodes encrypted payloads with (`--ui-codec-endpoint`). */
+  codecEndpoint?: string;
 }
 
-/** `temporal server start-dev` arguments: SQLite file under home, the UI, the custom search attributes. */
+/** `temporal server start-dev` arguments: SQLite file under home, the UI, the custom search attributes, the codec endpoint. */
 export function devServerArgs(options: DevServerOptions): string[] {
   return [
     'server',
@@ -31,6 +33,7 @@ export function devServerArgs(options: DevServerOptions): string[] {
     '--log-level',
     'warn',
     ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
   ];
 }
 

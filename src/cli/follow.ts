@@ -1,4 +1,5 @@
 /** Follows a release until it closes, for `run --wait` and `watch`: polls the status query and shows each change. */
+import type { PayloadCodec } from '@temporalio/common';
 import { join } from 'node:path';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
@@ -6,7 +7,7 @@ import type { ReleaseResult, ReleaseStatus } from '../types.js';
 import type { releasePipeline } from '../workflows/deploy.js';
 import { statusQuery } from '../workflows/messages.js';
 import { ExitCode } from './exit.js';
-import { profileFromHistory, type RunProfile } from './profile.js';
+import { decodeSummaries, profileFromHistory, type RunProfile } from './profile.js';
 import { ChangeTracker, formatChange, type Change } from './progress.js';
 import { LiveScreen, renderScreen } from './screen.js';
 import { liveAttempts, StepOutput, type StepLine } from './step-output.js';
@@ -33,6 +34,8 @@ export interface FollowOptions {
   home: string;
   /** Poll interval, in ms (default 500). */
   pollMs?: number;
+  /** The client's payload codecs (encryption), to read the history's activity summaries for --profile. */
+  codecs?: readonly PayloadCodec[];
 }
 
 /** How the run ended. */
@@ -86,6 +89,8 @@ export async function follow(
   if (ended.status) view.status(ended.status);
   if (options.profile) {
     const history = await handle.fetchHistory();
+    // Activity summaries are payloads: with encryption on, only the client's codecs can read them.
+    await decodeSummaries(history.events ?? [], options.codecs ?? []);
     ended.profile = profileFromHistory(history.events ?? []);
   }
   view.end(ended);

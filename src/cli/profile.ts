@@ -2,6 +2,7 @@
  * `--profile`: a per-stage timing breakdown read from a run's workflow history. Pure over the
  * events, so it works on `handle.fetchHistory()` and on `temporal workflow show --output json`.
  */
+import type { Payload, PayloadCodec } from '@temporalio/common';
 
 /** A 64-bit integer as the SDK (Long), JSON (string) or a test (number) gives it. */
 type Int = number | string | { toString(): string } | null | undefined;
@@ -195,6 +196,20 @@ function eventMillis(time: ProfileEvent['eventTime']): number | undefined {
     return Number.isNaN(ms) ? undefined : ms;
   }
   return Number(String(time.seconds ?? 0)) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+}
+
+/** Decodes the events' activity summaries in place with the client's codecs (encryption), last codec first. */
+export async function decodeSummaries(
+  events: { userMetadata?: { summary?: Payload | null } | null }[],
+  codecs: readonly PayloadCodec[],
+): Promise<void> {
+  if (codecs.length === 0) return;
+  for (const event of events) {
+    let summary: Payload | undefined = event.userMetadata?.summary ?? undefined;
+    if (!summary) continue;
+    for (const codec of [...codecs].reverse()) if (summary) [summary] = await codec.decode([summary]);
+    event.userMetadata!.summary = summary ?? null;
+  }
 }
 
 /** A JSON-encoded string payload (what `summary` becomes), from bytes or base64. */

@@ -27,7 +27,7 @@ export const healthScheduleId = (app: string): string => `tollgate-daily-health-
 /** The daily health workflow's input, from the resolved config (names of secrets only). */
 export function healthInput(
   config: ResolvedConfig,
-  settings: Pick<Settings, 'runnerOverride'>,
+  settings: Pick<Settings, 'runnerOverride' | 'uiUrl'>,
 ): DailyHealthInput {
   const healthStage = config.stages.find((s) => s.name === 'quick-health-check');
   const environments: EnvironmentPlan[] = config.raw.environments.map((e) => ({ ...e }));
@@ -39,6 +39,7 @@ export function healthInput(
     environments,
     revenue: { path: config.raw.verification.revenuePath, maxAgeMs: config.health.revenueMaxAgeMs },
     stripeKeySecret: config.health.stripeKeySecret,
+    notifications: { ...config.notifications, uiUrl: settings.uiUrl },
   };
 }
 
@@ -52,7 +53,7 @@ function runTimeoutMs(input: DailyHealthInput): number {
 /** The schedule's action: start dailyHealthCheck on the settings' task queue. */
 export function healthAction(
   config: ResolvedConfig,
-  settings: Pick<Settings, 'runnerOverride' | 'taskQueue'>,
+  settings: Pick<Settings, 'runnerOverride' | 'taskQueue' | 'uiUrl'>,
 ): ScheduleOptionsStartWorkflowAction<typeof dailyHealthCheck> {
   const input = healthInput(config, settings);
   const { cron, timezone } = config.health.schedule;
@@ -74,7 +75,7 @@ export function healthAction(
 export async function applyHealthSchedule(
   client: Client,
   config: ResolvedConfig,
-  settings: Pick<Settings, 'runnerOverride' | 'taskQueue'>,
+  settings: Pick<Settings, 'runnerOverride' | 'taskQueue' | 'uiUrl'>,
 ): Promise<'created' | 'updated'> {
   const scheduleId = healthScheduleId(config.app);
   const { cron, timezone } = config.health.schedule;

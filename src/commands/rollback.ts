@@ -1,10 +1,11 @@
 /**
- * `tollgate rollback <run> --by <name>`: rolls a running release back (at the gate or during verification).
- * `tollgate rollback --env <env> --by <name>`: returns an environment to its previous release after a run has finished.
+ * `tollgate rollback <run> [--by <name>]`: rolls a running release back (at the gate or during verification).
+ * `tollgate rollback --env <env> [--by <name>]`: returns an environment to its previous release after a run has finished.
+ * --by defaults to the CI actor, then the OS user.
  */
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
-import { sendDecision, type DecisionOptions } from '../cli/decision.js';
+import { decisionIdentity, sendDecision, type DecisionOptions } from '../cli/decision.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { laneId, startInLane } from '../cli/lane.js';
 import { loadSettings } from '../settings.js';
@@ -24,11 +25,7 @@ export async function rollback(run: string | undefined, options: RollbackOptions
       'name a running release (tollgate rollback <run>) or an environment (--env production)',
     );
   if (run && options.env) throw new ExitError(ExitCode.BadInput, 'give either a run or --env, not both');
-  if (!options.by?.trim())
-    throw new ExitError(
-      ExitCode.BadInput,
-      'rollback needs --by <name>: who is deciding (must be an approver)',
-    );
+  const by = decisionIdentity('rollback', options);
   if (!options.reason?.trim() && options.env)
     throw new ExitError(ExitCode.BadInput, 'rollback --env needs --reason: it goes into the audit trail');
   const settings = loadSettings();
@@ -36,9 +33,9 @@ export async function rollback(run: string | undefined, options: RollbackOptions
   const { client, connection, namespace } = await connectClient(settings);
   try {
     if (run) {
-      await sendDecision(client, 'rollback', run, options);
+      await sendDecision(client, 'rollback', run, by, options);
       console.log(
-        `✓ rollback of ${run} accepted (by ${options.by}); compensations are running — follow with \`tollgate status ${run}\``,
+        `✓ rollback of ${run} accepted (by ${by}); compensations are running — follow with \`tollgate status ${run}\``,
       );
       return ExitCode.Ok;
     }
@@ -62,12 +59,12 @@ export async function rollback(run: string | undefined, options: RollbackOptions
           {
             app: config!.app,
             environment,
-            by: options.by.trim(),
+            by,
             reason: options.reason!.trim(),
             approvers: delivery.promotion.approvers,
           },
         ],
-        staticSummary: `Rollback ${config!.app} in ${environment.name} by ${options.by}`,
+        staticSummary: `Rollback ${config!.app} in ${environment.name} by ${by}`,
       },
       false,
       () => undefined,

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { userInfo } from 'node:os';
+import { defaultIdentity } from '../approvals/identity.js';
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
@@ -62,7 +62,7 @@ export async function run(options: RunOptions): Promise<number> {
     ref,
     sourceDir: config.sourceDir,
     runner: settings.runnerOverride ?? config.runner,
-    requestedBy: options.by ?? process.env.GITHUB_ACTOR ?? userInfo().username,
+    requestedBy: options.by ?? defaultIdentity() ?? 'unknown',
     stages: config.stages,
     ...(until ? { until } : {}),
     ...(config.delivery
@@ -73,6 +73,8 @@ export async function run(options: RunOptions): Promise<number> {
         }
       : {}),
     ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),
+    notifications: { ...config.notifications, uiUrl: settings.uiUrl },
+    ...(settings.buildTaskQueue ? { buildTaskQueue: settings.buildTaskQueue } : {}),
   };
   // Runs that deploy take the app's lane; checks that stop before staging run beside them.
   const deploys = input.delivery !== undefined && (!until || DELIVERY_STAGES.includes(until));
@@ -108,6 +110,7 @@ export async function run(options: RunOptions): Promise<number> {
     const ended = await follow(client, handle, {
       view: options.json ? 'quiet' : 'lines',
       home: settings.home,
+      codecs: settings.dataConverter?.payloadCodecs ?? [],
       ...(options.verbose ? { verbose: true } : {}),
       ...(options.profile ? { profile: true } : {}),
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),

@@ -31,6 +31,7 @@ export async function watch(workflowId: string, options: WatchOptions): Promise<
     const ended = await follow(client, handle, {
       view: options.json ? 'ndjson' : tty ? 'screen' : 'lines',
       home: settings.home,
+      codecs: settings.dataConverter?.payloadCodecs ?? [],
       ...(options.verbose ? { verbose: true } : {}),
       ...(options.profile ? { profile: true } : {}),
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),

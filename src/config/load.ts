@@ -4,7 +4,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { createJiti } from 'jiti';
 import type { z } from 'zod';
 import { COMMAND_STAGES, type StageName } from '../constants.js';
-import type { DeliveryPlan, EnvironmentPlan, RetryPlan, StagePlan } from '../types.js';
+import type { DeliveryPlan, EnvironmentPlan, NotificationPlan, RetryPlan, StagePlan } from '../types.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { configSchema, type TollgateConfig } from './schema.js';
 
@@ -21,6 +21,8 @@ export interface ResolvedConfig {
   delivery?: DeliveryPlan;
   /** The daily health workflow's schedule and limits. */
   health: HealthPlan;
+  /** The webhook's secret name and events; the client adds the UI's address (settings) to each run's plan. */
+  notifications?: NotificationPlan;
   raw: TollgateConfig;
 }
 
@@ -87,6 +89,16 @@ export function resolveConfig(input: unknown, configPath: string, shown = config
       revenueMaxAgeMs: config.health.revenueMaxAge,
       stripeKeySecret: config.health.stripeKeySecret,
     },
+    ...(config.notifications?.webhook
+      ? {
+          notifications: {
+            webhook: {
+              urlSecret: config.notifications.webhook.urlSecret,
+              events: [...config.notifications.webhook.events],
+            },
+          },
+        }
+      : {}),
     raw: config,
   };
 }
@@ -109,6 +121,7 @@ function toPlans(config: TollgateConfig): StagePlan[] {
       retryableExitCodes: stage.retryableExitCodes,
       ...(stage.coverageMinimum === undefined ? {} : { coverageMinimum: stage.coverageMinimum }),
       ...(stage.artifact ? { artifact: stage.artifact } : {}),
+      ...(stage.services ? { services: stage.services } : {}),
     });
   }
   return plans;
@@ -170,7 +183,9 @@ function toProblems(error: z.ZodError, input: unknown): ConfigProblem[] {
         : issue.code !== 'custom' && 'input' in issue && issue.input !== undefined
           ? issue.input
           : valueAt(input, issue.path);
-    return { path, message: issue.message, received: describe(value) };
+    // A secret written where its name belongs is not repeated in the error.
+    const secret = issue.code === 'custom' && (issue.params as { secret?: boolean } | undefined)?.secret;
+    return { path, message: issue.message, received: secret ? '(a secret; not shown)' : describe(value) };
   });
 }
 

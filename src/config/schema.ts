@@ -5,6 +5,7 @@
 import ms from 'ms';
 import { z } from 'zod';
 import { COMMAND_STAGES } from '../constants.js';
+import type { NotificationKind } from '../types.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SECRET_LOOKING = /^(sk|rk|pk)_(live|test)_|^whsec_/;
@@ -80,6 +81,32 @@ export const retry = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/** A service beside a stage in containers (the Dagger runner binds it; the host runner ignores it). */
+const service = z.strictObject(
+  {
+    name: z.string().regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+      message:
+        'must be a hostname the steps can use: lower-case letters, digits and dashes, e.g. "stripe-mock"',
+    }),
+    image: z
+      .string()
+      .refine(
+        (image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[^/:@]+$/.test(image.replace(/:latest$/, '')),
+        {
+          message:
+            'must be pinned to a tag or digest, e.g. "stripe/stripe-mock:v0.206.0": an untagged or :latest image changes under the stage',
+        },
+      ),
+    port: z
+      .number({ error: 'is required: the port the service listens on, e.g. 12111' })
+      .int()
+      .min(1, { message: 'must be the port the service listens on, 1 to 65535' })
+      .max(65535, { message: 'must be the port the service listens on, 1 to 65535' }),
+    env: plainEnv.default({}),
+  },
+  UNKNOWN_KEY,
+);
+
 const stage = z.strictObject(
   {
     image: z.string().min(1).optional(),
@@ -116,6 +143,21 @@ const stage = z.strictObject(
         },
         UNKNOWN_KEY,
       )
+      .optional(),
+    services: z
+      .array(service)
+      .superRefine((services, ctx) => {
+        services.forEach((svc, index) => {
+          const first = services.findIndex((other) => other.name === svc.name);
+          if (first < index) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [index, 'name'],
+              message: `duplicates services[${first}]: each service needs its own name (it is the hostname)`,
+            });
+          }
+        });
+      })
       .optional(),
   },
   UNKNOWN_KEY,
@@ -179,6 +221,63 @@ const health = z
     revenueMaxAge: 86_400_000,
     stripeKeySecret: 'STRIPE_SECRET_KEY',
   });
+
+/** The notification kinds, in the order a release meets them; a webhook receives all by default. */
+export const NOTIFICATION_KINDS = [
+  'gate-waiting',
+  'promoted',
+  'rolled-back',
+  'daily-health-failed',
+] as const satisfies readonly NotificationKind[];
+// Fails to compile when a kind of the Notification type is missing above.
+type Unlisted = Exclude<NotificationKind, (typeof NOTIFICATION_KINDS)[number]>;
+const _everyKindListed: [Unlisted] extends [never] ? true : Unlisted = true;
+
+/** Where notifications go beyond the worker's log and `<home>/notifications.jsonl`. */
+const notifications = z
+  .strictObject(
+    {
+      webhook: z
+        .strictObject(
+          {
+            // The URL is the hook's credential: the config names the env var that holds it.
+            urlSecret: z
+              .string({
+                error:
+                  'is required: the NAME of the environment variable that holds the webhook URL, e.g. "TOLLGATE_WEBHOOK_URL"',
+              })
+              .superRefine((value, ctx) => {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) {
+                  ctx.addIssue({
+                    code: 'custom',
+                    message:
+                      "is the webhook URL itself, which is a secret: export it where the worker runs (e.g. TOLLGATE_WEBHOOK_URL=https://...) and write the variable's NAME here",
+                    params: { secret: true },
+                  });
+                } else if (!ENV_NAME.test(value)) {
+                  ctx.addIssue({
+                    code: 'custom',
+                    message:
+                      'must be the NAME of the environment variable that holds the webhook URL (A-Z, 0-9, _), e.g. "TOLLGATE_WEBHOOK_URL"',
+                  });
+                }
+              }),
+            events: z
+              .array(
+                z.enum(NOTIFICATION_KINDS, {
+                  error: `must be one of ${NOTIFICATION_KINDS.map((k) => `"${k}"`).join(', ')}`,
+                }),
+              )
+              .min(1, { message: 'must name at least one event: leave it out to send every kind' })
+              .default([...NOTIFICATION_KINDS]),
+          },
+          UNKNOWN_KEY,
+        )
+        .optional(),
+    },
+    UNKNOWN_KEY,
+  )
+  .optional();
 
 /** The whole config file. */
 export const configSchema = z
@@ -322,6 +421,7 @@ export const configSchema = z
           revenuePath: '/metrics/revenue',
         }),
       health,
+      notifications,
     },
     UNKNOWN_KEY,
   )

@@ -1,10 +1,17 @@
-/** The build stage's second half: a slim runtime image from the build container, scanned, exported or published. */
+/**
+ * The build stage's second half: a slim runtime image from the build container, scanned, exported or
+ * published, and its /app packed as the same release tarball the host runner makes, so the local
+ * environment can deploy a Dagger build too.
+ */
 import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Client, Container, File, ReturnType } from '@dagger.io/dagger';
 import { FailureType } from '../failures.js';
 import type { ArtifactPlan, ArtifactRef } from '../types.js';
+import { cacheMounts } from './dagger-plan.js';
 import type { DaggerFailure } from './dagger-errors.js';
-import { cacheMounts, execStep, exitFailure, WORKDIR, type StepReporter } from './dagger-pipeline.js';
+import { execStep, exitFailure, WORKDIR, type StepReporter } from './dagger-pipeline.js';
+import { packDirectory } from './host.js';
 
 /** Where the release lives inside the runtime image. */
 export const APP_DIR = '/app';
@@ -25,7 +32,8 @@ export interface ImageOptions {
   retryableExitCodes: number[];
   /** Where the OCI tarball goes on the worker. */
   exportPath: string;
-  sbomPath: string;
+  /** The host runner's release layout (releasePaths): the image's /app is exported and packed there. */
+  release: { packDir: string; tarball: string; sbom: string };
   /** Publish to this registry reference too (the digest is then the registry's manifest digest). */
   imageRef?: string;
   /** Fail when trivy finds vulnerabilities of these severities (e.g. `HIGH,CRITICAL`). */
@@ -51,7 +59,8 @@ export function slimVariant(image: string): string {
 /**
  * Multi-stage image: only `artifact.include` from the build container's source, production
  * dependencies installed in the runtime image, OCI labels, the start command; then SBOM, scan,
- * export as an OCI tarball and, when a reference is given, publish.
+ * export as an OCI tarball and, when a reference is given, publish; last, the image's /app exported
+ * and packed as the release tarball (the artifact's path and digest; the image is `artifact.image`).
  */
 export async function shipImage(
   client: Client,
@@ -99,8 +108,8 @@ export async function shipImage(
         },
       };
     }
-    writeFileSync(options.sbomPath, await sbom.stdout());
-    sbomPath = options.sbomPath;
+    writeFileSync(options.release.sbom, await sbom.stdout());
+    sbomPath = options.release.sbom;
   }
 
   const tarball = image.asTarball();
@@ -120,14 +129,19 @@ export async function shipImage(
     const published = imageRef.split('@')[1];
     if (published) digest = normalizeDigest(published);
   }
+
+  // The files the image runs, byte for byte: what the local environment unpacks and starts.
+  const { packDir, tarball: releaseTarball } = options.release;
+  reporter.step(`export ${APP_DIR} to ${packDir} and pack it as ${releaseTarball}`);
+  await rm(packDir, { recursive: true, force: true });
+  await image.directory(APP_DIR).export(packDir, { wipe: true });
+  const release = await packDirectory(packDir, releaseTarball);
   return {
     artifact: {
-      kind: 'oci-image',
-      path: options.exportPath,
-      digest,
-      sizeBytes,
+      kind: 'tarball',
+      ...release,
       ...(sbomPath ? { sbomPath } : {}),
-      ...(imageRef ? { imageRef } : {}),
+      image: { path: options.exportPath, digest, sizeBytes, ...(imageRef ? { ref: imageRef } : {}) },
     },
   };
 }

@@ -1,7 +1,8 @@
-/** A stage plan as a Dagger container chain: image, source, caches, env, secrets, one withExec per step. */
+/** A stage plan as a Dagger container chain: image, source, caches, dependencies, services, env, secrets, one withExec per step. */
 import type { Client, Container, ReturnType } from '@dagger.io/dagger';
 import { FailureType } from '../failures.js';
 import type { StagePlan, StepPlan } from '../types.js';
+import { cachePlan, containerEnv } from './dagger-plan.js';
 import type { DaggerFailure } from './dagger-errors.js';
 
 /** Where the source directory is mounted, and the steps' working directory. */
@@ -10,18 +11,12 @@ export const WORKDIR = '/src';
 /** Never uploaded to the engine: host-specific installs, VCS data, Tollgate's state, old builds. */
 export const SOURCE_EXCLUDES = ['node_modules', '.git', '.tollgate', 'dist'];
 
-/** Package-manager caches by the command that uses them: [mount path, cache volume key]. */
-const CACHES: Record<string, [string, string]> = {
-  npm: ['/root/.npm', 'tollgate-npm'],
-  npx: ['/root/.npm', 'tollgate-npm'],
-  pnpm: ['/root/.local/share/pnpm/store', 'tollgate-pnpm'],
-  yarn: ['/usr/local/share/.cache/yarn', 'tollgate-yarn'],
-};
-
 /** What a stage container is built from besides the plan. */
 export interface StageInputs {
   sourceDir: string;
   secrets: Record<string, string>;
+  /** The dependency install to run before the steps (see installCommand), if any. */
+  install?: string[];
   /** Set when the plan may not be cached: a value that changes per attempt, so every exec reruns. */
   cacheBust?: string;
 }
@@ -32,36 +27,71 @@ export interface StepReporter {
   output(text: string): void;
 }
 
-/** The cache mounts a list of commands needs (npm by default: the image is a Node image). */
-export function cacheMounts(commands: string[][]): [string, string][] {
-  const mounts = new Map<string, string>();
-  for (const argv of commands) {
-    const cache = CACHES[argv[0] ?? ''];
-    if (cache) mounts.set(cache[0], cache[1]);
-  }
-  if (mounts.size === 0) mounts.set(...(CACHES['npm'] as [string, string]));
-  return [...mounts];
+/** A stage's container before and after its dependency install. */
+export interface StageContainers {
+  /**
+   * Image, caches, source and the installed dependencies: nothing stage-specific, so every stage with
+   * the same image and source asks for the identical chain, and a real engine runs the install once
+   * and answers the other stages from its cache (cache volumes are not part of the cache key).
+   */
+  deps: Container;
+  /** `deps` plus the stage's name, services, env and secrets: where its steps run. */
+  stage(deps: Container): Container;
 }
 
-/** The container a stage's steps run in. Secrets go through setSecret only, never plain env. */
-export function stageContainer(client: Client, plan: StagePlan, inputs: StageInputs): Container {
-  let container = client.container().from(plan.image);
-  if (plan.cache) {
-    for (const [path, key] of cacheMounts(plan.steps.map((step) => step.run))) {
+/** Builds the containers of a stage. Secrets go through setSecret only, never plain env, and never reach the install. */
+export function stageContainers(client: Client, plan: StagePlan, inputs: StageInputs): StageContainers {
+  const caches = plan.cache ? cachePlan(inputs.install, plan.steps) : undefined;
+  let deps = client.container().from(plan.image);
+  for (const [path, key] of caches?.beforeInstall ?? []) {
+    deps = deps.withMountedCache(path, client.cacheVolume(key));
+  }
+  if (!caches && inputs.cacheBust !== undefined) {
+    deps = deps.withEnvVariable('TOLLGATE_CACHE_BUST', inputs.cacheBust);
+  }
+  deps = deps
+    .withMountedDirectory(WORKDIR, client.host().directory(inputs.sourceDir, { exclude: SOURCE_EXCLUDES }))
+    .withWorkdir(WORKDIR);
+  const stage = (installed: Container): Container => {
+    let container = installed;
+    for (const [path, key] of caches?.afterInstall ?? []) {
       container = container.withMountedCache(path, client.cacheVolume(key));
     }
-  } else if (inputs.cacheBust !== undefined) {
-    container = container.withEnvVariable('TOLLGATE_CACHE_BUST', inputs.cacheBust);
-  }
-  container = container
-    .withMountedDirectory(WORKDIR, client.host().directory(inputs.sourceDir, { exclude: SOURCE_EXCLUDES }))
-    .withWorkdir(WORKDIR)
-    .withEnvVariable('TOLLGATE_STAGE', plan.name);
-  for (const [name, value] of Object.entries(plan.env)) container = container.withEnvVariable(name, value);
-  for (const [name, value] of Object.entries(inputs.secrets)) {
-    container = container.withSecretVariable(name, client.setSecret(name, value));
-  }
-  return container;
+    container = container.withEnvVariable('TOLLGATE_STAGE', plan.name);
+    for (const service of plan.services ?? []) {
+      // The service's own entrypoint (stripe-mock's image has one and no CMD); reachable as http://<name>:<port>.
+      const bound = client
+        .container()
+        .from(service.image)
+        .withExposedPort(service.port)
+        .asService({ useEntrypoint: true });
+      container = container.withServiceBinding(service.name, bound);
+    }
+    for (const [name, value] of Object.entries(containerEnv(plan))) {
+      container = container.withEnvVariable(name, value);
+    }
+    for (const [name, value] of Object.entries(inputs.secrets)) {
+      container = container.withSecretVariable(name, client.setSecret(name, value));
+    }
+    return container;
+  };
+  return { deps, stage };
+}
+
+/** Runs the install in the shared prefix; the container with dependencies, or why the install failed. */
+export async function installDependencies(
+  deps: Container,
+  install: string[],
+  retryableExitCodes: number[],
+  expectAny: ReturnType,
+  reporter: StepReporter,
+): Promise<{ container: Container } | { failure: DaggerFailure }> {
+  const label = `install dependencies (${install.join(' ')})`;
+  reporter.step(label);
+  const run = await execStep(deps, install, {}, expectAny);
+  reporter.output(run.output);
+  const failure = exitFailure(label, run.exitCode, retryableExitCodes);
+  return failure ? { failure } : { container: run.container };
 }
 
 /** The result of running steps: the container after the last one that ran, and its output. */

@@ -1,5 +1,5 @@
 /** The Dagger runner: a stage plan as containers on a Dagger engine, with the host runner's result shape. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Client } from '@dagger.io/dagger';
@@ -7,11 +7,12 @@ import { FailureType } from '../failures.js';
 import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
 import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
+import { containerEnv, installCommand, MANIFEST_FILES } from './dagger-plan.js';
 import { shipImage, slimVariant } from './dagger-image.js';
-import { runSteps, stageContainer, type StepReporter } from './dagger-pipeline.js';
+import { installDependencies, runSteps, stageContainers, type StepReporter } from './dagger-pipeline.js';
 import { loadDaggerSdk, prepareEngine, withDaggerSession, type DaggerSdk } from './dagger-session.js';
 import { StageError } from './errors.js';
-import { StageCancelledError } from './host.js';
+import { releasePaths, StageCancelledError } from './host.js';
 import { passedResult, redact, StageOutput } from './output.js';
 import type { Runner, StageRunContext } from './types.js';
 
@@ -130,29 +131,40 @@ export class DaggerRunner implements Runner {
     reporter: StepReporter,
   ): Promise<Execution> {
     const expectAny = sdk.ReturnType.Any;
-    const base = stageContainer(client, plan, {
+    // Each stage starts from a fresh container: install what the steps need unless they install it themselves.
+    const install = installCommand(plan.steps, rootFiles(ctx.sourceDir));
+    const containers = stageContainers(client, plan, {
       sourceDir: ctx.sourceDir,
       secrets: ctx.secrets,
       cacheBust: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
+      ...(install ? { install } : {}),
     });
-    const steps = await runSteps(base, plan, plan.steps, expectAny, reporter);
+    const deps = install
+      ? await installDependencies(containers.deps, install, plan.retryableExitCodes, expectAny, reporter)
+      : { container: containers.deps };
+    if ('failure' in deps) return { transcript: '', stepCount: 0, failure: deps.failure };
+    const stageEnv = { env: containerEnv(plan), retryableExitCodes: plan.retryableExitCodes };
+    const steps = await runSteps(containers.stage(deps.container), stageEnv, plan.steps, expectAny, reporter);
     const execution = { transcript: steps.transcript, stepCount: plan.steps.length };
     if (steps.failure || !plan.artifact)
       return { ...execution, ...(steps.failure ? { failure: steps.failure } : {}) };
+    const runtimeImage =
+      this.setting(plan, 'TOLLGATE_RUNTIME_IMAGE', this.options.runtimeImage) ?? slimVariant(plan.image);
+    const nativeNote = nativeModulesNote(runtimeImage);
+    if (nativeNote) reporter.output(`[tollgate] note: ${nativeNote}`);
     const image = await shipImage(
       client,
       steps.container,
       plan.artifact,
       {
-        runtimeImage:
-          this.setting(plan, 'TOLLGATE_RUNTIME_IMAGE', this.options.runtimeImage) ?? slimVariant(plan.image),
+        runtimeImage,
         startCommand: this.startCommand(plan),
         revision: this.setting(plan, 'TOLLGATE_REVISION') ?? 'unknown',
         created: started.toISOString(),
         cache: plan.cache,
         retryableExitCodes: plan.retryableExitCodes,
         exportPath: join(ctx.runDir, 'image.oci.tar'),
-        sbomPath: join(ctx.runDir, 'sbom.cdx.json'),
+        release: releasePaths(ctx.runDir),
         scanImage:
           this.setting(plan, 'TOLLGATE_SCAN_IMAGE', this.options.scanImage) ?? 'aquasec/trivy:latest',
         ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
@@ -192,11 +204,10 @@ export class DaggerRunner implements Runner {
       summary: (durationMs) => {
         const parts = [`${run.stepCount} step(s) passed in ${(durationMs / 1000).toFixed(1)}s`];
         if (lines !== undefined) parts.push(`line coverage ${lines}%`);
-        if (run.artifact) {
-          parts.push(
-            `image ${run.artifact.digest.slice(0, 19)} (${(run.artifact.sizeBytes / 1024 / 1024).toFixed(1)} MB)`,
-          );
-        }
+        const { artifact } = run;
+        if (artifact?.image)
+          parts.push(`image ${artifact.image.digest.slice(0, 19)} (${mb(artifact.image.sizeBytes)})`);
+        if (artifact) parts.push(`artifact ${artifact.digest.slice(0, 19)} (${mb(artifact.sizeBytes)})`);
         return parts.join('; ');
       },
       ...(run.artifact ? { artifact: run.artifact } : {}),
@@ -225,6 +236,35 @@ export class DaggerRunner implements Runner {
       },
     };
   }
+}
+
+/** Names of the files at the source root, for installCommand. */
+function rootFiles(sourceDir: string): string[] {
+  return MANIFEST_FILES.filter((file) => existsSync(join(sourceDir, file)));
+}
+
+/**
+ * The release tarball's node_modules come from the build and runtime images (Linux, their Node):
+ * native modules (better-sqlite3) load in the local environment only on a Linux worker of the same
+ * architecture and Node major. Says so when this worker visibly differs; undefined otherwise.
+ */
+export function nativeModulesNote(
+  image: string,
+  platform: string = process.platform,
+  nodeVersion: string = process.versions.node,
+): string | undefined {
+  const imageMajor = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)/.exec(image)?.[1];
+  const workerMajor = nodeVersion.split('.')[0];
+  const differences: string[] = [];
+  if (platform !== 'linux') differences.push(`this worker runs ${platform}`);
+  if (imageMajor !== undefined && imageMajor !== workerMajor)
+    differences.push(`the build image has Node ${imageMajor}, this worker Node ${workerMajor}`);
+  if (differences.length === 0) return undefined;
+  return `the release tarball's dependencies were installed in ${image} (Linux) and ${differences.join('; ')}: native modules in it may not load in the local environment`;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 /** `{ key: value }` when value is set, else `{}` (exactOptionalPropertyTypes-friendly spreading). */

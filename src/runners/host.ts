@@ -146,7 +146,7 @@ export class HostRunner implements Runner {
     deadline: number,
     pidFile: string,
   ): Promise<ArtifactRef> {
-    const packDir = join(ctx.runDir, 'artifact');
+    const { packDir, tarball, sbom: sbomPath } = releasePaths(ctx.runDir);
     await rm(packDir, { recursive: true, force: true });
     mkdirSync(packDir, { recursive: true });
     for (const path of artifact.include) {
@@ -175,15 +175,31 @@ export class HostRunner implements Runner {
         throw new Error(`${argv.join(' ')} exited with ${exit.exitCode ?? exit.signal}`);
     };
     await packStep('installing production dependencies', artifact.install);
-    const sbomPath = join(ctx.runDir, 'sbom.cdx.json');
     await packStep('writing SBOM', artifact.sbom, sbomPath);
-
-    const tarball = join(ctx.runDir, 'release.tgz');
-    await writeTarball(packDir, tarball);
-    await rm(packDir, { recursive: true, force: true });
-    const digest = `sha256:${await sha256File(tarball)}`;
-    return { kind: 'tarball', path: tarball, digest, sbomPath, sizeBytes: statSync(tarball).size };
+    return { kind: 'tarball', ...(await packDirectory(packDir, tarball)), sbomPath };
   }
+}
+
+/** Where a run's release is packed: the directory to pack, the tarball, the SBOM (both runners use these). */
+export function releasePaths(runDir: string): { packDir: string; tarball: string; sbom: string } {
+  return {
+    packDir: join(runDir, 'artifact'),
+    tarball: join(runDir, 'release.tgz'),
+    sbom: join(runDir, 'sbom.cdx.json'),
+  };
+}
+
+/**
+ * Packs `dir` as the release tarball the local environment deploys: reproducible (sorted names, fixed
+ * times and owners), so the same files always give the same digest. Removes `dir` afterwards.
+ */
+export async function packDirectory(
+  dir: string,
+  tarball: string,
+): Promise<{ path: string; digest: string; sizeBytes: number }> {
+  await writeTarball(dir, tarball);
+  await rm(dir, { recursive: true, force: true });
+  return { path: tarball, digest: `sha256:${await sha256File(tarball)}`, sizeBytes: statSync(tarball).size };
 }
 
 /** Maps a step's exit to a failure, or null when it passed. */

@@ -2,12 +2,14 @@
  * The daily health workflow (started by the schedule, or `tollgate health`): the app's
  * quick-health-check stage, each environment's health and readiness, the Stripe key, and the
  * freshness of revenue tracking. Every check runs; a failed one never stops the others. When
- * something failed, a notification goes out; the report is the result either way.
+ * something failed, a notification goes out (workflows/notify.ts); the report is the result either way.
  */
 import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { FailureType } from '../failures.js';
 import type { DailyHealthInput, DailyHealthReport, HealthCheck } from '../types.js';
+import { recordHealthReport } from './metrics.js';
+import { notifyInBackground } from './notify.js';
 import { runStageActivity } from './stages.js';
 
 /** Check activities answer in seconds and report failed checks as results: a retry is for a blip only. */
@@ -18,18 +20,6 @@ function checkActivities(summary: string): Activities {
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
   });
 }
-
-/** A notification must not give up on a blip. */
-const { notify } = proxyActivities<Activities>({
-  summary: 'notify',
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 10,
-  },
-});
 
 /** Checks the app's health signals once and reports; notifies when a check failed. */
 export async function dailyHealthCheck(input: DailyHealthInput): Promise<DailyHealthReport> {
@@ -81,10 +71,17 @@ export async function dailyHealthCheck(input: DailyHealthInput): Promise<DailyHe
     startedAt,
     endedAt: new Date().toISOString(),
   };
+  recordHealthReport(report);
   log.info('daily health checked', { app: input.app, ok: report.ok, failed: failed.map((c) => c.name) });
   if (!report.ok) {
     const text = `${input.app}: ${failed.length} of ${checks.length} health checks failed: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-    await notify({ kind: 'daily-health-failed', text, report });
+    // Never throws: an undeliverable notification does not change the report.
+    await notifyInBackground(input.notifications, {
+      kind: 'daily-health-failed',
+      app: input.app,
+      text,
+      report,
+    });
   }
   return report;
 }

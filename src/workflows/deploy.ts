@@ -9,6 +9,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -30,9 +31,23 @@ import type {
 } from '../types.js';
 import { PromotionGate } from './gate.js';
 import { statusQuery } from './messages.js';
+import { recordReleaseOutcome, recordRollback, rollbackReason } from './metrics.js';
+import { notifyInBackground, type NotificationDraft } from './notify.js';
 import { Saga } from './saga.js';
-import { compensationActivities, environmentActivities, runStageActivity } from './stages.js';
+import {
+  compensationActivities,
+  environmentActivities,
+  imageSmokeActivities,
+  runStageActivity,
+} from './stages.js';
 import { changedPairs, initialSearch, renderDetails, uiStageOf, type ReleaseSearch } from './ui.js';
+
+// Runs recorded before these steps existed replay without them (a release can wait at the gate for hours).
+const NOTIFICATIONS_PATCH = 'release-notifications';
+const IMAGE_SMOKE_PATCH = 'image-smoke-test';
+
+/** The compensations that put an environment back (the saga's names for them). */
+const RESTORES = ['restore staging', 'switch production back'];
 
 /** Stages the pipeline runs through environments rather than runners. */
 const DELIVERY_STAGES = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'] as const;
@@ -79,6 +94,11 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
   };
   const gate = new PromotionGate(status, input.delivery?.promotion, show);
   const saga = new Saga();
+  /** Notifications in flight; `finish` waits for them (they never throw). */
+  const notices: Promise<void>[] = [];
+  const notify = (draft: NotificationDraft): void => {
+    if (patched(NOTIFICATIONS_PATCH)) notices.push(notifyInBackground(input.notifications, draft));
+  };
   const stop = (name: StageName): boolean => input.until === name;
 
   /** Runs `fn` as stage `name`, keeping the status query's entry up to date. */
@@ -119,7 +139,14 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     if (!plan) return undefined;
     return track(
       name,
-      () => runStageActivity(plan, input.sourceDir, input.runner, input.heartbeatTimeoutMs),
+      () =>
+        runStageActivity(
+          plan,
+          input.sourceDir,
+          input.runner,
+          input.heartbeatTimeoutMs,
+          name === 'build-production-image' ? input.buildTaskQueue : undefined,
+        ),
       (r) => r.summary,
     );
   };
@@ -169,21 +196,34 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         artifact: status.artifact,
       };
       status.releaseId = release.releaseId;
-      await deliver(input, input.delivery, release, { status, saga, gate, track, phase, stop, show });
+      await deliver(input, input.delivery, release, { status, saga, gate, track, phase, stop, show, notify });
     }
 
     skipPending(status);
     phase('succeeded');
     ended('succeeded');
-    return await finish(input, status, 'succeeded');
+    return await finish(input, status, 'succeeded', notices);
   } catch (error) {
+    const decidedAt = Date.now();
     phase('compensating');
     status.compensations = await saga.compensate();
+    // A rollback in the metrics is an undo of a deployed environment; its time to restore counts to the last undo.
+    const restores = status.compensations.filter((c) => RESTORES.includes(c.name));
+    if (restores.length > 0) {
+      recordRollback(
+        rollbackReason({
+          cancelled: isCancellation(error),
+          failureType: failureType(error),
+          gateTimedOut: status.gate?.state === 'timed-out',
+        }),
+        restores.every((c) => c.ok) ? (Date.now() - decidedAt) / 1000 : undefined,
+      );
+    }
     skipPending(status);
     if (isCancellation(error)) {
       phase('cancelled');
       ended('cancelled');
-      await finish(input, status, 'cancelled');
+      await finish(input, status, 'cancelled', notices);
       throw error;
     }
     // A rollback (by an operator or a verification breach) is an outcome of its own, but still not a release.
@@ -193,7 +233,23 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     phase(rolledBack ? 'rolled-back' : 'failed');
     status.failure = describeFailure(error, status); // reads the phase just set
     ended(rolledBack ? 'rolled-back' : 'failed');
-    await finish(input, status, rolledBack ? 'rolled-back' : 'failed');
+    if (rolledBack && status.releaseId) {
+      // Who decided: the last accepted rollback, gate timeout or automatic rollback in the audit trail.
+      const decided = [...status.audit]
+        .reverse()
+        .find(
+          (e) => e.outcome === 'accepted' && ['rollback', 'gate-timeout', 'auto-rollback'].includes(e.action),
+        );
+      notify({
+        kind: 'rolled-back',
+        app: input.app,
+        releaseId: status.releaseId,
+        ref: input.ref,
+        by: decided?.by ?? 'tollgate',
+        reason: failureMessage(error),
+      });
+    }
+    await finish(input, status, rolledBack ? 'rolled-back' : 'failed', notices);
     throw ApplicationFailure.create({
       type: failureType(error) ?? FailureType.StepFailed,
       message: status.failure,
@@ -212,6 +268,8 @@ interface DeliveryContext {
   stop: (name: StageName) => boolean;
   /** Refreshes the UI's view of the run (search attributes, current details). */
   show: () => void;
+  /** Starts a notification; `finish` waits for it. */
+  notify: (draft: NotificationDraft) => void;
 }
 
 /** Staging, smoke tests, the gate, blue/green production and verification. Throws on a breach. */
@@ -219,7 +277,7 @@ async function deliver(
   input: ReleaseInput,
   delivery: DeliveryPlan,
   release: ReleaseRef,
-  { status, saga, gate, track, phase, stop, show }: DeliveryContext,
+  { status, saga, gate, track, phase, stop, show, notify }: DeliveryContext,
 ): Promise<void> {
   const { staging, production, verification } = delivery;
   const releaseEnv = input.releaseEnv ?? {};
@@ -246,14 +304,42 @@ async function deliver(
 
   await track(
     'smoke-test-staging',
-    () =>
-      environmentActivities('smoke-test-staging').smokeTest({ environment: staging, smoke: delivery.smoke }),
-    (checks) => `${checks.length} checks passed: ${checks.map((c) => c.name).join(', ')}`,
+    async () => {
+      const checks = await environmentActivities('smoke-test-staging').smokeTest({
+        environment: staging,
+        smoke: delivery.smoke,
+      });
+      // Dagger builds also carry an image: it runs as a Dagger service and gets the same probes.
+      const { image } = release.artifact;
+      const probes =
+        image && patched(IMAGE_SMOKE_PATCH)
+          ? await imageSmokeActivities(input.buildTaskQueue).smokeTestImage({
+              image,
+              paths: [staging.healthPath, ...delivery.smoke.routes],
+              env: { ...staging.env, ...releaseEnv },
+            })
+          : [];
+      return { checks, probes };
+    },
+    ({ checks, probes }) =>
+      `${checks.length} checks passed: ${checks.map((c) => c.name).join(', ')}` +
+      (probes.length > 0 ? `; image: ${probes.length} probes passed in Dagger` : ''),
   );
   if (stop('smoke-test-staging')) return;
 
   phase('awaiting-promotion');
-  const decision = await gate.decide();
+  const deciding = gate.decide(); // sets status.gate (with timeoutAt) before its first await
+  const notified = { app: input.app, releaseId: release.releaseId, ref: input.ref };
+  if (delivery.promotion.mode === 'manual' && status.gate) {
+    notify({
+      kind: 'gate-waiting',
+      ...notified,
+      approvers: delivery.promotion.approvers,
+      timeoutAt: status.gate.timeoutAt,
+      onTimeout: delivery.promotion.onTimeout,
+    });
+  }
+  const decision = await deciding;
   if (decision.action === 'rollback') {
     throw rolledBack(
       `at the promotion gate by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
@@ -292,6 +378,7 @@ async function deliver(
     },
     (previous) => `production serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
   );
+  notify({ kind: 'promoted', ...notified, by: decision.by });
 
   const endsAt = Date.now() + verification.durationMs;
   status.verification!.endsAt = new Date(endsAt).toISOString();
@@ -353,7 +440,9 @@ async function finish(
   input: ReleaseInput,
   status: ReleaseStatus,
   outcome: ReleaseResult['outcome'],
+  notices: Promise<void>[],
 ): Promise<ReleaseResult> {
+  recordReleaseOutcome(outcome);
   status.audit.push({
     at: new Date().toISOString(),
     workflowId: workflowInfo().workflowId,
@@ -368,6 +457,7 @@ async function finish(
   // Also after cancellation: the audit record must not be lost.
   await CancellationScope.nonCancellable(async () => {
     await compensationActivities('audit trail').recordAudit(status.audit);
+    await Promise.all(notices);
     await condition(allHandlersFinished);
   });
   return { outcome, status };

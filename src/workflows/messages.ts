@@ -5,13 +5,19 @@ import type { DecisionArgs, DecisionResult, ReleaseStatus } from '../types.js';
 /** The run's phase and every stage's state, attempts, times and summary. */
 export const statusQuery = defineQuery<ReleaseStatus>('status');
 
-/** Promote the release past the gate; an update, not a signal: the caller learns at once if it was refused. */
+/**
+ * Promote the release past the gate; an update, not a signal: the caller learns at once if it was refused.
+ * Where the worker holds TOLLGATE_APPROVAL_SECRET, the args must carry the CLI's signature.
+ */
 export const promoteUpdate = defineUpdate<DecisionResult, [DecisionArgs]>('promote');
 
 /** Roll the release back (at the gate or during the verification window). */
 export const rollbackUpdate = defineUpdate<DecisionResult, [DecisionArgs]>('rollback');
 
-/** The same as promoteUpdate, for the Temporal UI's signal dialog; a refused signal is audited, not applied. */
+/**
+ * The same as promoteUpdate, for the Temporal UI's signal dialog; a refused signal is audited, not applied.
+ * Where approvals must be signed, every signal is refused and audited: the UI has no secret to sign with.
+ */
 export const promoteSignal = defineSignal<[DecisionArgs]>('promote');
 
 /** The same as rollbackUpdate, for the Temporal UI's signal dialog. */

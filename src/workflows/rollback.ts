@@ -2,6 +2,7 @@
 import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../failures.js';
 import type { AuditEntry, EnvironmentPlan } from '../types.js';
+import { recordRollback } from './metrics.js';
 import { compensationActivities, environmentActivities } from './stages.js';
 
 /** Input of rollbackEnvironment. */
@@ -34,6 +35,7 @@ export async function rollbackEnvironment(
     ...(releaseId ? { releaseId } : {}),
     outcome,
   });
+  const requestedAt = Date.now();
   try {
     const result = await environmentActivities(`rollback ${input.environment.name}`).rollbackToPrevious({
       environment: input.environment,
@@ -45,8 +47,10 @@ export async function rollbackEnvironment(
         result.from ?? undefined,
       ),
     ]);
+    recordRollback('operator', (Date.now() - requestedAt) / 1000);
     return result;
   } catch (error) {
+    recordRollback('operator');
     await CancellationScope.nonCancellable(() =>
       compensationActivities('audit trail').recordAudit([
         entry('failed', `${input.reason}: ${error instanceof Error ? error.message : String(error)}`),

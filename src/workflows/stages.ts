@@ -1,5 +1,6 @@
 /** How the workflow calls activities: per-stage retry policies, heartbeats, and a summary the UI shows. */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { RetryPolicy } from '@temporalio/common';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../failures.js';
 import type { RunnerKind, StagePlan, StageResult } from '../types.js';
@@ -16,9 +17,12 @@ export function runStageActivity(
   sourceDir: string,
   runner: RunnerKind,
   heartbeatTimeoutMs = DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  /** Another task queue for this stage (builds on their own workers); the workflow's queue by default. */
+  taskQueue?: string,
 ): Promise<StageResult> {
   const { runStage } = proxyActivities<Activities>({
     summary: plan.name,
+    ...(taskQueue ? { taskQueue } : {}),
     startToCloseTimeout: plan.timeoutMs + RUNNER_MARGIN_MS,
     heartbeatTimeout: heartbeatTimeoutMs,
     // Wait for the runner to stop its processes before the workflow moves on to compensation.
@@ -34,19 +38,22 @@ export function runStageActivity(
   return runStage({ plan, sourceDir, runner });
 }
 
+/** Retries of environment work: a blip is retried a little, a real failure (NON_RETRYABLE_FAILURES) not at all. */
+const ENVIRONMENT_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '10 seconds',
+  maximumAttempts: 3,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+};
+
 /** Environment activities (deploy, switch, smoke, sample), labelled for the UI's timeline. */
 export function environmentActivities(summary: string): Activities {
   return proxyActivities<Activities>({
     summary,
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '10 seconds',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '10 seconds',
-      maximumAttempts: 3,
-      nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-    },
+    retry: ENVIRONMENT_RETRY,
   });
 }
 
@@ -62,5 +69,24 @@ export function compensationActivities(summary: string): Activities {
       maximumInterval: '30 seconds',
       maximumAttempts: 10,
     },
+  });
+}
+
+/** Approval checks as local activities: they run on the worker holding TOLLGATE_APPROVAL_SECRET, in milliseconds. */
+export function approvalActivities(): Activities {
+  return proxyLocalActivities<Activities>({
+    startToCloseTimeout: '10 seconds',
+    retry: { initialInterval: '200 ms', maximumAttempts: 3 },
+  });
+}
+
+/** The image smoke test: a Dagger session on the worker that holds the build's OCI tarball (the build's queue). */
+export function imageSmokeActivities(taskQueue?: string): Activities {
+  return proxyActivities<Activities>({
+    summary: 'smoke-test-staging: image in Dagger',
+    ...(taskQueue ? { taskQueue } : {}),
+    startToCloseTimeout: '10 minutes', // the first image pull and the service's start
+    heartbeatTimeout: '10 seconds',
+    retry: ENVIRONMENT_RETRY,
   });
 }

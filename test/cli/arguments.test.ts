@@ -124,14 +124,15 @@ const CASES: ArgumentCase[] = [
     says: /^tollgate: run test-arguments-\w+ has finished \(COMPLETED\); to undo a finished release use `tollgate rollback --env <env>`/,
   },
   {
-    name: 'promote without --by',
+    // Without --by the OS user decides; the finished run is what stops it.
+    name: 'promote without --by, of a finished run',
     args: () => ['promote', finishedRun],
-    says: /^tollgate: promote needs --by <name>: who is deciding/,
+    says: /^tollgate: run \S+ has finished \(COMPLETED\)/,
   },
   {
-    name: 'rollback without --by',
+    name: 'rollback without --by, of a finished run',
     args: () => ['rollback', finishedRun],
-    says: /^tollgate: rollback needs --by <name>: who is deciding/,
+    says: /^tollgate: run \S+ has finished \(COMPLETED\)/,
   },
   {
     name: 'run --verbose without --wait',
@@ -178,6 +179,7 @@ describe('--help', () => {
     ['plans'],
     ['doctor'],
     ['dev'],
+    ['codec-server'],
   ];
   it('every command shows an example', async () => {
     // Two at a time: the machine has two cores, and other suites run beside this one.

@@ -3,13 +3,23 @@
  * runner sends and how it reads the answers. The real engine cannot run here (no container runtime).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { unpackRelease } from '../../src/environments/local/unpack.js';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../src/failures.js';
-import { DaggerRunner } from '../../src/runners/dagger.js';
+import { DaggerRunner, nativeModulesNote } from '../../src/runners/dagger.js';
 import * as fakeDagger from '../support/fake-dagger-session.js';
-import { buildPlan, stageContext, stageRejection, testPlan, useSession } from '../support/dagger-fixtures.js';
+import {
+  buildPlan,
+  stageContext,
+  stageRejection,
+  stripeStage,
+  testPlan,
+  useSession,
+  withLockfile,
+} from '../support/dagger-fixtures.js';
 
 const SECRET = 'sk_test_51SuperSecretValue0987';
 
@@ -133,7 +143,112 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     assert.match(error.message, /84\.5% is below the 90% gate/);
   });
 
-  void it('builds a multi-stage image, exports it and reports the digest the engine returned', async () => {
+  void it('installs dependencies in a shared prefix before the steps, with the npm cache mounted and no secrets', async () => {
+    const runner = new DaggerRunner();
+    const installs: string[] = [];
+    for (const [name, env] of [
+      ['test-suite', { NODE_ENV: 'test' }],
+      ['test-rag-engine', { RAG_K: '5' }],
+    ] as const) {
+      const ctx = withLockfile(stageContext({ secrets: { STRIPE_SECRET_KEY: SECRET } }));
+      const plan = testPlan({
+        name,
+        env,
+        secrets: ['STRIPE_SECRET_KEY'],
+        steps: [{ run: ['npm', 'test'], env: {} }],
+      });
+      const result = await runner.runStage(plan, ctx);
+      const last = session.queries.at(-1) ?? '';
+      const order = [
+        'withMountedCache (path: "/root/.npm",cache: "fake-cacheVolume-id")',
+        'withMountedDirectory (path: "/src"',
+        'withExec (args: ["npm","ci","--no-audit","--no-fund","--prefer-offline"],expect: ANY)',
+        'withEnvVariable (name: "TOLLGATE_STAGE"',
+        'withSecretVariable (name: "STRIPE_SECRET_KEY"',
+        'withExec (args: ["npm","test"],expect: ANY)',
+      ].map((part) => last.indexOf(part));
+      assert.ok(
+        order.every((at, i) => at > 0 && (i === 0 || at > (order[i - 1] ?? 0))),
+        `cache, source, install, stage settings, secrets, steps in order: ${order.join(', ')}`,
+      );
+      assert.match(readFileSync(result.logPath, 'utf8'), /install dependencies \(npm ci /);
+      const install = session.queries.find((q) => q.includes('"npm","ci"') && !q.includes('"npm","test"'));
+      assert.ok(install, 'the install ran (and was read) on its own');
+      installs.push(install);
+      restoreEnv();
+      await session.close();
+      await startSession();
+    }
+    assert.doesNotMatch(installs[0] ?? '', /TOLLGATE_STAGE|withEnvVariable|withSecretVariable/);
+    assert.equal(
+      installs[0],
+      installs[1],
+      'two stages ask for the identical install chain (one cache entry)',
+    );
+  });
+
+  void it('adds no install when the stage installs itself or the source has no package manifest', async () => {
+    await new DaggerRunner().runStage(testPlan(), withLockfile(stageContext()));
+    const last = session.queries.at(-1) ?? '';
+    assert.equal(last.split('"npm","ci"').length - 1, 1, "only the stage's own npm ci step");
+
+    const bare = stageContext();
+    rmSync(join(bare.sourceDir, 'package.json'));
+    await new DaggerRunner().runStage(testPlan({ steps: [{ run: ['make'], env: {} }] }), bare);
+    assert.doesNotMatch(session.queries.at(-1) ?? '', /"install"|"ci"/);
+  });
+
+  void it('fails the stage with the install named when the dependency install exits non-zero', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([
+      { when: /"npm","ci".*exitCode/s, reply: { value: 1 } },
+      {
+        when: /"npm","ci".*combinedOutput/s,
+        reply: { value: 'npm ERR! `npm ci` needs a lockfile in sync\n' },
+      },
+    ]);
+    const plan = testPlan({ steps: [{ run: ['npm', 'test'], env: {} }] });
+    const error = await stageRejection(new DaggerRunner().runStage(plan, withLockfile(stageContext())));
+    assert.equal(error.type, FailureType.StepFailed);
+    assert.equal(error.exitCode, 1);
+    assert.match(
+      error.message,
+      /install dependencies \(npm ci --no-audit --no-fund --prefer-offline\) exited with 1/,
+    );
+    assert.match(error.logTail, /needs a lockfile in sync/);
+    assert.ok(!session.queries.some((q) => q.includes('"npm","test"')), 'the steps never ran');
+  });
+
+  void it('binds a stage service from its pinned image and gives the steps its env', async () => {
+    const result = await new DaggerRunner().runStage(stripeStage(), withLockfile(stageContext()));
+    assert.equal(result.exitCode, 0);
+    const service = session.queries.find((q) => q.includes('asService'));
+    assert.match(
+      service ?? '',
+      /from \(address: "stripe\/stripe-mock:v0\.206\.0"\) \{ withExposedPort \(port: 12111\) \{ asService \(useEntrypoint: true\) \{ id\s*\}/,
+    );
+    const last = session.queries.at(-1) ?? '';
+    const install = last.indexOf('"npm","ci"');
+    const binding = last.indexOf('withServiceBinding (alias: "stripe-mock",service: "fake-asService-id")');
+    const env = last.indexOf('withEnvVariable (name: "STRIPE_MOCK_URL",value: "http://stripe-mock:12111")');
+    const step = last.indexOf('withExec (args: ["npm","run","test:stripe"]');
+    assert.ok(
+      install > 0 && binding > install && env > binding && step > env,
+      `${install} ${binding} ${env} ${step}`,
+    );
+  });
+
+  void it('builds a multi-stage image, exports it and packs its /app as the release tarball', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([
+      fakeDagger.onDirectoryExport((path) => {
+        mkdirSync(join(path, 'dist'), { recursive: true });
+        writeFileSync(join(path, 'dist', 'server.js'), 'console.log("release")\n');
+        writeFileSync(join(path, 'package.json'), '{"name":"app","version":"1.0.0"}\n');
+      }),
+    ]);
     const ctx = stageContext();
     const result = await new DaggerRunner().runStage(buildPlan(), ctx);
 
@@ -155,12 +270,36 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     const exportPath = join(ctx.runDir, 'image.oci.tar');
     assert.ok(all.includes(`asTarball  { export (path: ${JSON.stringify(exportPath)}) }`));
     assert.doesNotMatch(all, /publish/);
+    const packDir = join(ctx.runDir, 'artifact');
+    assert.ok(
+      all.includes(`directory (path: "/app") { export (path: ${JSON.stringify(packDir)},wipe: true) }`),
+      "the runtime image's /app is exported to the run directory",
+    );
+    const tarball = join(ctx.runDir, 'release.tgz');
+    const digest = `sha256:${createHash('sha256').update(readFileSync(tarball)).digest('hex')}`;
     assert.deepEqual(result.artifact, {
-      kind: 'oci-image',
-      path: exportPath,
-      digest: fakeDagger.FAKE_DIGEST,
-      sizeBytes: fakeDagger.FAKE_SIZE,
+      kind: 'tarball',
+      path: tarball,
+      digest,
+      sizeBytes: statSync(tarball).size,
+      image: { path: exportPath, digest: fakeDagger.FAKE_DIGEST, sizeBytes: fakeDagger.FAKE_SIZE },
     });
+    assert.ok(!existsSync(packDir), 'the exported directory is removed once packed');
+    assert.match(result.summary, /image sha256:abababab.*; artifact sha256:/);
+    // What the local environment does with it: verify the digest, unpack, find package.json.
+    const unpacked = join(ctx.runDir, 'unpacked');
+    await unpackRelease(result.artifact, unpacked);
+    assert.equal(readFileSync(join(unpacked, 'dist', 'server.js'), 'utf8'), 'console.log("release")\n');
+
+    // Reproducible: the same files exported again pack to the same digest.
+    const again = await new DaggerRunner().runStage(buildPlan(), stageContext());
+    assert.equal(again.artifact?.digest, digest);
+  });
+
+  void it('notes when the tarball was built for another platform or Node major than the worker runs', () => {
+    assert.equal(nativeModulesNote('node:20-slim', 'linux', '20.19.1'), undefined);
+    assert.match(nativeModulesNote('node:20-slim', 'darwin', '20.19.1') ?? '', /this worker runs darwin/);
+    assert.match(nativeModulesNote('node:20', 'linux', '22.1.0') ?? '', /Node 20, this worker Node 22/);
   });
 
   void it('publishes when an image reference is given and reports the registry digest', async () => {
@@ -173,8 +312,9 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
       stageContext(),
     );
     assert.match(session.queries.join('\n'), /publish \(address: "127.0.0.1:5000\/saas-app:0123"\)/);
-    assert.equal(result.artifact?.digest, pushed);
-    assert.equal(result.artifact?.imageRef, `127.0.0.1:5000/saas-app:0123@${pushed}`);
+    assert.equal(result.artifact?.image?.digest, pushed);
+    assert.equal(result.artifact?.image?.ref, `127.0.0.1:5000/saas-app:0123@${pushed}`);
+    assert.equal(result.artifact?.kind, 'tarball', 'the release tarball is packed as well');
   });
 
   void it('fails the build with StepFailed when the scan finds vulnerabilities at the severity', async () => {

@@ -46,6 +46,30 @@ export function buildPlan(overrides: Partial<StagePlan> = {}): StagePlan {
   });
 }
 
+/** test-stripe-integration as tollgate.config.ts has it: stripe-mock bound beside the steps. */
+export function stripeStage(overrides: Partial<StagePlan> = {}): StagePlan {
+  return testPlan({
+    name: 'test-stripe-integration',
+    steps: [{ run: ['npm', 'run', 'test:stripe'], env: {} }],
+    env: {},
+    services: [
+      {
+        name: 'stripe-mock',
+        image: 'stripe/stripe-mock:v0.206.0',
+        port: 12111,
+        env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
+      },
+    ],
+    ...overrides,
+  });
+}
+
+/** Adds a package-lock.json to the context's source, so the runner installs with `npm ci`. */
+export function withLockfile(ctx: StageRunContext): StageRunContext {
+  writeFileSync(join(ctx.sourceDir, 'package-lock.json'), '{"name":"app","lockfileVersion":3}\n');
+  return ctx;
+}
+
 /** A fresh source directory (with the folders the runner must not upload) and run directory. */
 export function stageContext(overrides: Partial<StageRunContext> = {}): StageRunContext {
   const root = mkdtempSync(join(tmpdir(), 'tollgate-dagger-'));

@@ -4,6 +4,7 @@
  * answers from a script. Point the SDK at it with `session.env` (DAGGER_SESSION_PORT/TOKEN).
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -64,6 +65,8 @@ export async function start(script: FakeRule[] = []): Promise<FakeDaggerSession>
       queries.push(query);
       const rule = script.find((r) => !used.has(r) && matches(r.when, query));
       if (rule?.once) used.add(rule);
+      // The engine creates an exported directory on the host even when it is empty.
+      if (!rule && isDirectoryExport(query)) mkdirSync(stringArg(query, 'path') ?? '', { recursive: true });
       const reply = rule
         ? typeof rule.reply === 'function'
           ? rule.reply(query)
@@ -140,6 +143,28 @@ export function defaultReply(query: string): FakeReply {
     default:
       return { value: '' };
   }
+}
+
+/** True for `Directory.export` (not a container's or a file's): `... directory (path: ...) { export (path: ...) }`. */
+export function isDirectoryExport(query: string): boolean {
+  const path = fieldPath(query);
+  return path.at(-1) === 'export' && path.at(-2) === 'directory';
+}
+
+/**
+ * A rule for `Directory.export`: `fill` writes the directory's files into the requested host path,
+ * as the engine would, and the answer is the path (what the SDK returns).
+ */
+export function onDirectoryExport(fill: (path: string) => void): FakeRule {
+  return {
+    when: isDirectoryExport,
+    reply: (query) => {
+      const path = stringArg(query, 'path') ?? '';
+      mkdirSync(path, { recursive: true });
+      fill(path);
+      return { value: path };
+    },
+  };
 }
 
 /** The value of the last string argument `name: "..."` in a query (the leaf's), when present. */

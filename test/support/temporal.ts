@@ -5,11 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
-import { WORKFLOW_BUNDLE_PATH } from '../../src/bundle.js';
+import { workflowBundlePath } from '../../src/bundle.js';
 import { SEARCH_ATTRIBUTES } from '../../src/constants.js';
 import { RunnerSelector } from '../../src/runners/select.js';
 
@@ -43,11 +43,16 @@ export function startTestServer(
 }
 
 let runtimeInstalled = false;
-/** SDK logs at WARN, so test output shows test results rather than worker state changes. */
-function quietRuntime(): void {
+/**
+ * SDK logs at WARN, so test output shows test results rather than worker state changes. A test file
+ * that needs its own Runtime (metrics, a logger) calls this with its installer before startTestServer.
+ */
+export function quietRuntime(
+  install: () => unknown = () => Runtime.install({ logger: new DefaultLogger('WARN') }),
+): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  install();
 }
 
 /** Saves a finished run's history as a replay fixture when RECORD_HISTORIES=1 (test/fixtures/histories). */
@@ -77,17 +82,19 @@ export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `tollgate-${label}-`));
 }
 
-/** A worker on `taskQueue` with the real activities (host runner) and the prebuilt workflow bundle. */
+/** A worker on `taskQueue` with the real activities (host runner) and the prebuilt workflow bundle; `dataConverter` as the worker's (encryption). */
 export function createTestWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   home: string,
   deps: Partial<ActivityDeps> = {},
+  options: { dataConverter?: DataConverter } = {},
 ): Promise<Worker> {
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH },
+    workflowBundle: { codePath: workflowBundlePath(options.dataConverter) },
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     activities: createActivities({
       home,
       runnerFor: new RunnerSelector('host').runnerFor,

@@ -1,0 +1,41 @@
+/**
+ * Signed approvals, the parts the CLI, the worker and the workflow share: pure data and strings,
+ * safe in the workflow sandbox (signing and checking, which need node:crypto, live beside this file).
+ */
+import { FailureType } from '../failures.js';
+import type { DecisionArgs } from '../types.js';
+
+/** A promote or rollback decision. */
+export type ApprovalAction = 'promote' | 'rollback';
+
+/** A signature as the CLI attaches it to a decision. */
+export type ApprovalSignature = NonNullable<DecisionArgs['signature']>;
+
+/** How far a signature's time may be from the worker's clock, either way. */
+export const APPROVAL_WINDOW_MS = 5 * 60_000;
+
+/** The failure type of a refused decision, for the update's caller. */
+export const APPROVAL_REFUSED = FailureType.ApprovalRefused;
+
+/** What the worker checks: the decision as the workflow received it, for this run. */
+export interface ApprovalRequest {
+  workflowId: string;
+  runId: string;
+  action: ApprovalAction;
+  by: string;
+  reason?: string;
+  signature?: unknown;
+}
+
+/** The worker's answer: `required` says whether it holds TOLLGATE_APPROVAL_SECRET. */
+export type ApprovalVerdict = { ok: true; required: boolean } | { ok: false; required: true; reason: string };
+
+/** The refusal of a decision that carries no signature where one is required. */
+export function unsignedRefusal(action: ApprovalAction): string {
+  return `TOLLGATE_APPROVAL_SECRET is set on the worker but this ${action} is unsigned: set TOLLGATE_APPROVAL_SECRET where you run tollgate`;
+}
+
+/** The refusal of a UI signal where approvals must be signed (a signal cannot carry a checked signature). */
+export function signalRefusal(action: ApprovalAction): string {
+  return `signed approvals are required: use tollgate ${action}`;
+}

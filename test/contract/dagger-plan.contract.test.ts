@@ -1,0 +1,146 @@
+/**
+ * The contract between a stage plan and its containers, shared by the Dagger runner and the Dagger
+ * module: the dependency install, the caches, the services and their env; the config's `services`
+ * validation; and what the host runner does with services (nothing: the host provides them).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfig, resolveConfig } from '../../src/config/load.js';
+import { cachePlan, containerEnv, installCommand, isInstallStep } from '../../src/runners/dagger-plan.js';
+import { HostRunner } from '../../src/runners/host.js';
+import { stageContext, stripeStage } from '../support/dagger-fixtures.js';
+
+const steps = (...commands: string[][]): { run: string[] }[] => commands.map((run) => ({ run }));
+const NPM_CI = ['npm', 'ci', '--no-audit', '--no-fund', '--prefer-offline'];
+
+/** The problems resolveConfig reports for a config whose test-stripe-integration stage has `services`. */
+function serviceProblems(services: unknown): { path: string; message: string }[] {
+  const config = {
+    app: 'saas-app',
+    source: '.',
+    stages: { 'test-stripe-integration': { steps: [['npm', 'run', 'test:stripe']], services } },
+  };
+  try {
+    resolveConfig(config, join(process.cwd(), 'tollgate.config.ts'));
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, String(error));
+    return error.problems;
+  }
+}
+
+void describe('stage plans as containers (contract)', () => {
+  void it('installs from the lockfile unless the stage installs itself or there is no manifest', () => {
+    const files = ['package.json', 'package-lock.json'];
+    assert.deepEqual(installCommand(steps(['npm', 'test']), files), NPM_CI);
+    assert.equal(
+      installCommand(steps(['npm', 'install', '--no-audit'], ['npm', 'run', 'health']), files),
+      undefined,
+    );
+    assert.equal(installCommand(steps(['make']), ['Makefile']), undefined);
+    assert.deepEqual(installCommand(steps(['pnpm', 'test']), ['package.json', 'pnpm-lock.yaml']), [
+      'pnpm',
+      'install',
+      '--frozen-lockfile',
+    ]);
+    assert.deepEqual(installCommand(steps(['yarn', 'test']), ['package.json', 'yarn.lock'])?.slice(0, 2), [
+      'yarn',
+      'install',
+    ]);
+    assert.deepEqual(installCommand(steps(['npm', 'test']), ['package.json'])?.slice(0, 2), [
+      'npm',
+      'install',
+    ]);
+    assert.ok(
+      isInstallStep(['yarn']) && isInstallStep(['npm', 'ci']) && !isInstallStep(['npm', 'run', 'ci']),
+    );
+  });
+
+  void it("mounts the install's caches before it and the steps' other caches after it", () => {
+    assert.deepEqual(cachePlan(NPM_CI, steps(['pnpm', 'test'])), {
+      beforeInstall: [['/root/.npm', 'tollgate-npm']],
+      afterInstall: [['/root/.local/share/pnpm/store', 'tollgate-pnpm']],
+    });
+    assert.deepEqual(cachePlan(undefined, steps(['npm', 'test'])), {
+      beforeInstall: [['/root/.npm', 'tollgate-npm']],
+      afterInstall: [],
+    });
+  });
+
+  void it("gives the steps the services' env, the stage's own env winning", () => {
+    const plan = stripeStage({ env: { LOG_LEVEL: 'warn' } });
+    assert.deepEqual(containerEnv(plan), { STRIPE_MOCK_URL: 'http://stripe-mock:12111', LOG_LEVEL: 'warn' });
+    const own = stripeStage({ env: { STRIPE_MOCK_URL: 'http://elsewhere:1' } });
+    assert.equal(containerEnv(own)['STRIPE_MOCK_URL'], 'http://elsewhere:1');
+  });
+
+  void it('is the same code the Dagger module runs (dagger/src/dagger-plan.ts is a copy)', () => {
+    const read = (path: string): string => readFileSync(join(process.cwd(), path), 'utf8');
+    assert.equal(read('dagger/src/dagger-plan.ts'), read('src/runners/dagger-plan.ts'));
+  });
+
+  void it("dagger/plans.json holds the config's stage plans, services included (one list of commands)", async () => {
+    const config = await loadConfig('tollgate.config.ts');
+    const plans = JSON.parse(readFileSync(join(process.cwd(), 'dagger/plans.json'), 'utf8')) as {
+      stages: unknown[];
+    };
+    // Until src/config/load.ts copies `services` into the plans, take them from the validated config.
+    const expected = config.stages.map((plan) => {
+      const services = config.raw.stages[plan.name]?.services;
+      return services ? { ...plan, services } : plan;
+    });
+    assert.deepEqual(plans.stages, expected, 'regenerate with `tollgate plans > dagger/plans.json`');
+    const stripe = expected.find((plan) => plan.name === 'test-stripe-integration');
+    assert.equal(stripe?.services?.[0]?.image, 'stripe/stripe-mock:v0.206.0');
+  });
+
+  void it('validates services: pinned image, hostname, port, unique names, no inline secrets', () => {
+    const good = {
+      name: 'stripe-mock',
+      image: 'stripe/stripe-mock:v0.206.0',
+      port: 12111,
+      env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
+    };
+    assert.deepEqual(serviceProblems([good]), []);
+    assert.deepEqual(
+      serviceProblems([{ ...good, image: `stripe/stripe-mock@sha256:${'0'.repeat(64)}` }]),
+      [],
+    );
+    const at = (problems: { path: string; message: string }[], path: string): string =>
+      problems.find((p) => p.path === `stages.test-stripe-integration.services.${path}`)?.message ?? '';
+    for (const image of ['stripe/stripe-mock', 'stripe/stripe-mock:latest', 'localhost:5000/mock']) {
+      assert.match(at(serviceProblems([{ ...good, image }]), '0.image'), /must be pinned to a tag or digest/);
+    }
+    assert.match(at(serviceProblems([{ ...good, name: 'Stripe_Mock' }]), '0.name'), /must be a hostname/);
+    assert.match(at(serviceProblems([{ ...good, port: 0 }]), '0.port'), /port the service listens on/);
+    assert.match(at(serviceProblems([{ ...good, port: undefined }]), '0.port'), /is required/);
+    assert.match(at(serviceProblems([good, good]), '1.name'), /duplicates services\[0\]/);
+    assert.match(
+      at(
+        serviceProblems([{ ...good, env: { STRIPE_SECRET_KEY: 'sk_test_abc' } }]),
+        '0.env.STRIPE_SECRET_KEY',
+      ),
+      /looks like a secret written inline/,
+    );
+    assert.match(at(serviceProblems([{ ...good, volumes: [] }]), '0'), /has no key "volumes"/);
+  });
+
+  void it("the host runner ignores services: the stage keeps the host's own stripe-mock", async () => {
+    const saved = process.env['STRIPE_MOCK_URL'];
+    process.env['STRIPE_MOCK_URL'] = 'http://127.0.0.1:12111';
+    try {
+      const plan = stripeStage({
+        steps: [{ run: ['sh', '-c', 'echo "stripe-mock at ${STRIPE_MOCK_URL:-unset}"'], env: {} }],
+      });
+      const result = await new HostRunner().runStage(plan, stageContext());
+      assert.match(result.logTail, /stripe-mock at http:\/\/127\.0\.0\.1:12111/);
+      assert.doesNotMatch(readFileSync(result.logPath, 'utf8'), /stripe-mock:12111/);
+    } finally {
+      if (saved === undefined) delete process.env['STRIPE_MOCK_URL'];
+      else process.env['STRIPE_MOCK_URL'] = saved;
+    }
+  });
+});

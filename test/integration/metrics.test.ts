@@ -1,0 +1,158 @@
+/** /metrics over real HTTP after releases on a real dev server; the Runtime's log lines carry run ids. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime } from '@temporalio/worker';
+import { freePort } from '../../src/environments/local/net.js';
+import { createLogger } from '../../src/observability/logging.js';
+import { METRICS } from '../../src/observability/metrics.js';
+import { installRuntime } from '../../src/observability/runtime.js';
+import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
+import { createTestWorker, quietRuntime, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+
+/** Every line the Runtime's logger wrote; WARN and above are echoed to stderr as the other tests do. */
+const lines: Record<string, unknown>[] = [];
+const logger = createLogger({
+  secrets: {},
+  destination: {
+    write: (line: string) => {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      lines.push(entry);
+      if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(line);
+    },
+  },
+});
+
+let env: TestWorkflowEnvironment;
+let metricsAddress: string;
+const runIds: { succeeded: string; failed: string } = { succeeded: '', failed: '' };
+
+before(async () => {
+  metricsAddress = `127.0.0.1:${await freePort()}`;
+  quietRuntime(() => {
+    const installed = installRuntime({ logger, metricsAddress });
+    assert.equal(installed.metricsAddress, metricsAddress, 'the exporter listens where asked');
+  });
+  env = await startTestServer();
+
+  // One release that passes and one whose test suite fails: both stop after test-suite.
+  const [passingDir, failingDir] = [tempDir('metrics-ok'), tempDir('metrics-fail')];
+  const { taskQueue, workflowId } = uniqueIds('metrics');
+  const worker = await createTestWorker(env, taskQueue, join(passingDir, 'home'));
+  await worker.runUntil(async () => {
+    const passing = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      taskQueue,
+      workflowId: `${workflowId}-ok`,
+      args: [releaseInput(passingDir, pipelineStages(), { until: 'test-suite' })],
+    });
+    assert.equal((await passing.result()).outcome, 'succeeded');
+    runIds.succeeded = passing.firstExecutionRunId;
+
+    const failingStages = pipelineStages({ 'test-suite': shStage('test-suite', 'exit 1') });
+    const failing = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      taskQueue,
+      workflowId: `${workflowId}-fail`,
+      args: [releaseInput(failingDir, failingStages, { until: 'test-suite' })],
+    });
+    await assert.rejects(failing.result(), WorkflowFailedError);
+    runIds.failed = failing.firstExecutionRunId;
+  });
+  Runtime.instance().flushLogs(); // the Runtime buffers lines ~100 ms to order them
+});
+after(async () => {
+  await env?.teardown();
+});
+
+/** One sample of the Prometheus text format. */
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** GETs /metrics and parses the samples (comment lines dropped). */
+async function scrape(): Promise<{ text: string; samples: Sample[] }> {
+  const response = await fetch(`http://${metricsAddress}/metrics`);
+  assert.equal(response.status, 200);
+  const text = await response.text();
+  const samples = text
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line): Sample => {
+      const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+      assert.ok(match, `a sample line: ${line}`);
+      const labels: Record<string, string> = {};
+      for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+        labels[key!] = value!;
+      return { name: match[1]!, labels, value: Number(match[3]) };
+    });
+  return { text, samples };
+}
+
+/** The sum of the samples named `name` whose labels include `labels`. */
+function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+describe('metrics', () => {
+  it("serves the SDK's metrics", async () => {
+    const { samples } = await scrape();
+    assert.ok(total(samples, 'temporal_workflow_completed', { workflow_type: 'releasePipeline' }) >= 1);
+    assert.ok(total(samples, 'temporal_workflow_failed', { workflow_type: 'releasePipeline' }) >= 1);
+    assert.ok(
+      total(samples, 'temporal_activity_execution_latency_count', { activity_type: 'runStage' }) >= 3,
+    );
+  });
+
+  it('serves the stage duration histogram by stage and outcome, in seconds', async () => {
+    const { text, samples } = await scrape();
+    assert.match(text, new RegExp(`^# TYPE ${METRICS.stageDuration} histogram$`, 'm'));
+    const count = `${METRICS.stageDuration}_count`;
+    assert.equal(total(samples, count, { stage: 'quick-health-check', outcome: 'succeeded' }), 2);
+    assert.equal(total(samples, count, { stage: 'test-suite', outcome: 'succeeded' }), 1);
+    assert.equal(total(samples, count, { stage: 'test-suite', outcome: 'failed' }), 1, 'not retried');
+    // The SDK tags what activities record with camelCase keys (Core's own metrics use activity_type).
+    assert.equal(total(samples, count, { stage: 'test-suite', activityType: 'runStage' }), 2);
+    const seconds = total(samples, `${METRICS.stageDuration}_sum`, { stage: 'test-suite' });
+    assert.ok(seconds > 0 && seconds < 30, `two tiny stages took ${seconds} s, not milliseconds`);
+    // Tollgate's buckets (seconds), not the exporter's millisecond defaults.
+    assert.ok(samples.some((s) => s.name === `${METRICS.stageDuration}_bucket` && s.labels.le === '0.5'));
+  });
+
+  // Needs deploy.ts to call recordReleaseOutcome (src/workflows/metrics.ts) where the run ends.
+  it('counts releases by outcome', async () => {
+    const { samples } = await scrape();
+    assert.equal(total(samples, METRICS.releases, { outcome: 'succeeded' }), 1);
+    assert.equal(total(samples, METRICS.releases, { outcome: 'failed' }), 1);
+  });
+});
+
+describe('runtime log lines', () => {
+  it('carry runId and workflowId on every workflow and activity line', () => {
+    const scoped = lines.filter((l) => l.sdkComponent === 'workflow' || l.sdkComponent === 'activity');
+    for (const component of ['workflow', 'activity']) {
+      assert.ok(
+        scoped.some((l) => l.sdkComponent === component),
+        `some ${component} lines: ${JSON.stringify(lines.slice(0, 5))}`,
+      );
+    }
+    for (const line of scoped) {
+      assert.ok([runIds.succeeded, runIds.failed].includes(line.runId as string), JSON.stringify(line));
+      assert.match(String(line.workflowId), /^test-metrics-/);
+      assert.equal(line.workflowRunId, undefined, 'one name for the run id');
+      assert.equal(line.taskToken, undefined);
+    }
+    // The worker's own lines about a run (Activity failed, Workflow failed) carry them too.
+    for (const line of lines.filter((l) => l.workflowId !== undefined)) {
+      assert.ok(typeof line.runId === 'string' && line.runId, JSON.stringify(line));
+    }
+    const stageFailed = scoped.find((l) => l.msg === 'stage failed');
+    assert.equal(stageFailed?.runId, runIds.failed, 'the activity line names the run it belongs to');
+    assert.ok(lines.every((l) => typeof l.time === 'number' && typeof l.level === 'string'));
+  });
+});
