@@ -15,7 +15,7 @@ COPY tsconfig.json tollgate.config.ts ./
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
-# tsc, then the prebuilt workflow bundle (dist/workflow-bundle.js): workers start without webpack.
+# tsc, then the prebuilt workflow bundles (plain and encrypted): workers start without webpack.
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
@@ -31,7 +31,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
   && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
-COPY --from=build /app/dist/workflow-bundle.js ./dist/
+COPY --from=build /app/dist/workflow-bundle.js /app/dist/workflow-bundle.encrypted.js ./dist/
 # `tollgate doctor` in the container reports the tools through this script.
 COPY scripts/ensure-tools ./scripts/
 # The run logs, artifacts, local environments and audit trail; mount a volume here.

@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
 import { EncryptionKeyError } from './codec/keys.js';
+import { SettingsError } from './settings.js';
 // Types only: each command's code is imported when that command runs.
 import type { DecisionOptions } from './cli/decision.js';
 import type { CodecServerOptions } from './commands/codec-server.js';
@@ -374,7 +375,7 @@ try {
   } else if (error instanceof ExitError) {
     console.error(`tollgate: ${error.message}`);
     process.exitCode = error.code;
-  } else if (error instanceof EncryptionKeyError) {
+  } else if (error instanceof EncryptionKeyError || error instanceof SettingsError) {
     // Read with the settings, before anything starts: bad input, one line, no stack.
     console.error(`tollgate: ${error.message}`);
     process.exitCode = ExitCode.BadInput;

@@ -7,6 +7,11 @@ import { loadEncryptionKeys } from './codec/keys.js';
 import { TASK_QUEUE } from './constants.js';
 import type { RunnerKind } from './types.js';
 
+/** A bad setting: the message names the variable, its value and the fix (the CLI prints it as one line, exit 2). */
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+}
+
 /** Settings shared by the worker and the CLI. */
 export interface Settings {
   /** Tollgate's state directory: run logs, artifacts, environments, the dev server's database. */
@@ -26,6 +31,8 @@ export interface Settings {
    * all activities), `build` (build stages only) or `all` (both; the default when a build queue is set).
    */
   workerQueues: 'release' | 'build' | 'all';
+  /** Activities (stages) one worker runs at a time (TOLLGATE_MAX_CONCURRENT_STAGES; the SDK's default, 100). */
+  maxConcurrentStages: number;
   /**
    * Payload encryption for client, worker and tests alike, when TOLLGATE_ENCRYPTION_KEY or
    * TOLLGATE_ENCRYPTION_KEY_FILE is set (format in src/codec/keys.ts); absent otherwise.
@@ -39,15 +46,21 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const runner = env.TOLLGATE_RUNNER;
   if (runner !== undefined && !['auto', 'host', 'dagger'].includes(runner)) {
-    throw new Error(`TOLLGATE_RUNNER=${runner} is not a runner: use auto, host or dagger`);
+    throw new SettingsError(`TOLLGATE_RUNNER=${runner} is not a runner: use auto, host or dagger`);
   }
   const queues = env.TOLLGATE_WORKER_QUEUES ?? 'all';
   if (!['release', 'build', 'all'].includes(queues)) {
-    throw new Error(`TOLLGATE_WORKER_QUEUES=${queues} is not a choice: use release, build or all`);
+    throw new SettingsError(`TOLLGATE_WORKER_QUEUES=${queues} is not a choice: use release, build or all`);
   }
   if (queues === 'build' && !env.TOLLGATE_BUILD_TASK_QUEUE) {
-    throw new Error(
+    throw new SettingsError(
       'TOLLGATE_WORKER_QUEUES=build needs TOLLGATE_BUILD_TASK_QUEUE: set it to the queue build stages are sent to',
+    );
+  }
+  const maxStages = Number(env.TOLLGATE_MAX_CONCURRENT_STAGES ?? 100);
+  if (!Number.isInteger(maxStages) || maxStages < 1) {
+    throw new SettingsError(
+      `TOLLGATE_MAX_CONCURRENT_STAGES=${env.TOLLGATE_MAX_CONCURRENT_STAGES} is not a positive whole number: set it to how many stages one worker may run at once, e.g. 4`,
     );
   }
   const temporal = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
@@ -61,6 +74,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     taskQueue: env.TOLLGATE_TASK_QUEUE ?? TASK_QUEUE,
     ...(env.TOLLGATE_BUILD_TASK_QUEUE ? { buildTaskQueue: env.TOLLGATE_BUILD_TASK_QUEUE } : {}),
     workerQueues: queues as Settings['workerQueues'],
+    maxConcurrentStages: maxStages,
     ...(keys ? { dataConverter: encryptionDataConverter(keys) } : {}),
     ...(env.TOLLGATE_CODEC_ENDPOINT ? { codecEndpoint: env.TOLLGATE_CODEC_ENDPOINT.replace(/\/$/, '') } : {}),
   };

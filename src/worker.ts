@@ -71,6 +71,7 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)
     // and the server hands them to another worker.
     shutdownGraceTime: Number(process.env.TOLLGATE_SHUTDOWN_GRACE_MS ?? 20_000),
+    maxConcurrentActivityTaskExecutions: settings.maxConcurrentStages,
   });
 }
 

@@ -18,6 +18,8 @@ export interface NotifyDeps {
   home: string;
   /** The worker's environment: the webhook URL by the name the plan gives. */
   secretSource: NodeJS.ProcessEnv;
+  /** Told each secret value the activity resolves, so the worker's logs redact it. */
+  onSecrets?: (values: Record<string, string>) => void;
 }
 
 /** What one notify attempt did. */
@@ -61,6 +63,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
       try {
         const secretName = webhook.urlSecret;
         const url = resolveSecrets([secretName], deps.secretSource, 'the webhook notifier')[secretName]!;
+        // Whatever the secret is called, the worker's logs redact its value from now on.
+        deps.onSecrets?.({ [secretName]: url });
         const { status } = await postWebhook({ url, secretName }, slackMessage(notification));
         recordQuietly(notification, text, `delivered (${status})`);
         return { delivered: true };

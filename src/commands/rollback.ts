@@ -3,6 +3,8 @@
  * `tollgate rollback --env <env> [--by <name>]`: returns an environment to its previous release after a run has finished.
  * --by defaults to the CI actor, then the OS user.
  */
+import { randomUUID } from 'node:crypto';
+import { signApproval } from '../approvals/sign.js';
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { decisionIdentity, sendDecision, type DecisionOptions } from '../cli/decision.js';
@@ -48,6 +50,20 @@ export async function rollback(run: string | undefined, options: RollbackOptions
         `${config!.configPath} has no environment "${options.env}": configured: ${delivery ? 'staging, production' : 'none'}`,
       );
     }
+    // Signed like a promote where TOLLGATE_APPROVAL_SECRET is set: bound to this request's id, the lane,
+    // the identity and the reason; the worker checks it before anything is rolled back.
+    const requestId = randomUUID();
+    const reason = options.reason!.trim();
+    const secret = process.env.TOLLGATE_APPROVAL_SECRET || undefined;
+    const signature = secret
+      ? signApproval(secret, {
+          workflowId: laneId(config!.app),
+          runId: requestId,
+          action: 'rollback',
+          by,
+          reason,
+        })
+      : undefined;
     // The rollback takes the app's release lane: it never races a release in flight.
     const handle = await startInLane<typeof rollbackEnvironment>(
       client,
@@ -60,8 +76,10 @@ export async function rollback(run: string | undefined, options: RollbackOptions
             app: config!.app,
             environment,
             by,
-            reason: options.reason!.trim(),
+            reason,
             approvers: delivery.promotion.approvers,
+            requestId,
+            ...(signature ? { signature } : {}),
           },
         ],
         staticSummary: `Rollback ${config!.app} in ${environment.name} by ${by}`,

@@ -51,6 +51,11 @@ export function recordStageDuration(
   seconds: number,
 ): void {
   meter
-    .createHistogram(METRICS.stageDuration, 'float', 's', 'Duration of one command stage attempt')
+    .createHistogram(
+      METRICS.stageDuration,
+      'float',
+      's',
+      'Duration of a pipeline stage: one attempt of a command stage, the whole of a delivery stage',
+    )
     .record(Math.max(0, seconds), { stage, outcome });
 }

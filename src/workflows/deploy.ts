@@ -9,6 +9,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  metricMeter,
   patched,
   setCurrentDetails,
   setHandler,
@@ -19,6 +20,7 @@ import {
 } from '@temporalio/workflow';
 import { REVENUE_GATES, type StageName } from '../constants.js';
 import { FailureType } from '../failures.js';
+import { recordStageDuration, type StageOutcome } from '../observability/metrics.js';
 import type {
   DeliveryPlan,
   ReleaseInput,
@@ -110,8 +112,15 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     const entry = (status.stages[name] ??= { state: 'pending', attempts: 0 });
     Object.assign(entry, { state: 'running', startedAt: new Date().toISOString() });
     show({ stage: uiStageOf(name) });
+    const startedAt = Date.now();
+    // Command stages record their attempts in the activity; the delivery stages are timed here.
+    const timed = (outcome: StageOutcome): void => {
+      if ((DELIVERY_STAGES as readonly string[]).includes(name))
+        recordStageDuration(metricMeter, name, outcome, (Date.now() - startedAt) / 1000);
+    };
     try {
       const result = await fn();
+      timed('succeeded');
       const attempts = (result as Partial<StageResult> | undefined)?.attempt ?? 1;
       Object.assign(entry, {
         state: 'succeeded',
@@ -122,6 +131,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       show();
       return result;
     } catch (error) {
+      timed(isCancellation(error) ? 'cancelled' : 'failed');
       const details = failureDetails(error);
       Object.assign(entry, {
         state: isCancellation(error) ? 'skipped' : 'failed',
@@ -202,7 +212,6 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     skipPending(status);
     phase('succeeded');
     ended('succeeded');
-    return await finish(input, status, 'succeeded', notices);
   } catch (error) {
     const decidedAt = Date.now();
     phase('compensating');
@@ -219,22 +228,12 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         restores.every((c) => c.ok) ? (Date.now() - decidedAt) / 1000 : undefined,
       );
     }
-    skipPending(status);
-    if (isCancellation(error)) {
-      phase('cancelled');
-      ended('cancelled');
-      await finish(input, status, 'cancelled', notices);
-      throw error;
-    }
     // A rollback (by an operator or a verification breach) is an outcome of its own, but still not a release.
     const rolledBack = ([FailureType.RolledBack, FailureType.VerificationBreach] as string[]).includes(
       failureType(error) ?? '',
     );
-    phase(rolledBack ? 'rolled-back' : 'failed');
-    status.failure = describeFailure(error, status); // reads the phase just set
-    ended(rolledBack ? 'rolled-back' : 'failed');
-    if (rolledBack && status.releaseId) {
-      // Who decided: the last accepted rollback, gate timeout or automatic rollback in the audit trail.
+    if (status.releaseId && (rolledBack || restores.length > 0)) {
+      // Who decided: the last accepted rollback, gate timeout or automatic rollback; else the failure itself.
       const decided = [...status.audit]
         .reverse()
         .find(
@@ -246,9 +245,19 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
         releaseId: status.releaseId,
         ref: input.ref,
         by: decided?.by ?? 'tollgate',
-        reason: failureMessage(error),
+        reason: isCancellation(error) ? 'the run was cancelled' : failureMessage(error),
       });
     }
+    skipPending(status);
+    if (isCancellation(error)) {
+      phase('cancelled');
+      ended('cancelled');
+      await finish(input, status, 'cancelled', notices);
+      throw error;
+    }
+    phase(rolledBack ? 'rolled-back' : 'failed');
+    status.failure = describeFailure(error, status); // reads the phase just set
+    ended(rolledBack ? 'rolled-back' : 'failed');
     await finish(input, status, rolledBack ? 'rolled-back' : 'failed', notices);
     throw ApplicationFailure.create({
       type: failureType(error) ?? FailureType.StepFailed,
@@ -257,6 +266,8 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
       details: [status],
     });
   }
+  // Outside the try: an audit write that gives up must not undo a release that succeeded.
+  return finish(input, status, 'succeeded', notices);
 }
 
 interface DeliveryContext {
@@ -456,9 +467,10 @@ async function finish(
   });
   // Also after cancellation: the audit record must not be lost.
   await CancellationScope.nonCancellable(async () => {
+    // Handlers first: a decision still being checked may add its refusal to the trail.
+    await condition(allHandlersFinished);
     await compensationActivities('audit trail').recordAudit(status.audit);
     await Promise.all(notices);
-    await condition(allHandlersFinished);
   });
   return { outcome, status };
 }

@@ -140,7 +140,14 @@ export class PromotionGate {
     if (!patched(SIGNED_APPROVALS_PATCH)) return false;
     this.requiredCheck ??= approvalActivities()
       .approvalsRequired()
-      .then(({ required }) => (this.signaturesRequired ||= required));
+      .then(({ required }) => (this.signaturesRequired ||= required))
+      .catch((error: unknown) => {
+        // Fail closed: a gate that cannot learn whether signatures are required takes only signed ones.
+        log.warn('could not ask the worker whether approvals must be signed; requiring signatures', {
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return (this.signaturesRequired = true);
+      });
     return this.requiredCheck;
   }
 

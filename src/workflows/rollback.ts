@@ -1,9 +1,10 @@
 /** Rollback of an environment after its release pipeline has finished: back to the previous release. */
 import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../failures.js';
+import type { ApprovalSignature } from '../approvals/protocol.js';
 import type { AuditEntry, EnvironmentPlan } from '../types.js';
 import { recordRollback } from './metrics.js';
-import { compensationActivities, environmentActivities } from './stages.js';
+import { approvalActivities, compensationActivities, environmentActivities } from './stages.js';
 
 /** Input of rollbackEnvironment. */
 export interface RollbackInput {
@@ -12,6 +13,10 @@ export interface RollbackInput {
   by: string;
   reason: string;
   approvers: string[];
+  /** A fresh id per request: what a signature is bound to, in place of a run id the CLI cannot know yet. */
+  requestId?: string;
+  /** HMAC by `tollgate rollback --env` where TOLLGATE_APPROVAL_SECRET is set; checked by the worker. */
+  signature?: ApprovalSignature;
 }
 
 /** Switches `environment` back to its previous release and records who did it and why. */
@@ -36,6 +41,25 @@ export async function rollbackEnvironment(
     outcome,
   });
   const requestedAt = Date.now();
+  // Where the worker holds TOLLGATE_APPROVAL_SECRET, only a signed request rolls anything back.
+  const verdict = await approvalActivities().verifyApproval({
+    workflowId: workflowInfo().workflowId,
+    runId: input.requestId ?? '',
+    action: 'rollback',
+    by: input.by,
+    reason: input.reason,
+    ...(input.signature ? { signature: input.signature } : {}),
+  });
+  if (!verdict.ok) {
+    await CancellationScope.nonCancellable(() =>
+      compensationActivities('audit trail').recordAudit([entry('refused', `refused: ${verdict.reason}`)]),
+    );
+    throw ApplicationFailure.create({
+      type: FailureType.ApprovalRefused,
+      message: verdict.reason,
+      nonRetryable: true,
+    });
+  }
   try {
     const result = await environmentActivities(`rollback ${input.environment.name}`).rollbackToPrevious({
       environment: input.environment,

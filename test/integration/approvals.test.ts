@@ -12,11 +12,18 @@ import type { Worker } from '@temporalio/worker';
 import { signApproval } from '../../src/approvals/sign.js';
 import { stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
-import type { AuditEntry, DecisionArgs, DeliveryPlan, ReleasePhase, ReleaseStatus } from '../../src/types.js';
+import type { AuditEntry, DecisionArgs, DeliveryPlan } from '../../src/types.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
 import { promoteSignal, promoteUpdate, statusQuery } from '../../src/workflows/messages.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { APP_DIR, APP_SECRETS, buildSampleApp, deliveryPlan, packStage } from '../support/delivery.js';
+import {
+  APP_DIR,
+  APP_SECRETS,
+  buildSampleApp,
+  deliveryPlan,
+  packStage,
+  waitForPhase,
+} from '../support/delivery.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const SECRET = 'integration-test-approval-secret';
@@ -94,17 +101,6 @@ async function waitingRun(
     return handle;
   };
   return { worker, start, nextWorker };
-}
-
-async function waitForPhase(handle: WorkflowHandle, phase: ReleasePhase): Promise<ReleaseStatus> {
-  for (;;) {
-    const status = await handle.query(statusQuery);
-    if (status.phase === phase) return status;
-    if (['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(status.phase)) {
-      throw new Error(`run ended in ${status.phase} while waiting for ${phase}: ${status.failure ?? ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Waits until the audit trail has `count` entries. */

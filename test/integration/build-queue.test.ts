@@ -2,13 +2,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { RunnerSelector } from '../../src/runners/select.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
 import { pipelineStages, releaseInput } from '../support/stages.js';
-import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import {
+  createTestWorker,
+  startTestServer,
+  tempDir,
+  testDataConverter,
+  uniqueIds,
+} from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -26,8 +33,10 @@ describe('build task queue', () => {
     const home = join(dir, 'home');
     const releaseWorker = await createTestWorker(env, taskQueue, home);
     // A build worker polls only activities: no workflow code, like `TOLLGATE_WORKER_QUEUES=build`.
+    const dataConverter = testDataConverter();
     const buildWorker = await Worker.create({
       connection: env.nativeConnection,
+      ...(dataConverter ? { dataConverter } : {}),
       taskQueue: buildQueue,
       identity: 'build-worker@test',
       activities: createActivities({
@@ -54,7 +63,10 @@ describe('build task queue', () => {
     for (const event of history.events ?? []) {
       const attrs = event.activityTaskScheduledEventAttributes;
       if (attrs && attrs.activityType?.name === 'runStage') {
-        const payload = attrs.input?.payloads?.[0];
+        // The raw history: decoded by the codecs first when the suite runs encrypted.
+        let payload: Payload | undefined = attrs.input?.payloads?.[0] ?? {};
+        for (const codec of [...(testDataConverter()?.payloadCodecs ?? [])].reverse())
+          if (payload) [payload] = await codec.decode([payload]);
         const input = JSON.parse(Buffer.from(payload?.data ?? []).toString()) as { plan: { name: string } };
         scheduled.set(String(event.eventId), {
           queue: attrs.taskQueue?.name ?? '',

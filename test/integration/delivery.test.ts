@@ -12,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
-import type { DeliveryPlan, ReleasePhase, ReleaseStatus } from '../../src/types.js';
+import type { DeliveryPlan, ReleaseStatus } from '../../src/types.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
 import {
   promoteSignal,
@@ -28,6 +28,7 @@ import {
   deliveryPlan,
   packStage,
   requestLoop,
+  waitForPhase,
 } from '../support/delivery.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
@@ -79,17 +80,6 @@ function start(
       },
     ],
   });
-}
-
-async function waitForPhase(handle: WorkflowHandle, phase: ReleasePhase): Promise<ReleaseStatus> {
-  for (;;) {
-    const status = await handle.query(statusQuery);
-    if (status.phase === phase) return status;
-    if (['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(status.phase)) {
-      throw new Error(`run ended in ${status.phase} while waiting for ${phase}: ${status.failure ?? ''}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {

@@ -1,15 +1,31 @@
-/** /metrics over real HTTP after releases on a real dev server; the Runtime's log lines carry run ids. */
+/**
+ * /metrics over real HTTP after releases on a real dev server (one of them through real local
+ * environments of the sample app, rolled back at the gate); the Runtime's log lines carry run ids.
+ */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime } from '@temporalio/worker';
+import { stopEnvironment } from '../../src/environments/local/index.js';
 import { freePort } from '../../src/environments/local/net.js';
+import { FailureType } from '../../src/failures.js';
 import { createLogger } from '../../src/observability/logging.js';
 import { METRICS } from '../../src/observability/metrics.js';
 import { installRuntime } from '../../src/observability/runtime.js';
+import type { ReleaseStatus } from '../../src/types.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { rollbackUpdate } from '../../src/workflows/messages.js';
+import {
+  APP_DIR,
+  APP_SECRETS,
+  buildSampleApp,
+  deliveryPlan,
+  packStage,
+  waitForPhase,
+} from '../support/delivery.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { createTestWorker, quietRuntime, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
@@ -28,7 +44,14 @@ const logger = createLogger({
 
 let env: TestWorkflowEnvironment;
 let metricsAddress: string;
-const runIds: { succeeded: string; failed: string } = { succeeded: '', failed: '' };
+const runIds: { succeeded: string; failed: string; rolledBack: string } = {
+  succeeded: '',
+  failed: '',
+  rolledBack: '',
+};
+/** The home and task queue of the release with environments (its environments are stopped after the file). */
+let deliveryHome = '';
+let deliveryTaskQueue = '';
 
 before(async () => {
   metricsAddress = `127.0.0.1:${await freePort()}`;
@@ -60,12 +83,65 @@ before(async () => {
     await assert.rejects(failing.result(), WorkflowFailedError);
     runIds.failed = failing.firstExecutionRunId;
   });
+
+  // A release of the sample app into real local staging, rolled back at the gate by an operator:
+  // staging is restored, so it counts as a rollback (reason operator) with a time to restore.
+  buildSampleApp();
+  deliveryHome = join(tempDir('metrics-rollback'), 'home');
+  deliveryTaskQueue = `${taskQueue}-delivery`;
+  const delivery = await deliveryPlan({
+    promotion: { mode: 'manual', approvers: ['alice'], timeoutMs: 300_000, onTimeout: 'rollback' },
+  });
+  const deliveryWorker = await createTestWorker(env, deliveryTaskQueue, deliveryHome, {
+    secretSource: { ...process.env, ...APP_SECRETS },
+  });
+  await deliveryWorker.runUntil(async () => {
+    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      taskQueue: deliveryTaskQueue,
+      workflowId: `${workflowId}-rollback`,
+      args: [
+        {
+          app: 'saas-app',
+          ref: 'aaaaaaa1',
+          sourceDir: APP_DIR,
+          runner: 'host',
+          requestedBy: 'test',
+          stages: [packStage()],
+          delivery,
+        },
+      ],
+    });
+    await waitForPhase(handle, 'awaiting-promotion');
+    await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'not today' }] });
+    const error = await handle.result().then(
+      () => assert.fail('a rolled-back release does not succeed'),
+      (e: unknown) => e,
+    );
+    assert.ok(
+      error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure,
+      String(error),
+    );
+    assert.equal(error.cause.type, FailureType.RolledBack);
+    const status = error.cause.details?.[0] as ReleaseStatus;
+    assert.deepEqual(
+      status.compensations.map((c) => [c.name, c.ok]),
+      [
+        ['restore staging', true],
+        ['discard artifact', true],
+      ],
+    );
+    runIds.rolledBack = handle.firstExecutionRunId;
+  });
   Runtime.instance().flushLogs(); // the Runtime buffers lines ~100 ms to order them
 });
 after(async () => {
+  if (deliveryHome)
+    for (const name of ['staging', 'production'])
+      await stopEnvironment(deliveryHome, name).catch(() => undefined);
   await env?.teardown();
 });
 
+/** Polls the status query until the run waits at the promotion gate; fails if the run ends first. */
 /** One sample of the Prometheus text format. */
 interface Sample {
   name: string;
@@ -129,6 +205,39 @@ describe('metrics', () => {
     const { samples } = await scrape();
     assert.equal(total(samples, METRICS.releases, { outcome: 'succeeded' }), 1);
     assert.equal(total(samples, METRICS.releases, { outcome: 'failed' }), 1);
+    assert.equal(total(samples, METRICS.releases, { outcome: 'rolled-back' }), 1);
+    // The series is the rolled-back run's (the workflow meter tags task queue and workflow type).
+    assert.equal(
+      total(samples, METRICS.releases, {
+        outcome: 'rolled-back',
+        taskQueue: deliveryTaskQueue,
+        workflowType: 'releasePipeline',
+      }),
+      1,
+    );
+  });
+
+  // Needs deploy.ts to call recordRollback when compensation restored an environment.
+  it('counts an operator rollback at the gate and how long staging took to restore', async () => {
+    const { text, samples } = await scrape();
+    const rollbacks = total(samples, METRICS.rollbacks, { reason: 'operator' });
+    assert.ok(rollbacks >= 1, `${METRICS.rollbacks}{reason="operator"} is ${rollbacks}`);
+    assert.equal(total(samples, METRICS.rollbacks, { reason: 'operator', taskQueue: deliveryTaskQueue }), 1);
+    assert.equal(
+      total(samples, METRICS.rollbacks),
+      total(samples, METRICS.rollbacks, { reason: 'operator' }),
+      'the only rollback in this file is the operator one',
+    );
+    assert.match(text, new RegExp(`^# TYPE ${METRICS.timeToRestore} histogram$`, 'm'));
+    const count = total(samples, `${METRICS.timeToRestore}_count`, { reason: 'operator' });
+    assert.ok(count >= 1, `${METRICS.timeToRestore}_count{reason="operator"} is ${count}`);
+    // Every restore falls in some bucket: the +Inf bucket holds them all.
+    assert.equal(
+      total(samples, `${METRICS.timeToRestore}_bucket`, { reason: 'operator', le: '+Inf' }),
+      count,
+    );
+    const seconds = total(samples, `${METRICS.timeToRestore}_sum`, { reason: 'operator' });
+    assert.ok(seconds >= 0 && Number.isFinite(seconds), `restoring took ${seconds} s`);
   });
 });
 
@@ -142,7 +251,10 @@ describe('runtime log lines', () => {
       );
     }
     for (const line of scoped) {
-      assert.ok([runIds.succeeded, runIds.failed].includes(line.runId as string), JSON.stringify(line));
+      assert.ok(
+        [runIds.succeeded, runIds.failed, runIds.rolledBack].includes(line.runId as string),
+        JSON.stringify(line),
+      );
       assert.match(String(line.workflowId), /^test-metrics-/);
       assert.equal(line.workflowRunId, undefined, 'one name for the run id');
       assert.equal(line.taskToken, undefined);

@@ -2,7 +2,8 @@
  * Notifications end to end: the daily health workflow with a failing check, on the real dev
  * server and a worker with the real activities, sends its notice to a webhook receiver on
  * loopback. The receiver fails the first attempts, always fails, rejects the hook, or is not
- * configured; the run completes every time.
+ * configured; the run completes every time. Releases of the sample app through real local
+ * environments tell the receiver that they wait at the gate, were promoted or were rolled back.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,10 +11,24 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
+import { FailureType } from '../../src/failures.js';
 import type { SlackMessage } from '../../src/notify/slack.js';
-import type { DailyHealthInput, NotificationKind, NotificationPlan } from '../../src/types.js';
+import type { DailyHealthInput, NotificationKind, NotificationPlan, ReleaseStatus } from '../../src/types.js';
 import type { dailyHealthCheck } from '../../src/workflows/daily-health.js';
+import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { promoteUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/messages.js';
+import {
+  APP_DIR,
+  APP_SECRETS,
+  buildSampleApp,
+  deliveryPlan,
+  packStage,
+  waitForPhase,
+} from '../support/delivery.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const SECRET = 'TOLLGATE_WEBHOOK_URL';
@@ -203,5 +218,250 @@ describe('notifications', () => {
     assert.equal(run.records.length, 1);
     assert.equal(run.records[0]!.kind, 'daily-health-failed');
     assert.equal(run.records[0]!.webhook, undefined);
+  });
+});
+
+/** The webhook secret's name on the release workers (its value is the receiver's hook URL). */
+const RELEASE_SECRET = 'TOLLGATE_TEST_RELEASE_HOOK';
+/** Who may decide at the gate; the gate-waiting notice names them. */
+const APPROVERS = ['alice', 'bob'];
+
+/** What a hook received, each message classified by its header (a Slack message carries no kind). */
+function received(hook: string): { kind: string; status: number; message: SlackMessage }[] {
+  return (requests.get(hook) ?? []).map(({ status, body }) => {
+    const message = JSON.parse(body) as SlackMessage;
+    const header = message.blocks[0]?.type === 'header' ? message.blocks[0].text.text : '';
+    const kind = header.endsWith(': a release is waiting at the gate')
+      ? 'gate-waiting'
+      : header.endsWith(': promoted to production')
+        ? 'promoted'
+        : header.endsWith(': release rolled back')
+          ? 'rolled-back'
+          : `unknown (${header})`;
+    return { kind, status, message };
+  });
+}
+
+/** The text of a message's section block. */
+function sectionOf(message: SlackMessage): string {
+  const section = message.blocks.find((b) => b.type === 'section');
+  assert.ok(section?.type === 'section', JSON.stringify(message));
+  return section.text.text;
+}
+
+/**
+ * Polls until the run waits at the gate, then until the hook has received `count` messages of
+ * `kind` while it still waits (the gate's timeout is far off; a run that leaves the gate first fails the wait).
+ */
+async function waitAtGateFor(handle: WorkflowHandle, hook: string, kind: string, count = 1): Promise<void> {
+  await waitForPhase(handle, 'awaiting-promotion');
+  for (;;) {
+    if (received(hook).filter((r) => r.kind === kind).length >= count) return;
+    const { phase } = await handle.query(statusQuery);
+    assert.equal(phase, 'awaiting-promotion', `the run left the gate before the ${kind} notice arrived`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('release notifications', () => {
+  const homes: string[] = [];
+  before(() => buildSampleApp());
+  after(async () => {
+    for (const home of homes)
+      for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
+  });
+
+  /**
+   * A worker whose webhook secret points at a fresh hook with `script`, and a started release of
+   * the sample app with manual promotion (a gate timeout far off) that notifies every kind.
+   */
+  async function startRelease(
+    label: string,
+    ref: string,
+    script: number[],
+    retry: NotificationPlan['retry'],
+  ) {
+    const { taskQueue, workflowId } = uniqueIds(label);
+    const home = join(tempDir(label), 'home');
+    homes.push(home);
+    const hook = `/services/${workflowId}/token-${label}`;
+    answers.set(hook, script);
+    const worker = await createTestWorker(env, taskQueue, home, {
+      secretSource: { ...process.env, ...APP_SECRETS, [RELEASE_SECRET]: `${base}${hook}` },
+    });
+    const delivery = await deliveryPlan({
+      promotion: { mode: 'manual', approvers: APPROVERS, timeoutMs: 300_000, onTimeout: 'rollback' },
+    });
+    const notifications: NotificationPlan = {
+      webhook: { urlSecret: RELEASE_SECRET, events: ALL },
+      uiUrl: UI,
+      ...(retry ? { retry } : {}),
+    };
+    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      taskQueue,
+      workflowId,
+      args: [
+        {
+          app: 'saas-app',
+          ref,
+          sourceDir: APP_DIR,
+          runner: 'host',
+          requestedBy: 'test',
+          stages: [packStage()],
+          delivery,
+          notifications,
+        },
+      ],
+    });
+    const records = (): Recorded[] =>
+      readFileSync(join(home, 'notifications.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Recorded);
+    return { worker, handle, hook, home, workflowId, records };
+  }
+
+  it('tells the webhook the release waits at the gate (naming the approvers), then who promoted it', async () => {
+    const run = await startRelease('notify-promote', 'aaaaaaa1', [200], QUICK);
+    await run.worker.runUntil(async () => {
+      const waiting = await waitForPhase(run.handle, 'awaiting-promotion');
+      await waitAtGateFor(run.handle, run.hook, 'gate-waiting');
+      const [notice] = received(run.hook);
+      assert.equal(notice?.kind, 'gate-waiting');
+      assert.equal(notice.status, 200);
+      assert.equal(
+        notice.message.text,
+        `saas-app: release ${waiting.releaseId} (ref aaaaaaa1) is waiting at the promotion gate for alice, bob; at ${waiting.gate?.timeoutAt} it will be rolled back`,
+      );
+      const section = sectionOf(notice.message);
+      assert.match(section, /^\*Approvers:\* alice, bob$/m, section);
+      assert.ok(section.includes(`tollgate promote ${run.workflowId} --by &lt;name&gt;`), section);
+      const context = JSON.stringify(notice.message.blocks.at(-1));
+      assert.ok(
+        context.includes(
+          `${UI}/namespaces/default/workflows/${run.workflowId}/${run.handle.firstExecutionRunId}`,
+        ),
+        `the context links to the run: ${context}`,
+      );
+
+      const accepted = await run.handle.executeUpdate(promoteUpdate, {
+        args: [{ by: 'alice', reason: 'staging is green' }],
+      });
+      assert.equal(accepted.accepted, true);
+      const result = await run.handle.result();
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal((await environmentStatus(run.home, 'production')).current, result.status.releaseId);
+
+      // The run waits for its notices before it ends: both are in by now, each delivered once.
+      const seen = received(run.hook);
+      assert.deepEqual(
+        seen.map((r) => [r.kind, r.status]),
+        [
+          ['gate-waiting', 200],
+          ['promoted', 200],
+        ],
+      );
+      const promoted = seen[1]!.message;
+      assert.equal(
+        promoted.text,
+        `saas-app: release ${result.status.releaseId} (ref aaaaaaa1) was promoted to production by alice`,
+      );
+      assert.match(sectionOf(promoted), /promoted to production by \*alice\*/);
+      assert.deepEqual(
+        run.records().map((r) => [r.kind, r.webhook]),
+        [
+          ['gate-waiting', 'delivered (200)'],
+          ['promoted', 'delivered (200)'],
+        ],
+      );
+      const history = JSON.stringify(await run.handle.fetchHistory());
+      assert.ok(!history.includes(run.hook), 'the webhook URL is not in the history');
+    });
+  });
+
+  it('tells the webhook who rolled the release back at the gate, and why', async () => {
+    const run = await startRelease('notify-rollback', 'bbbbbbb2', [200], QUICK);
+    await run.worker.runUntil(async () => {
+      await waitAtGateFor(run.handle, run.hook, 'gate-waiting');
+      await run.handle.executeUpdate(rollbackUpdate, {
+        args: [{ by: 'bob', reason: 'checkout copy is wrong' }],
+      });
+      const error = await run.handle.result().then(
+        () => assert.fail('a rolled-back release does not succeed'),
+        (e: unknown) => e,
+      );
+      assert.ok(
+        error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure,
+        String(error),
+      );
+      assert.equal(error.cause.type, FailureType.RolledBack);
+      const status = error.cause.details?.[0] as ReleaseStatus;
+      assert.equal(status.phase, 'rolled-back');
+      assert.equal(status.gate?.state, 'rolled-back');
+
+      const seen = received(run.hook);
+      assert.deepEqual(
+        seen.map((r) => [r.kind, r.status]),
+        [
+          ['gate-waiting', 200],
+          ['rolled-back', 200],
+        ],
+        'no promoted notice, one rolled-back notice',
+      );
+      const notice = seen[1]!.message;
+      assert.match(
+        notice.text,
+        new RegExp(
+          `^saas-app: release ${status.releaseId} \\(ref bbbbbbb2\\) was rolled back by bob: .*checkout copy is wrong`,
+        ),
+      );
+      const section = sectionOf(notice);
+      assert.match(section, /rolled back by \*bob\*/);
+      assert.match(section, /^\*Reason:\* .*checkout copy is wrong/m);
+      assert.deepEqual(
+        run.records().map((r) => r.kind),
+        ['gate-waiting', 'rolled-back'],
+      );
+    });
+  });
+
+  it('a webhook that always answers 500 is given up; the release is still promoted and succeeds', async () => {
+    const attempts = 2;
+    const run = await startRelease('notify-release-down', 'ccccccc3', [500], {
+      ...QUICK,
+      maximumAttempts: attempts,
+    });
+    await run.worker.runUntil(async () => {
+      // The gate-waiting notice is given up while the run waits; the gate still takes a decision.
+      await waitAtGateFor(run.handle, run.hook, 'gate-waiting', attempts);
+      await run.handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice' }] });
+      const result = await run.handle.result();
+      assert.equal(result.outcome, 'succeeded');
+      assert.equal((await environmentStatus(run.home, 'production')).current, result.status.releaseId);
+
+      assert.deepEqual(
+        received(run.hook).map((r) => [r.kind, r.status]),
+        [
+          ...Array.from({ length: attempts }, () => ['gate-waiting', 500]),
+          ...Array.from({ length: attempts }, () => ['promoted', 500]),
+        ],
+        'each notice was tried as often as the plan allows, then given up',
+      );
+      // The local record has every attempt with what the webhook said (the two notices' attempts may interleave).
+      for (const kind of ['gate-waiting', 'promoted']) {
+        assert.deepEqual(
+          run
+            .records()
+            .filter((r) => r.kind === kind)
+            .map((r) => [r.attempt, r.webhook?.replace(/: .*/s, '')]),
+          Array.from({ length: attempts }, (_, i) => [i + 1, 'failed']),
+          kind,
+        );
+      }
+      assert.match(run.records()[0]!.webhook!, /webhook \(secret TOLLGATE_TEST_RELEASE_HOOK\) answered 500/);
+      const history = JSON.stringify(await run.handle.fetchHistory());
+      assert.match(history, /WebhookUnavailable/, 'the notify activity failed; the release did not');
+      assert.ok(!history.includes(run.hook));
+    });
   });
 });

@@ -3,7 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { DeliveryPlan, StagePlan } from '../../src/types.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { DeliveryPlan, ReleasePhase, ReleaseStatus, StagePlan } from '../../src/types.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { reason } from '../../src/revenue/http.js';
 import { ROOT } from './temporal.js';
 
@@ -120,4 +122,16 @@ export function requestLoop(
       return { ok, failed };
     },
   };
+}
+
+/** Polls until the run shows `phase`; fails if the run ends first (so a lost run cannot hang the test). */
+export async function waitForPhase(handle: WorkflowHandle, phase: ReleasePhase): Promise<ReleaseStatus> {
+  for (;;) {
+    const status = await handle.query(statusQuery);
+    if (status.phase === phase) return status;
+    if (['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(status.phase)) {
+      throw new Error(`run ended in ${status.phase} while waiting for ${phase}: ${status.failure ?? ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -12,6 +12,7 @@ import { createActivities, type ActivityDeps } from '../../src/activities/index.
 import { workflowBundlePath } from '../../src/bundle.js';
 import { SEARCH_ATTRIBUTES } from '../../src/constants.js';
 import { RunnerSelector } from '../../src/runners/select.js';
+import { loadSettings } from '../../src/settings.js';
 
 /** The repository root (dist/test/support → three levels up). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -25,12 +26,23 @@ export function temporalBinary(): string {
     .trim();
 }
 
+/**
+ * The data converter of the process's settings: encryption when TOLLGATE_ENCRYPTION_KEY (or its
+ * file) is set, so the whole suite can run encrypted, as client and worker do; none otherwise.
+ */
+export function testDataConverter(): DataConverter | undefined {
+  return loadSettings().dataConverter;
+}
+
 /** Starts a dev server (`temporal server start-dev`) with Tollgate's search attributes registered; `ui` serves the web UI on `uiPort`. */
 export function startTestServer(
   options: { ui?: boolean; uiPort?: number } = {},
 ): Promise<TestWorkflowEnvironment> {
   quietRuntime();
+  const dataConverter = testDataConverter();
   return TestWorkflowEnvironment.createLocal({
+    // With TOLLGATE_ENCRYPTION_KEY set, the tests' client encrypts like the CLI's.
+    ...(dataConverter ? { client: { dataConverter } } : {}),
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       ip: '127.0.0.1',
@@ -90,11 +102,12 @@ export function createTestWorker(
   deps: Partial<ActivityDeps> = {},
   options: { dataConverter?: DataConverter } = {},
 ): Promise<Worker> {
+  const dataConverter = options.dataConverter ?? testDataConverter();
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: workflowBundlePath(options.dataConverter) },
-    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    workflowBundle: { codePath: workflowBundlePath(dataConverter) },
+    ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities({
       home,
       runnerFor: new RunnerSelector('host').runnerFor,

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { TASK_QUEUE } from '../../src/constants.js';
 import { loadSettings } from '../../src/settings.js';
 import { workerRoles } from '../../src/worker.js';
+import { runCli } from '../support/cli.js';
 
 describe('worker queues', () => {
   it('polls only the release queue when builds have no queue of their own', () => {
@@ -29,6 +30,32 @@ describe('worker queues', () => {
     assert.throws(
       () => loadSettings({ TOLLGATE_WORKER_QUEUES: 'build' }),
       /TOLLGATE_WORKER_QUEUES=build needs TOLLGATE_BUILD_TASK_QUEUE/,
+    );
+  });
+});
+
+describe('settings errors', () => {
+  it('refuses a concurrency that is not a positive whole number, naming the variable and the fix', () => {
+    assert.equal(loadSettings({}).maxConcurrentStages, 100);
+    assert.equal(loadSettings({ TOLLGATE_MAX_CONCURRENT_STAGES: '4' }).maxConcurrentStages, 4);
+    for (const bad of ['0', 'four', '2.5']) {
+      assert.throws(
+        () => loadSettings({ TOLLGATE_MAX_CONCURRENT_STAGES: bad }),
+        new RegExp(`TOLLGATE_MAX_CONCURRENT_STAGES=${bad} is not a positive whole number: set it to`),
+      );
+    }
+  });
+
+  it('a bad setting stops the CLI with one line and exit 2', async () => {
+    const result = await runCli(['history'], {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TOLLGATE_RUNNER: 'docker',
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(
+      result.stderr.trim(),
+      'tollgate: TOLLGATE_RUNNER=docker is not a runner: use auto, host or dagger',
     );
   });
 });
