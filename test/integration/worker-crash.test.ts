@@ -6,6 +6,7 @@ import { after, before, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { StageName } from '../../src/constants.js';
 import type { releasePipeline } from '../../src/workflows/deploy.js';
+import { statusQuery } from '../../src/workflows/messages.js';
 import { markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
@@ -35,8 +36,16 @@ function startWorker(taskQueue: string, home: string): ChildProcess {
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  await untilAsync(() => Promise.resolve(condition()), what, timeoutMs);
+}
+
+async function untilAsync(
+  condition: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -46,7 +55,7 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
   const dir = tempDir('crash');
   const home = join(dir, 'home');
   const { taskQueue, workflowId } = uniqueIds('crash');
-  const long = shStage('test-rag-engine', 'sleep 4');
+  const long = shStage('test-rag-engine', 'sleep 6');
   const quick = (name: StageName) => shStage(name, 'true');
   const stages = pipelineStages({
     'test-rag-engine': long,
@@ -66,8 +75,19 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
       markers(dir, 'test-rag-engine').starts.length === 1 &&
       markers(dir, 'test-stripe-integration').ends.length === 1 &&
       markers(dir, 'verify-revenue-metrics').ends.length === 1,
-    'the long stage to start after its siblings completed',
+    'the long stage to start after its siblings finished',
   );
+  // A sibling's process having exited is not enough: its activity completion must have reached
+  // the server, or the server rightly hands the activity out again (at-least-once). The status
+  // query answers from the workflow's own state, which only moves once the completion is recorded.
+  await untilAsync(async () => {
+    const { stages: seen } = await handle.query(statusQuery);
+    return (
+      seen['test-stripe-integration']?.state === 'succeeded' &&
+      seen['verify-revenue-metrics']?.state === 'succeeded'
+    );
+  }, 'the siblings to be recorded as completed');
+  assert.equal(markers(dir, 'test-rag-engine').ends.length, 0, 'the long stage is still running');
   first.kill('SIGKILL');
   await new Promise((resolve) => first.once('exit', resolve));
 
