@@ -23,6 +23,8 @@ export const FailureType = {
   EngineNotInstalled: 'EngineNotInstalled',
   /** An environment driver could not deploy, switch or check a release. */
   EnvironmentFailed: 'EnvironmentFailed',
+  /** A rollback was asked of an environment that has no previous release to go back to. */
+  NoPreviousRelease: 'NoPreviousRelease',
   /** Staging smoke tests failed. */
   SmokeTestFailed: 'SmokeTestFailed',
   /** The verification window saw a breach of a signal. */
@@ -52,4 +54,5 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.EngineNotInstalled,
   FailureType.SmokeTestFailed,
   FailureType.WebhookRejected,
+  FailureType.NoPreviousRelease,
 ];

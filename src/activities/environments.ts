@@ -261,8 +261,9 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
         const env = driver(args.environment);
         const result = await guarded(`rolling ${args.environment.name} back`, () => env.rollback());
         if (!result.to) {
+          // Nothing was switched, and no retry will make a previous release appear.
           throw failure(
-            FailureType.EnvironmentFailed,
+            FailureType.NoPreviousRelease,
             `${args.environment.name} has no previous release to roll back to`,
           );
         }
