@@ -25,6 +25,11 @@ export interface ApprovalRequest {
   by: string;
   reason?: string;
   signature?: unknown;
+  /**
+   * A one-off request (`rollback --env`, whose `runId` is the CLI's request id): once a run has used
+   * it, the worker refuses it to any other run, so a copied signature cannot act twice.
+   */
+  singleUse?: boolean;
 }
 
 /** The worker's answer: `required` says whether it holds TOLLGATE_APPROVAL_SECRET. */

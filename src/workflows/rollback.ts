@@ -1,10 +1,13 @@
 /** Rollback of an environment after its release pipeline has finished: back to the previous release. */
-import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { FailureType } from '../failures.js';
 import type { ApprovalSignature } from '../approvals/protocol.js';
 import type { AuditEntry, EnvironmentPlan } from '../types.js';
 import { recordRollback } from './metrics.js';
 import { approvalActivities, compensationActivities, environmentActivities } from './stages.js';
+
+/** Marks runs that check the request's signature before touching the environment. */
+const SIGNED_ROLLBACK_PATCH = 'signed-rollback';
 
 /** Input of rollbackEnvironment. */
 export interface RollbackInput {
@@ -41,15 +44,19 @@ export async function rollbackEnvironment(
     outcome,
   });
   const requestedAt = Date.now();
-  // Where the worker holds TOLLGATE_APPROVAL_SECRET, only a signed request rolls anything back.
-  const verdict = await approvalActivities().verifyApproval({
-    workflowId: workflowInfo().workflowId,
-    runId: input.requestId ?? '',
-    action: 'rollback',
-    by: input.by,
-    reason: input.reason,
-    ...(input.signature ? { signature: input.signature } : {}),
-  });
+  // Where the worker holds TOLLGATE_APPROVAL_SECRET, only a signed request rolls anything back, once.
+  // Runs started before this check existed replay without it.
+  const verdict = patched(SIGNED_ROLLBACK_PATCH)
+    ? await approvalActivities().verifyApproval({
+        workflowId: workflowInfo().workflowId,
+        runId: input.requestId ?? '',
+        action: 'rollback',
+        by: input.by,
+        reason: input.reason,
+        ...(input.signature ? { signature: input.signature } : {}),
+        singleUse: true,
+      })
+    : ({ ok: true } as const);
   if (!verdict.ok) {
     await CancellationScope.nonCancellable(() =>
       compensationActivities('audit trail').recordAudit([entry('refused', `refused: ${verdict.reason}`)]),

@@ -14,7 +14,7 @@ import { signApproval } from '../../src/approvals/sign.js';
 import { FailureType } from '../../src/failures.js';
 import type { AuditEntry, EnvironmentPlan } from '../../src/types.js';
 import type { RollbackInput, rollbackEnvironment } from '../../src/workflows/rollback.js';
-import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const SECRET = `approval-secret-${randomUUID()}`;
 const environment: EnvironmentPlan = {
@@ -36,16 +36,17 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Runs rollbackEnvironment on a worker holding SECRET; returns the failure (if any) and the audit trail written. */
-async function rollbackWith(
-  sign: (workflowId: string, requestId: string) => RollbackInput['signature'],
-): Promise<{ error: unknown; audit: AuditEntry[] }> {
-  const dir = tempDir('env-rollback');
-  const home = join(dir, 'home');
+/** One `rollback --env` request: where it runs and what it carries. */
+interface Request {
+  home: string;
+  taskQueue: string;
+  workflowId: string;
+  input: RollbackInput;
+}
+
+function request(sign: (workflowId: string, requestId: string) => RollbackInput['signature']): Request {
+  const home = join(tempDir('env-rollback'), 'home');
   const { taskQueue, workflowId } = uniqueIds('env-rollback');
-  const worker = await createTestWorker(env, taskQueue, home, {
-    secretSource: { ...process.env, TOLLGATE_APPROVAL_SECRET: SECRET },
-  });
   const requestId = randomUUID();
   const signature = sign(workflowId, requestId);
   const input: RollbackInput = {
@@ -57,6 +58,19 @@ async function rollbackWith(
     requestId,
     ...(signature ? { signature } : {}),
   };
+  return { home, taskQueue, workflowId, input };
+}
+
+/** Runs rollbackEnvironment on a worker holding SECRET; returns the failure (if any) and the audit trail written. */
+async function run({
+  home,
+  taskQueue,
+  workflowId,
+  input,
+}: Request): Promise<{ error: unknown; audit: AuditEntry[] }> {
+  const worker = await createTestWorker(env, taskQueue, home, {
+    secretSource: { ...process.env, TOLLGATE_APPROVAL_SECRET: SECRET },
+  });
   const error = await worker
     .runUntil(
       env.client.workflow.execute<typeof rollbackEnvironment>('rollbackEnvironment', {
@@ -74,6 +88,22 @@ async function rollbackWith(
     .split('\n')
     .map((line) => JSON.parse(line) as AuditEntry);
   return { error, audit };
+}
+
+const rollbackWith = (sign: (workflowId: string, requestId: string) => RollbackInput['signature']) =>
+  run(request(sign));
+
+const signedBySecret = (workflowId: string, requestId: string) =>
+  signApproval(SECRET, { workflowId, runId: requestId, action: 'rollback', by: 'alice', reason: 'revert' });
+
+/** Past the signature check: the environment (never deployed here) is what fails, not the approval. */
+function assertReachedEnvironment(error: unknown): void {
+  assert.ok(error instanceof WorkflowFailedError, String(error));
+  const cause = error.cause?.cause;
+  assert.ok(cause instanceof ApplicationFailure, String(cause));
+  assert.match(cause.message, /production has no previous release to roll back to/);
+  assert.equal(cause.type, FailureType.NoPreviousRelease);
+  assert.equal(cause.nonRetryable, true, 'no retry can make a previous release appear');
 }
 
 function failureOf(error: unknown): ApplicationFailure {
@@ -112,24 +142,29 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
   });
 
   it('lets a properly signed request through to the environment', async () => {
-    const { error, audit } = await rollbackWith((workflowId, requestId) =>
-      signApproval(SECRET, {
-        workflowId,
-        runId: requestId,
-        action: 'rollback',
-        by: 'alice',
-        reason: 'revert',
-      }),
-    );
-    // Past the signature check: the environment (never deployed here) is what fails, not the approval.
-    assert.ok(error instanceof WorkflowFailedError, String(error));
-    assert.match(
-      String((error.cause?.cause as Error | undefined)?.message),
-      /production has no previous release to roll back to/,
-    );
+    const signed = request(signedBySecret);
+    const { error, audit } = await run(signed);
+    assertReachedEnvironment(error);
+    recordHistory(env, signed.workflowId, 'rollback-env-signed');
     assert.deepEqual(
       audit.map((e) => [e.action, e.outcome]),
       [['rollback', 'failed']],
+    );
+  });
+
+  it('refuses the same signed request to a second run, even under the same workflow id', async () => {
+    const once = request(signedBySecret);
+    assertReachedEnvironment((await run(once)).error);
+    const { error, audit } = await run(once);
+    const failure = failureOf(error);
+    assert.equal(failure.type, FailureType.ApprovalRefused);
+    assert.match(failure.message, /this signed rollback request was already used by run [0-9a-f-]+ at /);
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.outcome]),
+      [
+        ['rollback', 'failed'],
+        ['rollback', 'refused'],
+      ],
     );
   });
 });

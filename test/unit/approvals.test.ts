@@ -1,5 +1,6 @@
 /** Signed approvals without a server: signing, every way a check refuses, the default identity, the activities. */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createApprovalActivities } from '../../src/activities/approvals.js';
@@ -8,6 +9,7 @@ import type { ApprovalRequest, ApprovalVerdict } from '../../src/approvals/proto
 import { approvalKeyId, signApproval } from '../../src/approvals/sign.js';
 import { verifyApproval } from '../../src/approvals/verify.js';
 import { decisionIdentity } from '../../src/cli/decision.js';
+import { tempDir } from '../support/temporal.js';
 
 const SECRET = 'unit-test-approval-secret';
 const SIGNED_AT = new Date('2025-03-01T09:00:00.000Z');
@@ -170,22 +172,83 @@ describe('the approval activities', () => {
   const run = <R>(fn: () => Promise<R>): Promise<R> => new MockActivityEnvironment().run(fn);
 
   it('say whether signatures are required: only where the worker holds the secret', async () => {
-    const without = createApprovalActivities({ secretSource: {} });
-    const withSecret = createApprovalActivities({ secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET } });
+    const without = createApprovalActivities({ home: tempDir('approvals'), secretSource: {} });
+    const withSecret = createApprovalActivities({
+      home: tempDir('approvals'),
+      secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET },
+    });
     assert.deepEqual(await run(() => without.approvalsRequired()), { required: false });
     assert.deepEqual(await run(() => withSecret.approvalsRequired()), { required: true });
   });
 
   it("check with the worker's secret and clock", async () => {
     const activities = createApprovalActivities({
+      home: tempDir('approvals'),
       secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET },
       now: () => NOW,
     });
     assert.deepEqual(await run(() => activities.verifyApproval(signed())), { ok: true, required: true });
     const late = createApprovalActivities({
+      home: tempDir('approvals'),
       secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET },
       now: () => NOW + 10 * MIN,
     });
     assert.match(refusal(await run(() => late.verifyApproval(signed()))), /minutes old \(limit 5 min\)/);
+  });
+});
+
+describe('a single-use request (rollback --env)', () => {
+  const ROLLBACK: ApprovalRequest = {
+    ...REQUEST,
+    action: 'rollback',
+    runId: 'request-0195',
+    singleUse: true,
+  };
+  const inRun = <R>(runId: string, fn: () => Promise<R>): Promise<R> =>
+    new MockActivityEnvironment({ workflowExecution: { workflowId: REQUEST.workflowId, runId } }).run(fn);
+
+  it('is let through for the run that used it first, and refused to any other run', async () => {
+    const activities = createApprovalActivities({
+      home: tempDir('approvals'),
+      secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET },
+      now: () => NOW,
+    });
+    const request = signed(SECRET, ROLLBACK);
+    const first = `run-${randomUUID()}`;
+    assert.deepEqual(await inRun(first, () => activities.verifyApproval(request)), {
+      ok: true,
+      required: true,
+    });
+    // The same run again: a retried local activity or a replayed workflow task.
+    assert.deepEqual(await inRun(first, () => activities.verifyApproval(request)), {
+      ok: true,
+      required: true,
+    });
+    assert.match(
+      refusal(await inRun('run-copy', () => activities.verifyApproval(request))),
+      new RegExp(
+        `this signed rollback request was already used by run ${first} at .*: run tollgate rollback again`,
+      ),
+    );
+  });
+
+  it('is not recorded when its signature is refused, nor when no secret is set', async () => {
+    const home = tempDir('approvals');
+    const checked = createApprovalActivities({
+      home,
+      secretSource: { TOLLGATE_APPROVAL_SECRET: SECRET },
+      now: () => NOW,
+    });
+    refusal(await inRun('run-forged', () => checked.verifyApproval(signed('another-secret', ROLLBACK))));
+    const open = createApprovalActivities({ home, secretSource: {}, now: () => NOW });
+    assert.deepEqual(await inRun('run-open', () => open.verifyApproval(ROLLBACK)), {
+      ok: true,
+      required: false,
+    });
+    assert.deepEqual(
+      await inRun('run-signed', () => checked.verifyApproval(signed(SECRET, ROLLBACK))),
+      { ok: true, required: true },
+      'neither the forged nor the unsigned attempt used the request up',
+    );
   });
 });
