@@ -94,19 +94,22 @@ export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `tollgate-${label}-`));
 }
 
-/** A worker on `taskQueue` with the real activities (host runner) and the prebuilt workflow bundle; `dataConverter` as the worker's (encryption). */
+/**
+ * A worker on `taskQueue` with the real activities (host runner) and the prebuilt workflow bundle;
+ * `dataConverter` as the worker's (encryption); `workflowBundle` to run other workflow code (upgrades).
+ */
 export function createTestWorker(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   home: string,
   deps: Partial<ActivityDeps> = {},
-  options: { dataConverter?: DataConverter } = {},
+  options: { dataConverter?: DataConverter; workflowBundle?: { code: string } } = {},
 ): Promise<Worker> {
   const dataConverter = options.dataConverter ?? testDataConverter();
   return Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: { codePath: workflowBundlePath(dataConverter) },
+    workflowBundle: options.workflowBundle ?? { codePath: workflowBundlePath(dataConverter) },
     ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities({
       home,
