@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -97,13 +97,18 @@ const signedBySecret = (workflowId: string, requestId: string) =>
   signApproval(SECRET, { workflowId, runId: requestId, action: 'rollback', by: 'alice', reason: 'revert' });
 
 /** Past the signature check: the environment (never deployed here) is what fails, not the approval. */
-function assertReachedEnvironment(error: unknown): void {
+function assertReachedEnvironment(error: unknown, home: string): void {
   assert.ok(error instanceof WorkflowFailedError, String(error));
   const cause = error.cause?.cause;
   assert.ok(cause instanceof ApplicationFailure, String(cause));
   assert.match(cause.message, /production has no previous release to roll back to/);
   assert.equal(cause.type, FailureType.NoPreviousRelease);
   assert.equal(cause.nonRetryable, true, 'no retry can make a previous release appear');
+  assert.equal(
+    existsSync(join(home, 'envs', 'production', 'supervisor.pid')),
+    false,
+    'no supervisor was started for an environment never deployed to',
+  );
 }
 
 function failureOf(error: unknown): ApplicationFailure {
@@ -144,7 +149,7 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
   it('lets a properly signed request through to the environment', async () => {
     const signed = request(signedBySecret);
     const { error, audit } = await run(signed);
-    assertReachedEnvironment(error);
+    assertReachedEnvironment(error, signed.home);
     recordHistory(env, signed.workflowId, 'rollback-env-signed');
     assert.deepEqual(
       audit.map((e) => [e.action, e.outcome]),
@@ -154,7 +159,7 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
 
   it('refuses the same signed request to a second run, even under the same workflow id', async () => {
     const once = request(signedBySecret);
-    assertReachedEnvironment((await run(once)).error);
+    assertReachedEnvironment((await run(once)).error, once.home);
     const { error, audit } = await run(once);
     const failure = failureOf(error);
     assert.equal(failure.type, FailureType.ApprovalRefused);

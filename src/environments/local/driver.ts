@@ -1,4 +1,5 @@
 /** The `local` environment driver: what activities call. Every call goes to the environment's supervisor. */
+import { existsSync } from 'node:fs';
 import type {
   DeployedRelease,
   Environment,
@@ -66,6 +67,8 @@ export class LocalEnvironment implements Environment {
 
   /** Switches back to the previous release; repeating it answers the same and changes nothing. */
   rollback(): Promise<{ from: string | null; to: string | null }> {
+    // Never deployed to (no state): nothing to go back to, and no reason to start a supervisor for it.
+    if (!existsSync(this.paths.state)) return Promise.resolve({ from: null, to: null });
     return this.call(
       'rollback',
       { readyTimeoutMs: this.readyTimeoutMs },
