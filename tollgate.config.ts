@@ -1,7 +1,9 @@
 /**
- * The pipeline of the bundled sample app (examples/saas-app). Your own app gets a file like
- * this one: stages are argv arrays run in the source directory (host runner) or in the stage's
- * image (Dagger runner); secrets are env var NAMES the worker resolves, never values.
+ * The pipeline of the bundled sample app (examples/saas-app): one config among many (`tollgate init`
+ * writes one for your app). A release is one commit of this repository; the worker checks it out for
+ * each run. Stages are argv arrays run in the app's folder of that checkout (host runner) or in the
+ * stage's image (Dagger runner), each once every stage it `needs` has passed; secrets are env var
+ * NAMES the worker resolves, never values. Environments form a chain: staging, then production.
  */
 import { defineTollgate } from './src/config/define.js';
 
@@ -17,6 +19,7 @@ const release = {
 
 export default defineTollgate({
   app: 'saas-app',
+  // The app's folder in the repository that holds this file (no `repository:` given).
   source: './examples/saas-app',
   runner: 'auto',
   defaults: {
@@ -24,6 +27,9 @@ export default defineTollgate({
     timeout: '10m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3 },
   },
+  // Each run starts from a fresh checkout: node_modules (with better-sqlite3 compiled) is restored
+  // from the last run whose package-lock.json was the same, so the install runs once per lockfile.
+  dependencies: [{ path: 'node_modules', key: ['package-lock.json'] }],
   stages: {
     'quick-health-check': {
       // `npm install` adds only what is missing (seconds when node_modules is current); `npm ci` would
@@ -36,7 +42,9 @@ export default defineTollgate({
       timeout: '5m',
     },
     'test-suite': { steps: [['npm', 'test']], coverageMinimum: 90 },
+    // The three revenue checks need only the test suite: they run at the same time.
     'test-stripe-integration': {
+      needs: ['test-suite'],
       steps: [['npm', 'run', 'test:stripe']],
       // In containers stripe-mock runs beside the steps; on the host, test:stripe uses STRIPE_MOCK_URL
       // from the worker's env or starts the stripe-mock that scripts/ensure-tools installed.
@@ -49,9 +57,10 @@ export default defineTollgate({
         },
       ],
     },
-    'test-rag-engine': { steps: [['npm', 'run', 'test:rag']] },
-    'verify-revenue-metrics': { steps: [['npm', 'run', 'verify:revenue']] },
+    'test-rag-engine': { needs: ['test-suite'], steps: [['npm', 'run', 'test:rag']] },
+    'verify-revenue-metrics': { needs: ['test-suite'], steps: [['npm', 'run', 'verify:revenue']] },
     'build-production-image': {
+      needs: ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'],
       steps: [['npm', 'run', 'build']],
       artifact: {
         // The built node_modules minus devDependencies: no second native compile of better-sqlite3.
@@ -61,15 +70,33 @@ export default defineTollgate({
     },
   },
   environments: [
-    { name: 'staging', port: 4100, ...release },
-    { name: 'production', port: 4200, ...release },
+    // Staging: no gate before it; after the deploy, the smoke test (with the Stripe-signed events).
+    {
+      name: 'staging',
+      port: 4100,
+      ...release,
+      smoke: { routes: ['/api/insights?q=pricing', '/metrics/revenue'] },
+    },
+    {
+      name: 'production',
+      port: 4200,
+      ...release,
+      promotion: {
+        mode: 'manual',
+        approvers: ['release-manager', 'oncall'],
+        timeout: '30m',
+        onTimeout: 'rollback',
+      },
+      verification: { duration: '30s', interval: '2s', maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+    },
   ],
-  promotion: {
-    mode: 'manual',
-    approvers: ['release-manager', 'oncall'],
-    timeout: '30m',
-    onTimeout: 'rollback',
+  // Revenue protection: signed test events in the smoke test, the revenue signal in verification,
+  // and the Stripe key and revenue freshness in the daily health check.
+  revenue: {
+    webhookPath: '/webhooks/stripe',
+    revenuePath: '/metrics/revenue',
+    webhookSecret: 'STRIPE_WEBHOOK_SECRET',
+    stripeKeySecret: 'STRIPE_SECRET_KEY',
   },
-  smoke: { routes: ['/api/insights?q=pricing', '/metrics/revenue'] },
-  verification: { duration: '30s', interval: '2s', maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
+  health: { stage: 'quick-health-check' },
 });

@@ -25,11 +25,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../src/config/load.js';
-import { COMMAND_STAGES, REVENUE_GATES, type CommandStageName } from '../src/constants.js';
-import type { ReleaseInput, ReleaseResult, StagePlan, StageResult } from '../src/types.js';
-import type { releasePipeline } from '../src/workflows/deploy.js';
-import { APP_DIR } from '../test/support/delivery.js';
-import { shStage } from '../test/support/stages.js';
+import type { ReleaseInput, ReleaseResult, SourceRef, StagePlan, StageResult } from '../src/types.js';
+import type { ReleaseWorkflow } from '../src/workflows/release/index.js';
+import { APP_DIR, buildSampleApp, DEPENDENCIES, sampleCommit } from '../test/support/delivery.js';
+import { fixtureRepo, pipelineStages, REVENUE_GATES } from '../test/support/stages.js';
+
+/** The sample's command stages, by name. */
+type CommandStageName = string;
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../test/support/temporal.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -102,10 +104,11 @@ function commandSpan(
 
 /** Part 1: the six command stages, each `sleep 1`, shStage-style (no retries needed, 60 s timeout). */
 function sleepPlans(): StagePlan[] {
-  return COMMAND_STAGES.map((name) => {
-    const base = shStage(name, 'sleep 1');
-    return { ...base, steps: [{ run: instrumented(name, ['sleep', '1']), env: {} }] };
-  });
+  return pipelineStages().map((base) => ({
+    ...base,
+    artifact: undefined,
+    steps: [{ run: instrumented(base.name, ['sleep', '1']), env: {} }],
+  }));
 }
 
 /** `npm ci` / `npm install` / `npm i`: the dependency install the brief lets us skip. */
@@ -120,7 +123,7 @@ async function appPlans(): Promise<StagePlan[]> {
     ...plan,
     steps: plan.steps
       .filter((step) => !isInstall(step.run))
-      .map((step) => ({ ...step, run: instrumented(plan.name as CommandStageName, step.run) })),
+      .map((step) => ({ ...step, run: instrumented(plan.name, step.run) })),
   }));
 }
 
@@ -254,25 +257,28 @@ async function runPipeline(
   env: TestWorkflowEnvironment,
   taskQueue: string,
   label: string,
-  sourceDir: string,
+  source: SourceRef,
   plans: StagePlan[],
 ): Promise<PipelineRun> {
   const dir = tempDir(`bench-${label}`);
   const markerDir = join(dir, 'markers');
   mkdirSync(markerDir, { recursive: true });
   try {
+    // Each run checks its commit out and restores node_modules, as every release does.
     const input: ReleaseInput = {
-      app: 'bench',
-      ref: `bench${Date.now().toString(16)}`,
-      sourceDir,
+      schemaVersion: 2,
+      app: 'saas-app',
+      source,
       runner: 'host',
       requestedBy: 'bench',
       stages: plans.map((p) => ({ ...p, env: { ...p.env, MARKERS: markerDir } })),
+      environments: [],
+      dependencies: DEPENDENCIES,
     };
     const { workflowId } = uniqueIds(label);
     const clientStart = Date.now();
     const started = performance.now();
-    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [input],
@@ -283,7 +289,7 @@ async function runPipeline(
     if (result.outcome !== 'succeeded') throw new Error(`pipeline ended ${result.outcome}`);
     const { activities: events, workflowTasks } = await historyTimings(handle);
     const stages = plans.map((plan): StageTiming => {
-      const name = plan.name as CommandStageName;
+      const name = plan.name;
       const status = result.status.stages[name];
       const ev = events.get(name);
       const cmd = commandSpan(markerDir, name, plan.steps.length);
@@ -471,7 +477,7 @@ async function measurePart(
   taskQueue: string,
   title: string,
   label: string,
-  sourceDir: string,
+  where: { scriptDir: string; source: SourceRef },
   plans: StagePlan[],
   runs: number,
   wrapperMs: number,
@@ -488,10 +494,10 @@ async function measurePart(
   for (let i = 0; i < runs; i++) {
     // Alternate the order, so neither side always gets the warmer caches or the quieter machine.
     const scriptFirst = i % 2 === 1;
-    if (scriptFirst) part.scriptMs.push(await timeScript(script, sourceDir));
-    const run = await runPipeline(env, taskQueue, `${label}-${i}`, sourceDir, plans);
+    if (scriptFirst) part.scriptMs.push(await timeScript(script, where.scriptDir));
+    const run = await runPipeline(env, taskQueue, `${label}-${i}`, where.source, plans);
     part.runs.push(run);
-    if (!scriptFirst) part.scriptMs.push(await timeScript(script, sourceDir));
+    if (!scriptFirst) part.scriptMs.push(await timeScript(script, where.scriptDir));
     console.log(
       `run ${i + 1}/${runs}: pipeline ${run.wallMs.toFixed(0)} ms, script ${part.scriptMs[i]!.toFixed(0)} ms, ` +
         `critical-path commands ${criticalCommandMs(run).toFixed(0)} ms`,
@@ -551,10 +557,11 @@ async function main(): Promise<void> {
         env,
         taskQueue,
         'warmup',
-        warmDir,
-        COMMAND_STAGES.map((name) => ({
-          ...shStage(name, 'true'),
-          steps: [{ run: instrumented(name, ['true']), env: {} }],
+        fixtureRepo(join(warmDir, 'repo')),
+        pipelineStages().map((base) => ({
+          ...base,
+          artifact: undefined,
+          steps: [{ run: instrumented(base.name, ['true']), env: {} }],
         })),
       );
       rmSync(warmDir, { recursive: true, force: true });
@@ -566,7 +573,7 @@ async function main(): Promise<void> {
           taskQueue,
           'Part 1: six stages of `sleep 1`',
           'sleep',
-          sleepDir,
+          { scriptDir: sleepDir, source: fixtureRepo(join(sleepDir, 'repo')) },
           sleepPlans(),
           runs,
           wrapperMs,
@@ -577,12 +584,14 @@ async function main(): Promise<void> {
       }
 
       if (!values['skip-app']) {
+        await buildSampleApp(); // node_modules in the working copy, and in the store checkouts restore from
         const part = await measurePart(
           env,
           taskQueue,
           'Part 2: the sample app’s real stages',
           'app',
-          APP_DIR,
+          // The script in the working copy (installed already); the pipeline on a commit of the same files.
+          { scriptDir: APP_DIR, source: sampleCommit(join(tempDir('bench-app'), 'repo')) },
           await appPlans(),
           appRuns,
           wrapperMs,

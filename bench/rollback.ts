@@ -26,19 +26,22 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Environment } from '../src/environments/environment.js';
 import {
   createLocalEnvironment,
+  envPaths,
   environmentStatus,
   stopEnvironment,
 } from '../src/environments/local/index.js';
 import { freePort } from '../src/environments/local/net.js';
-import type { DeliveryPlan, ReleaseStatus } from '../src/types.js';
-import type { releasePipeline } from '../src/workflows/deploy.js';
+import { statusFrom } from '../src/cli/runs.js';
+import type { EnvironmentLink } from '../src/types.js';
+import type { ReleaseWorkflow } from '../src/workflows/release/index.js';
 import {
-  APP_DIR,
   APP_SECRETS,
   buildSampleApp,
-  deliveryPlan,
-  packStage,
   requestLoop,
+  sampleChain,
+  sampleCommit,
+  sampleInput,
+  stopSampleEnvironments,
 } from '../test/support/delivery.js';
 import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../test/support/temporal.js';
 import {
@@ -181,11 +184,11 @@ async function driverBench(
   const home = await tempHome();
   const port = await freePort();
   const name = 'bench';
-  const env = createLocalEnvironment({ name, port, home, readyTimeoutMs: 15_000 });
+  const env = createLocalEnvironment({ app: 'bench', name, port, home, readyTimeoutMs: 15_000 });
   const lines: string[] = [];
   const summary: string[] = [];
   const cleanup = async (): Promise<void> => {
-    await stopEnvironment(home, name).catch(() => undefined);
+    await stopEnvironment(envPaths(home, { app: 'bench', name })).catch(() => undefined);
     await removeHome(home);
   };
   await guard(cleanup, async () => {
@@ -311,7 +314,7 @@ function watchProduction(
     const periods: number[] = [];
     let last = NaN;
     while (!stopped) {
-      const status = await environmentStatus(home, 'production').catch(() => null);
+      const status = await environmentStatus(home, { app: 'saas-app', name: 'production' }).catch(() => null);
       const now = Date.now();
       if (Number.isFinite(last)) periods.push(now - last);
       last = now;
@@ -333,14 +336,15 @@ function failureKinds(failures: string[]): string {
 }
 
 async function e2eBench(runs: number): Promise<{ lines: string[]; summary: string[] }> {
-  buildSampleApp();
+  await buildSampleApp();
   const server: TestWorkflowEnvironment = await startTestServer();
-  const home = join(tempDir('bench-e2e'), 'home');
+  const dir = tempDir('bench-e2e');
+  const home = join(dir, 'home');
   const lines: string[] = [];
   const summary: string[] = [];
   const results: E2eRun[] = [];
   const cleanup = async (): Promise<void> => {
-    for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
+    await stopSampleEnvironments([home]);
     await server.teardown();
     await removeHome(join(home, '..'));
   };
@@ -349,37 +353,30 @@ async function e2eBench(runs: number): Promise<{ lines: string[]; summary: strin
     const worker = await createTestWorker(server, taskQueue, home, {
       secretSource: { ...process.env, ...APP_SECRETS },
     });
-    const delivery = await deliveryPlan();
+    const delivery = await sampleChain();
     const start = (
       id: string,
-      plan: DeliveryPlan,
-      ref: string,
+      chain: EnvironmentLink[],
+      label: string,
       releaseEnv: Record<string, string>,
-    ): Promise<WorkflowHandle<typeof releasePipeline>> =>
-      server.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    ): Promise<WorkflowHandle<ReleaseWorkflow>> =>
+      server.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId: id,
         args: [
-          {
-            app: 'saas-app',
-            ref,
-            sourceDir: APP_DIR,
-            runner: 'host',
-            requestedBy: 'bench',
-            stages: [packStage()],
-            delivery: plan,
-            releaseEnv,
-          },
+          sampleInput(sampleCommit(join(dir, 'repo'), label), chain, { releaseEnv, requestedBy: 'bench' }),
         ],
       });
     await worker.runUntil(async () => {
-      const quick = { ...delivery, verification: { ...delivery.verification, durationMs: 1000 } };
-      const good = await (await start(`${workflowId}-good`, quick, 'aaaaaaa1', {})).result();
+      const quick = delivery.map((link) =>
+        link.verification ? { ...link, verification: { ...link.verification, durationMs: 1000 } } : link,
+      );
+      const good = await (await start(`${workflowId}-good`, quick, 'good', {})).result();
       const goodId = good.status.releaseId!;
       console.log(`good release ${goodId} serves production`);
       for (let i = 0; i < runs; i++) {
-        const load = requestLoop(`http://127.0.0.1:${delivery.production.port}/api/insights?q=churn`, 2);
-        const handle = await start(`${workflowId}-slow-${i}`, delivery, `badbad${i}0`, {
+        const load = requestLoop(`http://127.0.0.1:${delivery[1]!.environment.port}/api/insights?q=churn`, 2);
+        const handle = await start(`${workflowId}-slow-${i}`, delivery, `slow-${i}`, {
           SAAS_FAULT: 'slow',
         });
         const outcome = handle.result().then(
@@ -393,10 +390,10 @@ async function e2eBench(runs: number): Promise<{ lines: string[]; summary: strin
           console.log(`run ${i + 1}: the slow release did not fail as expected: ${String(error)}`);
           continue;
         }
-        const status = error.cause.details?.[0] as ReleaseStatus;
-        const breach = status.verification?.samples.find((s) => s.breach);
+        const status = statusFrom(error.cause.details?.[0])!;
+        const breach = status.environments.production?.verification?.samples.find((s) => s.breach);
         const audit = status.audit.find((e) => e.action === 'auto-rollback');
-        const production = await environmentStatus(home, 'production');
+        const production = await environmentStatus(home, { app: 'saas-app', name: 'production' });
         const switched = production.history
           .filter((h) => h.releaseId === goodId && h.event === 'activated')
           .map((h) => Date.parse(h.at))

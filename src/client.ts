@@ -50,21 +50,48 @@ program
   .command('run')
   .description('start the release pipeline for the configured app')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
-  .option('--ref <revision>', 'git revision to release (default: $GITHUB_SHA, then git HEAD of the source)')
-  .option('--until <stage>', 'stop after this stage (e.g. build, for pull requests)')
+  .option(
+    '--ref <revision>',
+    'the commit to release: a branch, tag or SHA, resolved to the full SHA before anything starts (default: $GITHUB_SHA, then HEAD)',
+  )
+  .option(
+    '--allow-dirty',
+    'release the working tree with its uncommitted changes, as a snapshot commit labelled dirty',
+  )
+  .option(
+    '--repository <url|path>',
+    "fetch the release from this repository instead of the config's (CI: the remote)",
+  )
+  .option(
+    '--until <stage|environment>',
+    'stop after this stage (with what it needs) or environment; build = the artifact stage',
+  )
   .option('--by <identity>', 'who starts the run (default: $GITHUB_ACTOR, then the OS user)')
   .option('-w, --wait', 'follow the run and exit with its outcome')
   .option('--queue', 'wait for the release lane when another release of the app is in flight')
-  .option('--auto-promote', 'promote as soon as staging passes (the gate in auto mode; audited)')
+  .option('--auto-promote', 'every gate of the chain promotes at once (auto mode; audited)')
   .option('--release-env <KEY=VALUE...>', 'env for this release in every environment (repeatable)')
   .option('-v, --verbose', "with --wait: stream each step's output as it runs (see below)")
   .option('--profile', 'with --wait: end with queue wait, run time and retries per stage')
   .option('--json', 'machine-readable output (one object at the end; --verbose output goes to stderr)')
   .addHelpText(
     'after',
-    `\n${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --wait --verbose --profile`,
+    `\nA release is one commit of one repository: the worker fetches exactly that commit and checks it out
+for the run; stages never work in your working copy. With uncommitted changes in the app's folder,
+releasing HEAD is refused (listing the files) unless --allow-dirty.
+
+${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --until build --wait\n  tollgate run --wait --verbose --profile`,
   )
   .action(async (options: RunOptions) => exit(await (await import('./commands/run.js')).run(options)));
+
+program
+  .command('worker')
+  .description('run a worker: it polls the task queue, runs the stages and deploys (until SIGINT/SIGTERM)')
+  .addHelpText(
+    'after',
+    '\nSettings come from the environment (TEMPORAL_ADDRESS, TOLLGATE_HOME, TOLLGATE_WORKER_QUEUES, ...; see the README).\n\nExample:\n  npx tollgate worker',
+  )
+  .action(async () => exit(await (await import('./worker.js')).runWorkers()));
 
 program
   .command('status <run>')
@@ -174,21 +201,22 @@ flight are counted as such but enter no figure. p50 is the median (the mean of t
 values for an even count); p95 is the nearest rank, the ceil(0.95 n)-th smallest value.
   success rate            succeeded runs / finished runs (succeeded, failed, rolled back, cancelled;
                           terminated and timed-out runs count as cancelled)
-  deployment frequency    production deployments / days in the window; a production deployment is
-                          a succeeded run whose deploy-to-production stage succeeded
-  lead time for changes   per production deployment: the end of deploy-to-production minus the
-                          commit time of the ref (git log -1 --format=%cI <ref> in the run's source
-                          dir, read when stats runs); the run's start time when the ref is not a
-                          git revision there (the output names those runs)
-  change failure rate     runs whose deploy-to-production succeeded but that did not succeed, over
-                          runs whose deploy-to-production succeeded; split by cause: breach
+  deployment frequency    production deployments / days in the window; "production" is the last
+                          environment of the run's chain, and a production deployment is a
+                          succeeded run whose deploy-to-<that environment> succeeded
+  lead time for changes   per production deployment: the end of its deploy minus the commit's
+                          time (git log -1 --format=%cI <commit> in the repository, or the
+                          worker's mirror of it under TOLLGATE_HOME, read when stats runs); the
+                          run's start time when the commit is not there (the output names those)
+  change failure rate     runs whose production deploy succeeded but that did not succeed, over
+                          runs whose production deploy succeeded; split by cause: breach
                           (verification), operator (accepted rollback), other (failed or
                           cancelled after the switch)
-  time to restore         for breach and operator rollbacks whose "switch production back"
+  time to restore         for breach and operator rollbacks whose production switch back
                           succeeded: from the breaching verification sample's time (else the
                           auto-rollback audit entry) or the operator's accepted rollback, to the
-                          run's final audit entry, written once the compensations (production
-                          first) are done
+                          run's final audit entry, written once the compensations (the last
+                          environment first) are done
   stage p50 / p95         endedAt - startedAt of stages that succeeded or failed, retries included
   seed figures            pipeline success rate = success rate; average pipeline time = mean of
                           close - start over finished runs; deployment frequency as above
@@ -202,10 +230,11 @@ Examples:
 
 const env = program
   .command('env')
-  .description('the local environments (staging, production) on this machine')
-  .addHelpText('after', '\nExamples:\n  tollgate env status\n  tollgate env stop staging');
+  .description('the local environments on this machine, per app')
+  .addHelpText('after', '\nExamples:\n  tollgate env status\n  tollgate env stop staging --app saas-app');
 env
   .command('status [name]')
+  .option('--app <name>', "only this app's (default: the app of ./tollgate.config.ts, else every app)")
   .description('proxy, current and previous release, release processes')
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExamples:\n  tollgate env status\n  tollgate env status production --json')
@@ -214,9 +243,12 @@ env
   );
 env
   .command('stop <name>')
+  .option('--app <name>', 'the app whose environment it is (default: the app of ./tollgate.config.ts)')
   .description("stop an environment's proxy and releases (state is kept)")
   .addHelpText('after', '\nExample:\n  tollgate env stop staging')
-  .action(async (name: string) => exit(await (await import('./commands/env.js')).envStop(name)));
+  .action(async (name: string, options: EnvOptions) =>
+    exit(await (await import('./commands/env.js')).envStop(name, options)),
+  );
 
 program
   .command('health')

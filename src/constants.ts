@@ -3,56 +3,14 @@
 /** The task queue every Tollgate worker polls. */
 export const TASK_QUEUE = 'tollgate-releases';
 
-/** The release stages in pipeline order; the config may only name these. */
-export const STAGE_NAMES = [
-  'quick-health-check',
-  'test-suite',
-  'test-stripe-integration',
-  'test-rag-engine',
-  'verify-revenue-metrics',
-  'build-production-image',
-  'deploy-to-staging',
-  'smoke-test-staging',
-  'deploy-to-production',
-] as const;
-
-/** One of the release stages. */
-export type StageName = (typeof STAGE_NAMES)[number];
-
-/** The revenue gates, which run in parallel after the test suite. */
-export const REVENUE_GATES = [
-  'test-stripe-integration',
-  'test-rag-engine',
-  'verify-revenue-metrics',
-] as const satisfies readonly StageName[];
-
-/** Stages that run the app's own commands (through a runner) rather than an environment driver. */
-export const COMMAND_STAGES = [
-  'quick-health-check',
-  'test-suite',
-  'test-stripe-integration',
-  'test-rag-engine',
-  'verify-revenue-metrics',
-  'build-production-image',
-] as const satisfies readonly StageName[];
-
-/** A stage that runs through a runner. */
-export type CommandStageName = (typeof COMMAND_STAGES)[number];
-
-/** Stages whose plan must never see a live Stripe key. */
-export const TEST_STAGES: readonly StageName[] = [
-  'quick-health-check',
-  'test-suite',
-  'test-stripe-integration',
-  'test-rag-engine',
-  'verify-revenue-metrics',
-];
-
 /** The custom search attributes Tollgate sets on release runs (registered by `tollgate dev`). */
 export const SEARCH_ATTRIBUTES = {
   app: 'TollgateApp',
   environment: 'TollgateEnvironment',
+  /** The full commit SHA of the release. */
   revision: 'TollgateRevision',
+  /** The commit's tree hash. */
+  tree: 'TollgateTree',
   stage: 'TollgateStage',
   outcome: 'TollgateOutcome',
 } as const;
@@ -60,6 +18,34 @@ export const SEARCH_ATTRIBUTES = {
 /** Largest log tail a stage result may carry into workflow history. */
 export const LOG_TAIL_BYTES = 4096;
 
-/** Workflow IDs: one release lane per app. */
-export const releaseWorkflowId = (app: string, ref: string, suffix: string): string =>
-  `release-${app}-${ref.slice(0, 12)}-${suffix}`;
+/** The status entries of an environment's link, beside the command stages (names a user sees). */
+export const deliveryStep = {
+  deploy: (environment: string): string => `deploy-to-${environment}`,
+  smoke: (environment: string): string => `smoke-test-${environment}`,
+} as const;
+
+/** The saga's names for its undos: the metrics, stats and notifications read them too. */
+export const compensation = {
+  discardArtifact: 'discard artifact',
+  /** Puts an environment back on the release it served before (or out of traffic when there was none). */
+  restore: (environment: string): string => `restore ${environment}`,
+  /** True for the undo of a deployed environment (what counts as a rollback). */
+  isRestore: (name: string): boolean => name.startsWith('restore ') || name === LEGACY_PRODUCTION_SWITCH_BACK,
+  /** The environment a restore undid. */
+  environmentOf: (name: string): string | undefined =>
+    name === LEGACY_PRODUCTION_SWITCH_BACK
+      ? 'production'
+      : name.startsWith('restore ')
+        ? name.slice(8)
+        : undefined,
+} as const;
+
+/** Schema 1 runs named production's undo this way; their statuses still say so. */
+const LEGACY_PRODUCTION_SWITCH_BACK = 'switch production back';
+
+/** What runs at the gate before an environment, and in its verification window, in TollgateStage. */
+export const WAIT_STAGES = {
+  gate: 'promotion-gate',
+  verification: 'verification',
+  starting: 'starting',
+} as const;

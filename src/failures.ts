@@ -39,6 +39,14 @@ export const FailureType = {
   WebhookUnavailable: 'WebhookUnavailable',
   /** The notification webhook refused the message (another 4xx): a misconfigured hook. */
   WebhookRejected: 'WebhookRejected',
+  /** The worker read the app's repository, but the release's commit is not in it (not pushed). */
+  CommitNotFound: 'CommitNotFound',
+  /** The worker could not read the app's repository at all (retryable: a network blip heals). */
+  SourceUnavailable: 'SourceUnavailable',
+  /** What the worker checked out does not match the commit (a damaged mirror or disk). */
+  CheckoutMismatch: 'CheckoutMismatch',
+  /** An environment of this app claims what another app's environment holds on this worker (a port). */
+  EnvironmentConflict: 'EnvironmentConflict',
 } as const;
 
 /** One of the failure types above. */
@@ -55,4 +63,17 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.SmokeTestFailed,
   FailureType.WebhookRejected,
   FailureType.NoPreviousRelease,
+  FailureType.CommitNotFound,
+  FailureType.CheckoutMismatch,
+  FailureType.EnvironmentConflict,
 ];
+
+/**
+ * The innermost message of a failure: an ActivityFailure (or a workflow failure) wraps the error
+ * that says what happened, so "Activity task failed" is never what a person reads.
+ */
+export function messageOf(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}

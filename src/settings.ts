@@ -1,5 +1,5 @@
 /** Process settings read once from the environment (the pipeline itself lives in tollgate.config.ts). */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { encryptionDataConverter } from './codec/codec.js';
@@ -14,8 +14,10 @@ export class SettingsError extends Error {
 
 /** Settings shared by the worker and the CLI. */
 export interface Settings {
-  /** Tollgate's state directory: run logs, artifacts, environments, the dev server's database. */
+  /** Tollgate's state directory: run logs, artifacts, environments, mirrors and checkouts, the dev server's database. */
   home: string;
+  /** Where installed dependencies are kept across checkouts (TOLLGATE_CACHE_DIR; `<home>/cache` by default). */
+  cacheDir: string;
   /** Overrides the config's runner (TOLLGATE_RUNNER=host|dagger|auto). */
   runnerOverride?: RunnerKind;
   /** Temporal connection settings, the way the Temporal CLI reads them (TEMPORAL_ADDRESS, TLS, API key). */
@@ -66,8 +68,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const temporal = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
   temporal.connectionOptions.address ??= 'localhost:7233';
   const keys = loadEncryptionKeys(env);
+  const home = resolve(env.TOLLGATE_HOME ?? '.tollgate');
   return {
-    home: resolve(env.TOLLGATE_HOME ?? '.tollgate'),
+    home,
+    cacheDir: env.TOLLGATE_CACHE_DIR ? resolve(env.TOLLGATE_CACHE_DIR) : join(home, 'cache'),
     ...(runner ? { runnerOverride: runner as RunnerKind } : {}),
     temporal,
     uiUrl: (env.TOLLGATE_UI_URL ?? 'http://localhost:8233').replace(/\/$/, ''),

@@ -1,12 +1,41 @@
 /**
- * Types shared by the config, the client, the workflows and the activities.
+ * Types shared by the config, the client, the workflows and the activities (schema 2: a release is
+ * one commit of one repository through the config's own stages and environments).
  * Everything here crosses workflow history, so it holds names and small values, never secrets.
  */
-import type { StageName } from './constants.js';
 import type { FailureType } from './failures.js';
 
 /** Which runner executes command stages. */
 export type RunnerKind = 'auto' | 'host' | 'dagger';
+
+/**
+ * What a release is: one commit of one repository. The client resolves the revision before
+ * anything starts; the worker fetches exactly this commit and checks it out per run.
+ */
+export interface SourceRef {
+  /** Where workers fetch from: a URL, or an absolute path on the workers' machine. */
+  repository: string;
+  /** The full commit SHA. */
+  commit: string;
+  /** The commit's tree hash; null when the client could not read it (the worker fills it in). */
+  tree: string | null;
+  /** The app's folder inside the repository ('' for its root). */
+  subdir: string;
+  /** What was asked for: a branch, a tag, `HEAD`, a short SHA. */
+  revision: string;
+  /** A snapshot of a dirty working tree (`--allow-dirty`): its changed files, on top of `base`. */
+  dirty?: { base: string; files: string[] };
+  /** A ref the commit can be fetched under when it is on no branch (a dirty snapshot). */
+  fetchRef?: string;
+}
+
+/** A folder restored into fresh checkouts while its key files are unchanged (the config's `dependencies`). */
+export interface DependencyPlan {
+  /** Relative to the app's folder, e.g. `node_modules`. */
+  path: string;
+  /** Files (relative to the app's folder) whose content decides whether a stored copy fits, e.g. `package-lock.json`. */
+  key: string[];
+}
 
 /** A Temporal retry policy in plain numbers. */
 export interface RetryPlan {
@@ -22,7 +51,7 @@ export interface StepPlan {
   env: Record<string, string>;
 }
 
-/** What the build stage packs into the release artifact. */
+/** What a build stage packs into the release artifact. */
 export interface ArtifactPlan {
   /** Paths (relative to the source dir) copied into the artifact after the build steps. */
   include: string[];
@@ -32,9 +61,12 @@ export interface ArtifactPlan {
   sbom: string[];
 }
 
-/** A stage as data: what both runners execute. */
+/** A command stage as data: what both runners execute. */
 export interface StagePlan {
-  name: StageName;
+  /** The config's name for it (kebab-case). */
+  name: string;
+  /** Stages that must have succeeded before this one starts; [] starts at once. */
+  needs: string[];
   /** Container image for the Dagger runner; the host runner ignores it. */
   image: string;
   steps: StepPlan[];
@@ -49,7 +81,7 @@ export interface StagePlan {
   retryableExitCodes: number[];
   /** Minimum line coverage in percent, read from the step output's coverage summary. */
   coverageMinimum?: number;
-  /** Present on the build stage only. */
+  /** On the one stage whose result the environments deploy. */
   artifact?: ArtifactPlan;
   /**
    * Services the steps talk to (stripe-mock). The Dagger runner starts each from its image and binds
@@ -57,6 +89,9 @@ export interface StagePlan {
    */
   services?: ServicePlan[];
 }
+
+/** What a runner needs of a stage: everything but its place in the graph (schema 1 stages have none). */
+export type CommandPlan = Omit<StagePlan, 'needs'>;
 
 /** A service beside a stage's steps in containers, reached by its name as a hostname. */
 export interface ServicePlan {
@@ -101,7 +136,7 @@ export interface ImageArtifact {
 
 /** What a stage reports back: small, history-friendly. */
 export interface StageResult {
-  name: StageName;
+  name: string;
   runner: 'host' | 'dagger' | 'environment';
   attempt: number;
   startedAt: string;
@@ -118,7 +153,7 @@ export interface StageResult {
 
 /** Details attached to a stage's ApplicationFailure so the workflow and CLI can show them. */
 export interface StageFailureDetails {
-  stage: StageName;
+  stage: string;
   attempt: number;
   exitCode: number | null;
   logTail: string;
@@ -139,21 +174,28 @@ export interface StageStatus {
   failureType?: string;
 }
 
-/** Where a run is, as a whole. */
+/** Where a run is, as a whole (`environment` in the status says which link of the chain). */
 export type ReleasePhase =
   | 'starting'
-  | 'checks'
-  | 'revenue-gates'
-  | 'build'
-  | 'staging'
+  /** Command stages are running. */
+  | 'stages'
+  /** A release is being deployed to an environment and smoke-tested there. */
+  | 'deploying'
   | 'awaiting-promotion'
-  | 'production'
   | 'verifying'
   | 'compensating'
   | 'succeeded'
   | 'failed'
   | 'rolled-back'
   | 'cancelled';
+
+/** The phases a run ends in. */
+export const FINAL_PHASES = [
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'cancelled',
+] as const satisfies readonly ReleasePhase[];
 
 /** One compensation's outcome. */
 export interface CompensationReport {
@@ -162,24 +204,50 @@ export interface CompensationReport {
   error?: string;
 }
 
-/** The `status` query's answer. */
+/** The commit a run releases, as the status shows it. */
+export type SourceSummary = Pick<
+  SourceRef,
+  'repository' | 'commit' | 'tree' | 'subdir' | 'revision' | 'dirty'
+>;
+
+/** The verification window of one environment: the baseline before the switch, then its samples (latest last). */
+export interface VerificationProgress {
+  baseline?: VerificationSample;
+  samples: VerificationSample[];
+  endsAt?: string;
+}
+
+/** One environment's link as the status shows it. */
+export interface EnvironmentProgress {
+  gate?: GateStatus;
+  verification?: VerificationProgress;
+}
+
+/** The `status` query's answer (schema 2). */
 export interface ReleaseStatus {
+  schemaVersion: 2;
   app: string;
-  ref: string;
+  source: SourceSummary;
   phase: ReleasePhase;
-  stages: Partial<Record<StageName, StageStatus>>;
+  /** The environment the run works on now, or worked on last. */
+  environment?: string;
+  /** Command stages in config order, then each environment's `deploy-to-<env>` and `smoke-test-<env>`. */
+  stages: Record<string, StageStatus>;
+  /** Every environment of the chain, in chain order (the last is the app's production): its gate and verification window. */
+  environments: Record<string, EnvironmentProgress>;
   compensations: CompensationReport[];
   artifact?: ArtifactRef;
   failure?: string;
   releaseId?: string;
-  gate?: GateStatus;
-  /** Baseline taken just before the production switch, then the window's samples (latest last). */
-  verification?: { baseline?: VerificationSample; samples: VerificationSample[]; endsAt?: string };
+  /** `--until`: the stage or environment the run stops after (a partial run, e.g. a pull request). */
+  until?: string;
   audit: AuditEntry[];
 }
 
 /** An environment as the workflow sees it: names and numbers only. */
 export interface EnvironmentPlan {
+  /** The app it belongs to: environments are kept per app, so apps on one worker never meet. */
+  app: string;
   name: string;
   driver: 'local';
   port: number;
@@ -191,7 +259,7 @@ export interface EnvironmentPlan {
   readyPath: string;
 }
 
-/** How the promotion gate behaves. */
+/** How the gate before an environment behaves. */
 export interface PromotionPlan {
   mode: 'manual' | 'auto';
   approvers: string[];
@@ -199,55 +267,66 @@ export interface PromotionPlan {
   onTimeout: 'rollback' | 'promote';
 }
 
-/** What the staging smoke test checks. */
+/** What the smoke test checks after an environment switches to the release. */
 export interface SmokePlan {
+  /** Routes that must answer 200 (health and readiness are always checked). */
   routes: string[];
-  webhookPath: string;
-  revenuePath: string;
-  /** Name of the env var holding the webhook signing secret. */
-  webhookSecret: string;
+  /** Send a Stripe-signed test event (must be counted) and a forged one (must be refused); needs `revenue`. */
+  revenueEvents: boolean;
 }
 
-/** The verification window after the production switch. */
+/** The verification window after an environment's switch. */
 export interface VerificationPlan {
   durationMs: number;
   intervalMs: number;
   maxErrorRate: number;
   maxP95LatencyMs: number;
+}
+
+/** Revenue protection, where the config declares it (`revenue:`): the Stripe webhook and the revenue tracker. */
+export interface RevenuePlan {
+  /** Where the app takes Stripe webhooks, e.g. `/webhooks/stripe`. */
+  webhookPath: string;
+  /** Where the app reports `{ revenueCents, eventCount, lastEventAt }`, e.g. `/metrics/revenue`. */
   revenuePath: string;
+  /** Name of the env var holding the webhook signing secret. */
+  webhookSecret: string;
+  /** Name of the env var holding the Stripe secret key the daily health check inspects. */
+  stripeKeySecret: string;
 }
 
-/** Staging, the gate, production and verification; absent when the config has no environments. */
-export interface DeliveryPlan {
-  staging: EnvironmentPlan;
-  production: EnvironmentPlan;
+/** One link of the environment chain: the gate before it, the deploy, its smoke test and verification window. */
+export interface EnvironmentLink {
+  environment: EnvironmentPlan;
   promotion: PromotionPlan;
-  smoke: SmokePlan;
-  verification: VerificationPlan;
+  smoke?: SmokePlan;
+  verification?: VerificationPlan;
 }
 
-/** The release workflow's one input. Holds names of secrets, never values. */
+/** The release workflow's one input (schema 2). Holds names of secrets, never values. */
 export interface ReleaseInput {
+  schemaVersion: 2;
   app: string;
-  /** Git revision (or any label) of the release. */
-  ref: string;
-  /** Absolute path of the app's source on the worker's machine. */
-  sourceDir: string;
+  source: SourceRef;
   runner: RunnerKind;
   /** Who or what started the run (CI actor, OS user). */
   requestedBy: string;
-  /** The configured command stages, in pipeline order. */
+  /** The command stages, in config order, each with its `needs`. */
   stages: StagePlan[];
-  /** Stop after this stage (e.g. 'build-production-image' for pull requests). */
-  until?: StageName;
+  /** The environment chain, in order; empty when the config has none. */
+  environments: EnvironmentLink[];
+  /** Folders restored into the run's checkout while their key files are unchanged. */
+  dependencies: DependencyPlan[];
+  revenue?: RevenuePlan;
+  /** Stop after this stage (with what it needs) or environment. */
+  until?: string;
   /** Heartbeat timeout of stage activities (default 10 s); tests shorten it. */
   heartbeatTimeoutMs?: number;
-  delivery?: DeliveryPlan;
   /** Plain env for this release's processes in every environment (feature flags, SAAS_FAULT in demos). */
   releaseEnv?: Record<string, string>;
   /** Where gate, promotion and rollback notifications go (the webhook secret's name, the UI's address). */
   notifications?: NotificationPlan;
-  /** Task queue of the build stage when builds run on workers of their own (TOLLGATE_BUILD_TASK_QUEUE). */
+  /** Task queue of the artifact stage when builds run on workers of their own (TOLLGATE_BUILD_TASK_QUEUE). */
   buildTaskQueue?: string;
 }
 
@@ -259,9 +338,10 @@ export interface ReleaseResult {
 
 /** A built release on its way through the environments. */
 export interface ReleaseRef {
-  /** `<app>-<ref7>-<digest8>`: the same build always gets the same id, so deploys are idempotent. */
+  /** `<app>-<sha7>-<digest8>`: the same build always gets the same id, so deploys are idempotent. */
   releaseId: string;
   app: string;
+  /** The commit (full SHA) it was built from. */
   ref: string;
   artifact: ArtifactRef;
 }
@@ -291,10 +371,15 @@ export interface AuditEntry {
   reason: string;
   releaseId?: string;
   digest?: string;
+  /** The environment the decision was about (the gate before it, its verification window). */
+  environment?: string;
+  /** The commit and tree released. */
+  commit?: string;
+  tree?: string;
   outcome: 'accepted' | 'refused' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
 }
 
-/** The promotion gate's state in the status query. */
+/** A promotion gate's state in the status query. */
 export interface GateStatus {
   state: 'waiting' | 'promoted' | 'rolled-back' | 'timed-out';
   since: string;
@@ -303,32 +388,33 @@ export interface GateStatus {
   reason?: string;
 }
 
-/** One sample of the verification window. */
+/** One sample of a verification window. */
 export interface VerificationSample {
   at: string;
   healthy: boolean;
   requests: number;
   errorRate: number;
   p95LatencyMs: number | null;
+  /** Null where the config has no revenue block (or the tracker was unreadable). */
   revenueEvents: number | null;
   /** The breached signal and why, when this sample breached. */
   breach?: { signal: 'health' | 'error-rate' | 'latency' | 'revenue'; detail: string };
 }
 
-/** The daily health workflow's one input. Holds names of secrets, never values. */
+/** The daily health workflow's one input (schema 2). Holds names of secrets, never values. */
 export interface DailyHealthInput {
+  schemaVersion: 2;
   app: string;
-  /** Absolute path of the app's source on the worker's machine. */
-  sourceDir: string;
+  /** The app's repository: the health stage runs on the commit the last environment serves, else the default branch. */
+  source: Pick<SourceRef, 'repository' | 'subdir'>;
   runner: RunnerKind;
-  /** The app's quick-health-check stage, when the config has one. */
+  /** The config's health stage (`health.stage`), when it names one. */
   healthStage?: StagePlan;
+  dependencies: DependencyPlan[];
   /** Every configured environment: health and readiness through its proxy. */
   environments: EnvironmentPlan[];
-  /** The revenue tracker's endpoint (read in production, else the last environment) and how old its last event may be. */
-  revenue: { path: string; maxAgeMs: number };
-  /** Name of the env var holding the Stripe secret key (resolved on the worker). */
-  stripeKeySecret: string;
+  /** With a revenue block: the Stripe key's kind and the revenue tracker's freshness (read in the last environment). */
+  revenue?: RevenuePlan & { maxAgeMs: number };
   /** Where a failed check's notification goes (the webhook secret's name, the UI's address). */
   notifications?: NotificationPlan;
 }
@@ -347,6 +433,8 @@ export interface HealthCheck {
   keyKind?: StripeKeyKind;
   /** Revenue freshness: time since the last counted event, when there was one. */
   ageMs?: number;
+  /** Set when the check did not run, and why (e.g. the config has no revenue block); `ok` is then true. */
+  notChecked?: string;
 }
 
 /** The daily health workflow's result. */
@@ -370,7 +458,10 @@ export interface NotificationRun {
 /** A release's identity in a notification. */
 export interface NotifiedRelease extends NotificationRun {
   releaseId: string;
+  /** The commit released. */
   ref: string;
+  /** The environment the gate or rollback concerns (absent in notifications of schema 1 runs). */
+  environment?: string;
 }
 
 /** Something worth telling a human about: recorded in `<home>/notifications.jsonl`, sent to the webhook. */

@@ -64,6 +64,7 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}),
     activities: createActivities({
       home: settings.home,
+      cacheDir: settings.cacheDir,
       runnerFor: runners.runnerFor,
       secretSource: process.env,
       onSecrets: (values) => logger.addSecrets(values),
@@ -104,7 +105,8 @@ export function workerRoles(settings: Settings): ('release' | 'build')[] {
   return settings.workerQueues === 'build' ? ['build'] : ['release', 'build'];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Runs the workers TOLLGATE_WORKER_QUEUES asks for until SIGINT/SIGTERM (`tollgate worker`, `node dist/src/worker.js`). */
+export async function runWorkers(): Promise<number> {
   const logger = loggerFromEnv();
   try {
     const settings = loadSettings();
@@ -129,11 +131,14 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     // The last connection closed shuts the Runtime down; its log forwarding would otherwise keep the process alive.
     await workers[0]?.connection?.close();
     logger.info('worker drained and stopped');
+    return 0;
   } catch (error) {
     // One JSON line (secrets redacted) rather than Node's raw stack on stderr.
     logger.error(`worker stopped: ${error instanceof Error ? error.message : String(error)}`, { error });
-    process.exitCode = 1;
+    return 1;
   } finally {
     logger.flush();
   }
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = await runWorkers();

@@ -52,7 +52,7 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       };
     }
     const held = claimRequest(
-      ledgerDir(deps.home),
+      ledgerDir(deps.home, request.app),
       { workflowId: request.workflowId, requestId: request.runId, runId },
       now,
     );

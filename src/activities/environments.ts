@@ -3,7 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import type { DeployedRelease, Environment } from '../environments/environment.js';
-import { createLocalEnvironment, LocalEnvironmentError } from '../environments/local/index.js';
+import { createLocalEnvironment, envPaths, LocalEnvironmentError } from '../environments/local/index.js';
 import { FailureType } from '../failures.js';
 import { reason, request } from '../revenue/http.js';
 import { readRevenue, runSmokeChecks, type CheckResult } from '../revenue/smoke.js';
@@ -11,10 +11,15 @@ import type {
   AuditEntry,
   EnvironmentPlan,
   ReleaseRef,
+  RevenuePlan,
   SmokePlan,
   VerificationPlan,
   VerificationSample,
 } from '../types.js';
+import type {
+  SmokePlan as SmokePlanV1,
+  VerificationPlan as VerificationPlanV1,
+} from '../workflows/legacy/types.js';
 import { failure } from './failure.js';
 import { resolveSecrets } from './secrets.js';
 
@@ -34,16 +39,26 @@ export interface EnvironmentDeps {
   environmentFor?: (plan: EnvironmentPlan) => Environment;
 }
 
+/** An environment plan as activities receive it: the workflow code of 0.1 names no app in it (see envPaths). */
+type PlanArg = Omit<EnvironmentPlan, 'app'> & { app?: string };
+
 /** Builds the environment activities. */
 export function createEnvironmentActivities(deps: EnvironmentDeps) {
+  // One driver per app and environment: two apps' "staging" are two environments.
   const drivers = new Map<string, Environment>();
-  const driver = (plan: EnvironmentPlan): Environment => {
-    let env = drivers.get(plan.name);
+  const driver = (plan: PlanArg): Environment => {
+    const key = `${plan.app ?? ''}/${plan.name}`;
+    let env = drivers.get(key);
     if (!env) {
       env =
-        deps.environmentFor?.(plan) ??
-        createLocalEnvironment({ name: plan.name, port: plan.port, home: deps.home });
-      drivers.set(plan.name, env);
+        (plan.app ? deps.environmentFor?.({ ...plan, app: plan.app }) : undefined) ??
+        createLocalEnvironment({
+          ...(plan.app ? { app: plan.app } : {}),
+          name: plan.name,
+          port: plan.port,
+          home: deps.home,
+        });
+      drivers.set(key, env);
     }
     return env;
   };
@@ -73,10 +88,64 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
     }
   };
 
+  /** One verification sample: health, traffic since `since`, revenue tracking (with a revenue path) vs the baseline. */
+  const sample = (args: {
+    environment: PlanArg;
+    verification: VerificationPlan;
+    since: string;
+    baseline?: VerificationSample;
+    revenuePath?: string;
+  }): Promise<VerificationSample> =>
+    beating(async () => {
+      const env = driver(args.environment);
+      const { verification } = args;
+      const health = await env.health();
+      const traffic = await env.traffic(args.since);
+      let revenueEvents: number | null = null;
+      let revenueProblem: string | undefined;
+      if (args.revenuePath) {
+        try {
+          revenueEvents = (await readRevenue(env.url, args.revenuePath)).eventCount;
+        } catch (error) {
+          revenueProblem = `revenue tracking unreadable: ${reason(error)}`;
+        }
+      }
+      const errors = traffic.errors5xx + traffic.proxyErrors;
+      const errorRate = traffic.requests === 0 ? 0 : errors / traffic.requests;
+      const result: VerificationSample = {
+        at: new Date().toISOString(),
+        healthy: health.ok,
+        requests: traffic.requests,
+        errorRate,
+        p95LatencyMs: traffic.p95LatencyMs,
+        revenueEvents,
+      };
+      const baselineEvents = args.baseline?.revenueEvents ?? null;
+      if (!health.ok) result.breach = { signal: 'health', detail: `health check failed: ${health.detail}` };
+      else if (errorRate > verification.maxErrorRate) {
+        result.breach = {
+          signal: 'error-rate',
+          detail: `${errors} of ${traffic.requests} requests failed (${(errorRate * 100).toFixed(1)}% > ${(verification.maxErrorRate * 100).toFixed(1)}%)`,
+        };
+      } else if (traffic.p95LatencyMs !== null && traffic.p95LatencyMs > verification.maxP95LatencyMs) {
+        result.breach = {
+          signal: 'latency',
+          detail: `p95 latency ${traffic.p95LatencyMs.toFixed(0)} ms > ${verification.maxP95LatencyMs} ms`,
+        };
+      } else if (revenueProblem) result.breach = { signal: 'revenue', detail: revenueProblem };
+      else if (baselineEvents !== null && revenueEvents !== null && revenueEvents < baselineEvents) {
+        result.breach = {
+          signal: 'revenue',
+          detail: `revenue events went from ${baselineEvents} to ${revenueEvents}: the tracker lost data`,
+        };
+      }
+      return result;
+    });
+
   return {
     /** Starts the release beside the current one (not in traffic); returns it and the release serving before. */
     async deployRelease(args: {
-      environment: EnvironmentPlan;
+      environment: PlanArg;
       release: ReleaseRef;
       releaseEnv: Record<string, string>;
     }): Promise<{ deployed: DeployedRelease; previous: string | null }> {
@@ -90,7 +159,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           `environment ${environment.name}`,
         );
         // Releases come and go; the environment's data (a database, uploads) stays in one place they all share.
-        const dataDir = join(deps.home, 'envs', environment.name, 'data');
+        const dataDir = envPaths(deps.home, environment).data;
         mkdirSync(dataDir, { recursive: true });
         const env = withDataDir({ ...environment.env, ...args.releaseEnv }, dataDir);
         const deployed = await guarded(`deploying ${release.releaseId} to ${environment.name}`, () =>
@@ -122,7 +191,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
 
     /** Moves the environment's traffic to the release (atomic; idempotent). */
     async activateRelease(args: {
-      environment: EnvironmentPlan;
+      environment: PlanArg;
       releaseId: string;
     }): Promise<{ previous: string | null }> {
       return beating(async () => {
@@ -138,7 +207,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
      * release, the proxy answers 503: nothing that failed its checks keeps serving.
      */
     async restoreEnvironment(args: {
-      environment: EnvironmentPlan;
+      environment: PlanArg;
       previous: string | null;
       releaseId: string;
     }): Promise<string> {
@@ -164,81 +233,51 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       });
     },
 
-    /** The staging smoke test through the environment's proxy; SmokeTestFailed names every failed check. */
-    async smokeTest(args: { environment: EnvironmentPlan; smoke: SmokePlan }): Promise<CheckResult[]> {
+    /**
+     * The smoke test through the environment's address: health, readiness, the routes, and with a
+     * revenue plan the Stripe-signed events. SmokeTestFailed names every failed check.
+     */
+    async smokeTest(args: {
+      environment: PlanArg;
+      smoke: SmokePlan | SmokePlanV1;
+      revenue?: Pick<RevenuePlan, 'webhookPath' | 'revenuePath' | 'webhookSecret'>;
+    }): Promise<CheckResult[]> {
       return beating(async () => {
         const env = driver(args.environment);
-        const [webhookSecret] = Object.values(
-          resolveSecrets([args.smoke.webhookSecret], deps.secretSource, 'smoke test'),
-        );
+        // Schema 1 runs always sent the Stripe events, with their settings in the smoke plan.
+        const revenue = 'webhookPath' in args.smoke ? args.smoke : args.revenue;
+        const webhookSecret = revenue
+          ? Object.values(resolveSecrets([revenue.webhookSecret], deps.secretSource, 'smoke test'))[0]
+          : undefined;
         const results = await runSmokeChecks({
           url: env.url,
           healthPath: args.environment.healthPath,
           readyPath: args.environment.readyPath,
-          plan: args.smoke,
-          webhookSecret: webhookSecret!,
+          routes: args.smoke.routes,
+          ...(revenue && webhookSecret ? { revenue: { ...revenue, webhookSecret } } : {}),
         });
         const failed = results.filter((r) => !r.ok);
         if (failed.length > 0) {
           throw failure(
             FailureType.SmokeTestFailed,
-            `smoke-test-staging: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}`,
+            `smoke test of ${args.environment.name}: ${failed.length} of ${results.length} checks failed: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}`,
           );
         }
         return results;
       });
     },
 
-    /** One verification sample of production: health, traffic since `since`, revenue tracking vs the baseline. */
-    async sampleProduction(args: {
-      environment: EnvironmentPlan;
-      verification: VerificationPlan;
+    /** One verification sample of an environment: health, traffic since `since`, and revenue tracking where the config has it. */
+    sampleEnvironment: sample,
+
+    /** The same for schema 1 runs, whose verification plan carries the revenue path. */
+    sampleProduction(args: {
+      environment: PlanArg;
+      verification: VerificationPlanV1;
       since: string;
       baseline?: VerificationSample;
     }): Promise<VerificationSample> {
-      return beating(async () => {
-        const env = driver(args.environment);
-        const { verification } = args;
-        const health = await env.health();
-        const traffic = await env.traffic(args.since);
-        let revenueEvents: number | null = null;
-        let revenueProblem: string | undefined;
-        try {
-          revenueEvents = (await readRevenue(env.url, verification.revenuePath)).eventCount;
-        } catch (error) {
-          revenueProblem = `revenue tracking unreadable: ${reason(error)}`;
-        }
-        const errors = traffic.errors5xx + traffic.proxyErrors;
-        const errorRate = traffic.requests === 0 ? 0 : errors / traffic.requests;
-        const sample: VerificationSample = {
-          at: new Date().toISOString(),
-          healthy: health.ok,
-          requests: traffic.requests,
-          errorRate,
-          p95LatencyMs: traffic.p95LatencyMs,
-          revenueEvents,
-        };
-        const baselineEvents = args.baseline?.revenueEvents ?? null;
-        if (!health.ok) sample.breach = { signal: 'health', detail: `health check failed: ${health.detail}` };
-        else if (errorRate > verification.maxErrorRate) {
-          sample.breach = {
-            signal: 'error-rate',
-            detail: `${errors} of ${traffic.requests} requests failed (${(errorRate * 100).toFixed(1)}% > ${(verification.maxErrorRate * 100).toFixed(1)}%)`,
-          };
-        } else if (traffic.p95LatencyMs !== null && traffic.p95LatencyMs > verification.maxP95LatencyMs) {
-          sample.breach = {
-            signal: 'latency',
-            detail: `p95 latency ${traffic.p95LatencyMs.toFixed(0)} ms > ${verification.maxP95LatencyMs} ms`,
-          };
-        } else if (revenueProblem) sample.breach = { signal: 'revenue', detail: revenueProblem };
-        else if (baselineEvents !== null && revenueEvents !== null && revenueEvents < baselineEvents) {
-          sample.breach = {
-            signal: 'revenue',
-            detail: `revenue events went from ${baselineEvents} to ${revenueEvents}: the tracker lost data`,
-          };
-        }
-        return sample;
-      });
+      return sample({ ...args, revenuePath: args.verification.revenuePath });
     },
 
     /** Health of a release addressed directly (before it takes traffic). */
@@ -255,7 +294,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
 
     /** Puts the environment back on its previous release (after a run has finished). */
     async rollbackToPrevious(args: {
-      environment: EnvironmentPlan;
+      environment: PlanArg;
     }): Promise<{ from: string | null; to: string | null }> {
       return beating(async () => {
         const env = driver(args.environment);
@@ -273,14 +312,14 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
 
     /** After a successful window: the replaced release is stopped but kept for rollback; older ones go. */
     async settleEnvironment(args: {
-      environment: EnvironmentPlan;
+      environment: PlanArg;
     }): Promise<{ parked: string | null; retired: string[] }> {
       const env = driver(args.environment);
       return guarded(`settling ${args.environment.name}`, () => env.settle());
     },
 
     /** Stops a release that no longer serves and deletes its files. */
-    async retireRelease(args: { environment: EnvironmentPlan; releaseId: string }): Promise<void> {
+    async retireRelease(args: { environment: PlanArg; releaseId: string }): Promise<void> {
       const env = driver(args.environment);
       const current = await env.current();
       if (current?.releaseId === args.releaseId) return; // never retire what serves

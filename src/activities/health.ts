@@ -26,7 +26,7 @@ export function createHealthActivities(deps: HealthDeps) {
   const urlOf = (plan: EnvironmentPlan): string =>
     (
       deps.environmentFor?.(plan) ??
-      createLocalEnvironment({ name: plan.name, port: plan.port, home: deps.home })
+      createLocalEnvironment({ app: plan.app, name: plan.name, port: plan.port, home: deps.home })
     ).url;
 
   /** GET `url`: ok on 200, otherwise the status or the network error as the reason. */

@@ -5,6 +5,7 @@ import { createDaggerSmokeActivities } from './dagger-smoke.js';
 import { createEnvironmentActivities, type EnvironmentDeps } from './environments.js';
 import { createHealthActivities, type HealthDeps } from './health.js';
 import { createNotifyActivities, type NotifyDeps } from './notify.js';
+import { createSourceActivities } from './source.js';
 import { createStageActivities, type StageDeps } from './stage.js';
 
 /** Everything the activities need from the outside world. */
@@ -13,6 +14,7 @@ export type ActivityDeps = StageDeps & EnvironmentDeps & HealthDeps & NotifyDeps
 /** Builds the activity map the worker registers. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createSourceActivities(deps),
     ...createStageActivities(deps),
     ...createArtifactActivities(),
     ...createDaggerSmokeActivities(),

@@ -1,6 +1,4 @@
 /** Resolves secret names to values on the worker: values never travel through workflow history. */
-import type { StageName } from '../constants.js';
-import { TEST_STAGES } from '../constants.js';
 import { FailureType } from '../failures.js';
 import { findLiveStripeKeys } from '../revenue/live-key-guard.js';
 import { failure } from './failure.js';
@@ -23,14 +21,16 @@ export function resolveSecrets(
   return values;
 }
 
-/** Fails a test stage whose env or secrets hold a live Stripe key: test stages use stripe-mock or sk_test_ keys. */
-export function guardTestStage(stage: StageName, values: Record<string, string | undefined>): void {
-  if (!TEST_STAGES.includes(stage)) return;
+/**
+ * Fails a command stage whose env or secrets hold a live Stripe key, whatever the stage is called:
+ * stages build and test, so they use stripe-mock or sk_test_ keys; live keys belong to environments.
+ */
+export function guardCommandStage(stage: string, values: Record<string, string | undefined>): void {
   const live = findLiveStripeKeys(values);
   if (live.length > 0) {
     throw failure(
       FailureType.LiveStripeKey,
-      `${stage} refused a live Stripe key in ${live.join(', ')}: test stages accept only sk_test_/rk_test_ keys or stripe-mock`,
+      `${stage} refused a live Stripe key in ${live.join(', ')}: command stages accept only sk_test_/rk_test_ keys or stripe-mock; live keys belong in an environment's secrets`,
     );
   }
 }

@@ -2,7 +2,7 @@
  * The worker's record of signed one-off requests already used (`rollback --env`), so a signature
  * copied out of a run's history cannot start a second rollback while it is still fresh.
  *
- * One file per request under TOLLGATE_HOME/approvals/used, written whole to a temporary name and then
+ * One file per request under TOLLGATE_HOME/approvals/<app>/used, written whole to a temporary name and then
  * hard-linked into place (link(2) fails if the name exists): of two runs that present the same
  * request, on one worker or on several sharing TOLLGATE_HOME, exactly one wins, and nobody ever
  * reads a half-written record.
@@ -35,9 +35,9 @@ interface LedgerRecord {
   at: string;
 }
 
-/** Where a worker keeps its ledger. */
-export function ledgerDir(home: string): string {
-  return join(home, 'approvals', 'used');
+/** Where a worker keeps its ledger: per app (requests of 0.1 clients, which name no app, in the shared one). */
+export function ledgerDir(home: string, app?: string): string {
+  return app ? join(home, 'approvals', app, 'used') : join(home, 'approvals', 'used');
 }
 
 /** Claims `claim.requestId` for `claim.runId`, first forgetting records past LEDGER_RETENTION_MS. */

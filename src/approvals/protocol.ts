@@ -30,6 +30,8 @@ export interface ApprovalRequest {
    * it, the worker refuses it to any other run, so a copied signature cannot act twice.
    */
   singleUse?: boolean;
+  /** The app the request concerns: single-use requests are recorded per app. */
+  app?: string;
 }
 
 /** The worker's answer: `required` says whether it holds TOLLGATE_APPROVAL_SECRET. */

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import type { ReleaseResult, ReleaseStatus } from '../types.js';
-import type { releasePipeline } from '../workflows/deploy.js';
-import { statusQuery } from '../workflows/messages.js';
+import type { ReleaseWorkflow } from '../workflows/release/index.js';
 import { ExitCode } from './exit.js';
 import { decodeSummaries, profileFromHistory, type RunProfile } from './profile.js';
 import { ChangeTracker, formatChange, type Change } from './progress.js';
 import { LiveScreen, renderScreen } from './screen.js';
+import { queryStatus, statusFrom } from './runs.js';
 import { liveAttempts, StepOutput, type StepLine } from './step-output.js';
 
 /** How the changes are shown. */
@@ -51,17 +51,15 @@ export interface FollowResult {
 /** Shows the run's changes until it closes; the outcome maps to 0 succeeded, 1 failed or rolled back, 4 cancelled. */
 export async function follow(
   client: Client,
-  handle: WorkflowHandle<typeof releasePipeline>,
+  handle: WorkflowHandle<ReleaseWorkflow>,
   options: FollowOptions,
 ): Promise<FollowResult> {
   const view = createView(options.view, handle.workflowId);
-  const startedAt = await handle
-    .describe()
-    .then((d) => d.startTime.getTime())
-    .catch(() => Date.now());
-  const steps = options.verbose
-    ? new StepOutput(client, handle, join(options.home, 'runs', handle.workflowId), startedAt)
-    : undefined;
+  const described = await handle.describe().catch(() => undefined);
+  const startedAt = described?.startTime.getTime() ?? Date.now();
+  // Each run keeps its logs in runs/<workflow>/<run>/ (runs of Tollgate 0.1 in runs/<workflow>/).
+  const runDir = join(options.home, 'runs', handle.workflowId, ...(described ? [described.runId] : []));
+  const steps = options.verbose ? new StepOutput(client, handle, runDir, startedAt) : undefined;
   let latest: ReleaseStatus | undefined;
   let done = false;
   const result = handle.result().finally(() => (done = true));
@@ -72,7 +70,7 @@ export async function follow(
     // Output first: a stage's last lines come before the transition they led to.
     if (steps) view.steps(await steps.poll().catch(() => []));
     try {
-      latest = await handle.query(statusQuery);
+      latest = await queryStatus(handle);
       if (options.view !== 'quiet') latest = withAttempts(latest, await liveAttempts(client, handle));
       view.status(latest);
     } catch {
@@ -121,11 +119,12 @@ function withAttempts(status: ReleaseStatus, attempts: Map<string, number>): Rel
 
 /** Reads the closed run's result as an outcome and exit code. */
 async function outcomeOf(
-  result: Promise<ReleaseResult>,
+  result: Promise<ReleaseResult | { outcome: ReleaseResult['outcome']; status: unknown }>,
   latest: ReleaseStatus | undefined,
 ): Promise<FollowResult> {
   try {
-    const { outcome, status } = await result;
+    const { outcome } = await result;
+    const status = statusFrom((await result).status);
     if (outcome === 'succeeded') return { exitCode: ExitCode.Ok, outcome, status };
     if (outcome === 'cancelled') return { exitCode: ExitCode.Cancelled, outcome, status };
     return {
@@ -140,11 +139,10 @@ async function outcomeOf(
       cause instanceof CancelledFailure ||
       cause instanceof TerminatedFailure ||
       cause instanceof TimeoutFailure;
-    const status = (
-      cause && 'details' in cause && Array.isArray(cause.details) && cause.details[0]
-        ? cause.details[0]
-        : latest
-    ) as ReleaseStatus | undefined;
+    const status =
+      (cause && 'details' in cause && Array.isArray(cause.details)
+        ? statusFrom(cause.details[0])
+        : undefined) ?? latest;
     return {
       exitCode: cancelled ? ExitCode.Cancelled : ExitCode.Failed,
       outcome: cancelled ? 'cancelled' : status?.phase === 'rolled-back' ? 'rolled back' : 'failed',

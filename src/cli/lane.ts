@@ -9,7 +9,8 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import { statusQuery } from '../workflows/messages.js';
+import { describeSource } from '../workflows/ui.js';
+import { queryStatus } from './runs.js';
 import { ExitCode, ExitError } from './exit.js';
 
 /** The lane's workflow ID for an app. */
@@ -19,8 +20,10 @@ export const laneId = (app: string): string => `release-${app}`;
 async function describeHolder(client: Client, workflowId: string): Promise<string> {
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe();
-  const status = await handle.query(statusQuery).catch(() => undefined);
-  const what = status ? `${status.app} @ ${status.ref.slice(0, 12)}, phase ${status.phase}` : 'starting';
+  const status = await queryStatus(handle).catch(() => undefined);
+  const what = status
+    ? `${status.app} @ ${describeSource(status.source)}, phase ${status.phase}`
+    : 'starting';
   return `${workflowId} (run ${description.runId}, ${what}, started ${description.startTime.toISOString()})`;
 }
 

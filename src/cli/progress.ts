@@ -5,8 +5,8 @@ import type { GateStatus, ReleaseStatus, StageStatus, VerificationSample } from 
 export type Change =
   | { kind: 'phase'; phase: ReleaseStatus['phase'] }
   | { kind: 'stage'; stage: string; status: StageStatus }
-  | { kind: 'gate'; gate: GateStatus }
-  | { kind: 'sample'; sample: VerificationSample; baseline: boolean };
+  | { kind: 'gate'; environment: string; gate: GateStatus }
+  | { kind: 'sample'; environment: string; sample: VerificationSample; baseline: boolean };
 
 /** The mark shown before a stage in each state. */
 export const MARK: Record<StageStatus['state'], string> = {
@@ -22,9 +22,9 @@ export const MARK: Record<StageStatus['state'], string> = {
 export class ChangeTracker {
   private readonly seen = new Map<string, string>();
   private phase = '';
-  private gate = '';
-  private baseline = '';
-  private samples = 0;
+  private readonly gates = new Map<string, string>();
+  private readonly baselines = new Map<string, string>();
+  private readonly samples = new Map<string, number>();
 
   /** What changed since the last call (everything not pending, the first time). */
   changes(status: ReleaseStatus): Change[] {
@@ -39,19 +39,23 @@ export class ChangeTracker {
       this.seen.set(stage, key);
       changes.push({ kind: 'stage', stage, status: s });
     }
-    if (status.gate && `${status.gate.state}/${status.gate.decidedBy ?? ''}` !== this.gate) {
-      this.gate = `${status.gate.state}/${status.gate.decidedBy ?? ''}`;
-      changes.push({ kind: 'gate', gate: status.gate });
+    for (const [environment, progress] of Object.entries(status.environments)) {
+      const gate = progress.gate;
+      if (gate && `${gate.state}/${gate.decidedBy ?? ''}` !== this.gates.get(environment)) {
+        this.gates.set(environment, `${gate.state}/${gate.decidedBy ?? ''}`);
+        changes.push({ kind: 'gate', environment, gate });
+      }
+      const window = progress.verification;
+      if (window?.baseline && window.baseline.at !== this.baselines.get(environment)) {
+        this.baselines.set(environment, window.baseline.at);
+        changes.push({ kind: 'sample', environment, sample: window.baseline, baseline: true });
+      }
+      const shown = this.samples.get(environment) ?? 0;
+      for (const sample of window?.samples.slice(shown) ?? []) {
+        changes.push({ kind: 'sample', environment, sample, baseline: false });
+      }
+      if (window) this.samples.set(environment, window.samples.length);
     }
-    const verification = status.verification;
-    if (verification?.baseline && verification.baseline.at !== this.baseline) {
-      this.baseline = verification.baseline.at;
-      changes.push({ kind: 'sample', sample: verification.baseline, baseline: true });
-    }
-    for (const sample of verification?.samples.slice(this.samples) ?? []) {
-      changes.push({ kind: 'sample', sample, baseline: false });
-    }
-    this.samples = verification?.samples.length ?? this.samples;
     return changes;
   }
 }
@@ -74,9 +78,9 @@ export function formatChange(change: Change): string {
     case 'stage':
       return `  ${MARK[change.status.state]} ${change.stage.padEnd(24)} ${describeStage(change.status)}`;
     case 'gate':
-      return `  ⏸ ${'promotion gate'.padEnd(24)} ${describeGate(change.gate)}`;
+      return `  ⏸ ${`gate before ${change.environment}`.padEnd(24)} ${describeGate(change.gate)}`;
     case 'sample':
-      return `  ${change.sample.breach ? '✗' : '~'} ${(change.baseline ? 'baseline' : 'verification').padEnd(24)} ${describeSample(change.sample)}`;
+      return `  ${change.sample.breach ? '✗' : '~'} ${`${change.baseline ? 'baseline' : 'verification'} ${change.environment}`.padEnd(24)} ${describeSample(change.sample)}`;
   }
 }
 
@@ -102,7 +106,7 @@ export function describeSample(sample: VerificationSample): string {
     sample.healthy ? 'healthy' : 'unhealthy',
     `errors ${(sample.errorRate * 100).toFixed(1)}% of ${sample.requests}`,
     `p95 ${sample.p95LatencyMs === null ? '-' : `${Math.round(sample.p95LatencyMs)}ms`}`,
-    `revenue events ${sample.revenueEvents ?? '-'}`,
+    ...(sample.revenueEvents === null ? [] : [`revenue events ${sample.revenueEvents}`]),
   ];
   return `${parts.join(', ')}${sample.breach ? ` — breach: ${sample.breach.signal} (${sample.breach.detail})` : ''}`;
 }

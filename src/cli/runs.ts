@@ -1,5 +1,13 @@
-/** Looks up a run by workflow id, turning an unknown id into one line that says what to do (exit 2). */
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+/** Looks up runs and reads their status (of either schema) for the CLI's read commands. */
+import {
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { ReleaseStatus } from '../types.js';
+import { toSchema2 } from '../workflows/legacy/status.js';
+import { statusQuery } from '../workflows/messages.js';
 import { ExitCode, ExitError } from './exit.js';
 
 /** The run's description; exit 2 with a hint when no run has this id. */
@@ -15,4 +23,14 @@ export async function describeRun(client: Client, workflowId: string): Promise<W
     }
     throw error;
   }
+}
+
+/** The run's live status in the schema 2 shape (a 0.1 run in flight answers with schema 1). */
+export async function queryStatus(handle: WorkflowHandle): Promise<ReleaseStatus> {
+  return toSchema2(await handle.query(statusQuery));
+}
+
+/** A status found in a run's result or failure details, in the schema 2 shape. */
+export function statusFrom(value: unknown): ReleaseStatus | undefined {
+  return value && typeof value === 'object' && 'app' in value ? toSchema2(value as ReleaseStatus) : undefined;
 }

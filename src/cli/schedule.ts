@@ -12,7 +12,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Settings } from '../settings.js';
-import type { DailyHealthInput, EnvironmentPlan } from '../types.js';
+import type { DailyHealthInput } from '../types.js';
 import type { dailyHealthCheck } from '../workflows/daily-health.js';
 
 /** The workflow type the schedule starts. */
@@ -29,16 +29,18 @@ export function healthInput(
   config: ResolvedConfig,
   settings: Pick<Settings, 'runnerOverride' | 'uiUrl'>,
 ): DailyHealthInput {
-  const healthStage = config.stages.find((s) => s.name === 'quick-health-check');
-  const environments: EnvironmentPlan[] = config.raw.environments.map((e) => ({ ...e }));
+  const healthStage = config.health.stage
+    ? config.stages.find((s) => s.name === config.health.stage)
+    : undefined;
   return {
+    schemaVersion: 2,
     app: config.app,
-    sourceDir: config.sourceDir,
+    source: { repository: config.location.repository, subdir: config.location.subdir },
     runner: settings.runnerOverride ?? config.runner,
     ...(healthStage ? { healthStage } : {}),
-    environments,
-    revenue: { path: config.raw.verification.revenuePath, maxAgeMs: config.health.revenueMaxAgeMs },
-    stripeKeySecret: config.health.stripeKeySecret,
+    dependencies: config.dependencies,
+    environments: config.environments.map((link) => link.environment),
+    ...(config.revenue ? { revenue: { ...config.revenue, maxAgeMs: config.health.revenueMaxAgeMs } } : {}),
     notifications: { ...config.notifications, uiUrl: settings.uiUrl },
   };
 }

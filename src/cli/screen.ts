@@ -3,6 +3,7 @@
  * erase down); no TUI library, since a table of a dozen lines needs nothing more.
  */
 import type { ReleaseStatus } from '../types.js';
+import { describeSource } from '../workflows/ui.js';
 import { MARK, describeGate, describeSample, firstLine, took } from './progress.js';
 
 /** What the screen shows besides the status query. */
@@ -20,20 +21,22 @@ export function renderScreen(status: ReleaseStatus | undefined, info: ScreenInfo
   const row = (mark: string, name: string, state: string, attempt: string, duration: string): string =>
     `  ${mark} ${name.padEnd(width)}  ${state.padEnd(11)}  ${attempt.padStart(7)}  ${duration.padStart(8)}`;
   const lines = [
-    `${info.workflowId} — ${status.app} @ ${status.ref.slice(0, 12)} — ${status.phase}`,
+    `${info.workflowId} — ${status.app} @ ${describeSource(status.source)} — ${status.phase}${status.environment ? ` (${status.environment})` : ''}`,
     row(' ', 'stage', 'state', 'attempt', 'duration'),
     ...stages.map(([name, s]) =>
       row(MARK[s.state], name, s.state, s.attempts ? String(s.attempts) : '-', took(s, info.now) || '-'),
     ),
   ];
-  if (status.gate) lines.push(`  gate: ${describeGate(status.gate)}`);
-  const verification = status.verification;
-  const sample = verification?.samples.at(-1) ?? verification?.baseline;
-  if (verification && sample) {
-    const which = verification.samples.length
-      ? `sample ${verification.samples.length}${verification.endsAt ? `, window ends ${verification.endsAt}` : ''}`
-      : 'baseline';
-    lines.push(`  verification (${which}): ${describeSample(sample)}`);
+  for (const [environment, progress] of Object.entries(status.environments)) {
+    if (progress.gate) lines.push(`  gate before ${environment}: ${describeGate(progress.gate)}`);
+    const window = progress.verification;
+    const sample = window?.samples.at(-1) ?? window?.baseline;
+    if (window && sample) {
+      const which = window.samples.length
+        ? `sample ${window.samples.length}${window.endsAt ? `, window ends ${window.endsAt}` : ''}`
+        : 'baseline';
+      lines.push(`  verification of ${environment} (${which}): ${describeSample(sample)}`);
+    }
   }
   if (status.failure) lines.push(`  failure: ${firstLine(status.failure)}`);
   return lines;

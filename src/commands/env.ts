@@ -1,24 +1,28 @@
-/** `tollgate env status [name]` and `tollgate env stop <name>`: what the local environments run. */
-import { environmentStatus, listLocalEnvironments, stopEnvironment } from '../environments/local/index.js';
+/** `tollgate env status [name]` and `tollgate env stop <name>`: what the local environments run, per app. */
+import { existsSync } from 'node:fs';
+import {
+  envPaths,
+  environmentStatus,
+  listLocalEnvironments,
+  stopEnvironment,
+  type EnvironmentKey,
+} from '../environments/local/index.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
+import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/index.js';
 import { loadSettings } from '../settings.js';
 
-/** Options of `tollgate env status`. */
+/** Options of `tollgate env status|stop`. */
 export interface EnvOptions {
   json?: boolean;
+  /** Only this app's environments; default: the app of ./tollgate.config.ts when there is one, else every app. */
+  app?: string;
 }
 
 /** Shows each environment's proxy, current and previous release, and its release processes. */
 export async function envStatus(name: string | undefined, options: EnvOptions): Promise<number> {
   const { home } = loadSettings();
-  const names = name ? [name] : await listLocalEnvironments(home);
-  if (name && !(await listLocalEnvironments(home)).includes(name)) {
-    throw new ExitError(
-      ExitCode.BadInput,
-      `no environment "${name}" under ${home}: known: ${(await listLocalEnvironments(home)).join(', ') || 'none yet'}`,
-    );
-  }
-  const statuses = await Promise.all(names.map((n) => environmentStatus(home, n)));
+  const keys = await matching(home, name, options, false);
+  const statuses = await Promise.all(keys.map((key) => environmentStatus(home, key)));
   if (options.json) {
     console.log(JSON.stringify(statuses, null, 2));
     return ExitCode.Ok;
@@ -26,7 +30,7 @@ export async function envStatus(name: string | undefined, options: EnvOptions): 
   if (statuses.length === 0) console.log(`No environments under ${home} yet.`);
   for (const s of statuses) {
     console.log(
-      `${s.name}: ${s.url ?? '(no proxy)'} — supervisor ${s.supervisorPid ? `pid ${s.supervisorPid}` : 'not running'}`,
+      `${s.app}/${s.name}: ${s.url ?? '(no proxy)'} — supervisor ${s.supervisorPid ? `pid ${s.supervisorPid}` : 'not running'}`,
     );
     console.log(`  current:  ${s.current ?? '-'}\n  previous: ${s.previous ?? '-'}`);
     for (const r of s.releases) console.log(`  release ${r.releaseId} ${r.alive ? 'running' : 'stopped'}`);
@@ -35,12 +39,47 @@ export async function envStatus(name: string | undefined, options: EnvOptions): 
 }
 
 /** Stops an environment's proxy and releases (its state is kept; the next deploy starts it again). */
-export async function envStop(name: string): Promise<number> {
+export async function envStop(name: string, options: EnvOptions): Promise<number> {
   const { home } = loadSettings();
-  if (!(await listLocalEnvironments(home)).includes(name)) {
-    throw new ExitError(ExitCode.BadInput, `no environment "${name}" under ${home}`);
-  }
-  await stopEnvironment(home, name);
-  console.log(`Stopped ${name}.`);
+  const [key] = await matching(home, name, options, true);
+  await stopEnvironment(envPaths(home, key!));
+  console.log(`Stopped ${key!.app}/${key!.name}.`);
   return ExitCode.Ok;
+}
+
+/**
+ * The environments a command means: `name` (if given) of the app from --app, else of the config in
+ * this folder; with neither, every app's (but `one` needs a single match). Unknown ones exit 2.
+ */
+async function matching(
+  home: string,
+  name: string | undefined,
+  options: EnvOptions,
+  one: boolean,
+): Promise<EnvironmentKey[]> {
+  const all = await listLocalEnvironments(home);
+  const app = options.app ?? (await appOfConfigHere());
+  const keys = all.filter((k) => (!app || k.app === app) && (!name || k.name === name));
+  const known = all.map((k) => `${k.app}/${k.name}`).join(', ') || 'none yet';
+  if (name && keys.length === 0) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `no environment "${name}"${app ? ` of ${app}` : ''} under ${home}: known: ${known}`,
+    );
+  }
+  if (one && keys.length > 1) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `several apps have an environment "${name}" (${keys.map((k) => k.app).join(', ')}): say which with --app <name>`,
+    );
+  }
+  return keys;
+}
+
+/** The app of ./tollgate.config.ts, when there is a loadable one (else every app is meant). */
+async function appOfConfigHere(): Promise<string | undefined> {
+  if (!existsSync(DEFAULT_CONFIG_FILE)) return undefined;
+  return loadConfig(DEFAULT_CONFIG_FILE)
+    .then((config) => config.app)
+    .catch(() => undefined);
 }

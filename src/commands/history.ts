@@ -3,8 +3,8 @@ import { WorkflowFailedError, type Client, type WorkflowExecutionInfo } from '@t
 import { connectClient } from '../cli/connect.js';
 import { ExitCode } from '../cli/exit.js';
 import { loadSettings } from '../settings.js';
-import type { ReleaseResult, ReleaseStatus } from '../types.js';
-import { statusQuery } from '../workflows/messages.js';
+import { queryStatus, statusFrom } from '../cli/runs.js';
+import type { ReleaseStatus } from '../types.js';
 
 /** Options of `tollgate history`. */
 export interface HistoryOptions {
@@ -20,7 +20,13 @@ export interface HistoryRow {
   startedAt: string;
   durationS: number | null;
   app: string;
-  ref: string;
+  /** The full commit SHA and its tree hash (the tree is unknown for runs of Tollgate 0.1). */
+  commit: string;
+  tree: string | null;
+  /** A snapshot of a dirty working tree (`--allow-dirty`). */
+  dirty: boolean;
+  /** Set for partial runs (`--until`): the stage or environment they stopped after. */
+  until: string | null;
   outcome: string;
   promotedBy: string | null;
   releaseId: string | null;
@@ -51,25 +57,24 @@ export async function releaseStatus(
   info: WorkflowExecutionInfo,
 ): Promise<ReleaseStatus | undefined> {
   const handle = client.workflow.getHandle(info.workflowId, info.runId);
-  if (info.status.name === 'RUNNING') return handle.query(statusQuery).catch(() => undefined);
+  if (info.status.name === 'RUNNING') return queryStatus(handle).catch(() => undefined);
   try {
-    return ((await handle.result()) as ReleaseResult).status;
+    return statusFrom(((await handle.result()) as { status?: unknown }).status);
   } catch (error) {
     const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
-    const details =
-      cause && 'details' in cause && Array.isArray(cause.details)
-        ? (cause.details[0] as ReleaseStatus | undefined)
-        : undefined;
-    return details;
+    return cause && 'details' in cause && Array.isArray(cause.details)
+      ? statusFrom(cause.details[0])
+      : undefined;
   }
 }
 
 async function toRow(client: Client, info: WorkflowExecutionInfo): Promise<HistoryRow | undefined> {
   const status = await releaseStatus(client, info);
   if (!status) return undefined;
-  const promotion = status.audit?.find(
-    (e) => ['promote', 'auto-promote', 'gate-timeout'].includes(e.action) && e.outcome === 'accepted',
-  );
+  // Who let it into its last environment: the last accepted decision at a gate.
+  const promotion = [...(status.audit ?? [])]
+    .reverse()
+    .find((e) => ['promote', 'auto-promote', 'gate-timeout'].includes(e.action) && e.outcome === 'accepted');
   return {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -78,7 +83,10 @@ async function toRow(client: Client, info: WorkflowExecutionInfo): Promise<Histo
       ? Math.round((info.closeTime.getTime() - info.startTime.getTime()) / 100) / 10
       : null,
     app: status.app,
-    ref: status.ref,
+    commit: status.source.commit,
+    tree: status.source.tree,
+    dirty: status.source.dirty !== undefined,
+    until: status.until ?? null,
     outcome: info.status.name === 'RUNNING' ? `running (${status.phase})` : status.phase,
     promotedBy: promotion?.by ?? null,
     releaseId: status.releaseId ?? null,
@@ -92,11 +100,13 @@ function printTable(rows: HistoryRow[]): void {
     return;
   }
   console.log(
-    `${'started (UTC)'.padEnd(20)} ${'app'.padEnd(12)} ${'ref'.padEnd(9)} ${'outcome'.padEnd(24)} ${'promoted by'.padEnd(12)} duration`,
+    `${'started (UTC)'.padEnd(20)} ${'app'.padEnd(12)} ${'commit'.padEnd(14)} ${'outcome'.padEnd(28)} ${'promoted by'.padEnd(12)} duration`,
   );
   for (const r of rows) {
+    const commit = `${r.commit.slice(0, 7)}${r.dirty ? '+dirty' : ''}`;
+    const outcome = r.until ? `${r.outcome} (until ${r.until})` : r.outcome;
     console.log(
-      `${r.startedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${r.app.padEnd(12)} ${r.ref.slice(0, 7).padEnd(9)} ${r.outcome.padEnd(24)} ${(r.promotedBy ?? '-').padEnd(12)} ${r.durationS === null ? '-' : `${r.durationS}s`}`,
+      `${r.startedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${r.app.padEnd(12)} ${commit.padEnd(14)} ${outcome.padEnd(28)} ${(r.promotedBy ?? '-').padEnd(12)} ${r.durationS === null ? '-' : `${r.durationS}s`}`,
     );
     if (r.reason) console.log(`  ↳ ${r.reason.split('\n')[0]}`);
   }

@@ -1,5 +1,4 @@
 /** `tollgate plans --json`: the resolved stage plans, for the Dagger module (dagger/plans.json). */
-import { relative, dirname } from 'node:path';
 import { loadConfigOrExit } from '../cli/config.js';
 import { ExitCode } from '../cli/exit.js';
 
@@ -8,10 +7,10 @@ export interface PlansOptions {
   config?: string;
 }
 
-/** Prints `{ app, source, stages }`: one list of commands for the workflow and `dagger call`. */
+/** Prints `{ app, source, stages }`: one list of commands for the workflow and `dagger call` (source: the app's folder in the repository). */
 export async function plans(options: PlansOptions): Promise<number> {
   const config = await loadConfigOrExit(options.config);
-  const source = relative(dirname(config.configPath), config.sourceDir) || '.';
+  const source = config.location.subdir || '.';
   console.log(JSON.stringify({ app: config.app, source, stages: config.stages }, null, 2));
   return ExitCode.Ok;
 }

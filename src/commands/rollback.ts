@@ -41,15 +41,14 @@ export async function rollback(run: string | undefined, options: RollbackOptions
       );
       return ExitCode.Ok;
     }
-    const delivery = config!.delivery;
-    const environment =
-      delivery && [delivery.staging, delivery.production].find((e) => e.name === options.env);
-    if (!delivery || !environment) {
+    const link = config!.environments.find((l) => l.environment.name === options.env);
+    if (!link) {
       throw new ExitError(
         ExitCode.BadInput,
-        `${config!.configPath} has no environment "${options.env}": configured: ${delivery ? 'staging, production' : 'none'}`,
+        `${config!.configPath} has no environment "${options.env}": configured: ${config!.environments.map((l) => l.environment.name).join(', ') || 'none'}`,
       );
     }
+    const environment = link.environment;
     // Signed like a promote where TOLLGATE_APPROVAL_SECRET is set: bound to this request's id, the lane,
     // the identity and the reason; the worker checks it before anything is rolled back.
     const requestId = randomUUID();
@@ -77,7 +76,7 @@ export async function rollback(run: string | undefined, options: RollbackOptions
             environment,
             by,
             reason,
-            approvers: delivery.promotion.approvers,
+            approvers: link.promotion.approvers,
             requestId,
             ...(signature ? { signature } : {}),
           },

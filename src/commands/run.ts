@@ -1,7 +1,7 @@
 /** `tollgate run`: starts the release pipeline for the configured app, and with --wait follows it. */
-import { execFileSync } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import { defaultIdentity } from '../approvals/identity.js';
 import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
@@ -9,23 +9,30 @@ import { ExitCode, ExitError } from '../cli/exit.js';
 import { laneId, startInLane } from '../cli/lane.js';
 import { follow, outcomeLine } from '../cli/follow.js';
 import { formatProfile, type RunProfile } from '../cli/profile.js';
-import { STAGE_NAMES, type StageName } from '../constants.js';
+import { scopeUntil } from '../config/graph.js';
+import type { ResolvedConfig } from '../config/index.js';
+import { SourceError } from '../source/errors.js';
+import { locateSource, resolveRevision } from '../source/revision.js';
 import { loadSettings } from '../settings.js';
-import type { ReleaseInput, ReleaseStatus, StageStatus } from '../types.js';
-import type { releasePipeline } from '../workflows/deploy.js';
-import { initialSearch, searchAttributePairs } from '../workflows/ui.js';
+import type { ReleaseInput, ReleaseStatus, SourceRef, StageStatus } from '../types.js';
+import type { ReleaseWorkflow } from '../workflows/release/index.js';
+import { describeSource, initialSearch, searchAttributePairs } from '../workflows/ui.js';
 
 /** Options of `tollgate run`. */
 export interface RunOptions {
   config?: string;
   ref?: string;
+  /** Release the working tree as it is (a snapshot commit, labelled dirty) instead of refusing uncommitted changes. */
+  allowDirty?: boolean;
+  /** Another repository than the config's (a URL or path): CI points workers at the remote this way. */
+  repository?: string;
   wait?: boolean;
   json?: boolean;
   until?: string;
   by?: string;
   /** Wait for the app's release lane instead of failing when another release is in flight. */
   queue?: boolean;
-  /** Promote as soon as staging passes (the config's gate in auto mode): for CI and the demo. */
+  /** Promote as soon as the environment before passed (every gate in auto mode): for CI and the demo. */
   autoPromote?: boolean;
   /** KEY=VALUE env for this release's processes in every environment. */
   releaseEnv?: string[];
@@ -36,12 +43,6 @@ export interface RunOptions {
   /** Poll interval of --wait, in ms. */
   pollMs?: number;
 }
-
-const UNTIL_ALIASES: Record<string, StageName> = {
-  build: 'build-production-image',
-  tests: 'test-suite',
-  staging: 'smoke-test-staging',
-};
 
 /** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
 export async function run(options: RunOptions): Promise<number> {
@@ -55,45 +56,48 @@ export async function run(options: RunOptions): Promise<number> {
   }
   const config = await loadConfigOrExit(options.config);
   const settings = loadSettings();
-  const until = parseUntil(options.until);
-  const ref = options.ref ?? process.env.GITHUB_SHA ?? gitRevision(config.sourceDir) ?? 'local';
+  const until = parseUntil(config, options.until);
+  const source = await resolveSource(config, options);
+  const environments = options.autoPromote
+    ? config.environments.map((link) => ({
+        ...link,
+        promotion: { ...link.promotion, mode: 'auto' as const },
+      }))
+    : config.environments;
   const input: ReleaseInput = {
+    schemaVersion: 2,
     app: config.app,
-    ref,
-    sourceDir: config.sourceDir,
+    source,
     runner: settings.runnerOverride ?? config.runner,
     requestedBy: options.by ?? defaultIdentity() ?? 'unknown',
     stages: config.stages,
-    ...(until ? { until } : {}),
-    ...(config.delivery
-      ? {
-          delivery: options.autoPromote
-            ? { ...config.delivery, promotion: { ...config.delivery.promotion, mode: 'auto' as const } }
-            : config.delivery,
-        }
-      : {}),
+    environments,
+    dependencies: config.dependencies,
+    ...(config.revenue ? { revenue: config.revenue } : {}),
+    ...(until ? { until: until.name } : {}),
     ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),
     notifications: { ...config.notifications, uiUrl: settings.uiUrl },
     ...(settings.buildTaskQueue ? { buildTaskQueue: settings.buildTaskQueue } : {}),
   };
-  // Runs that deploy take the app's lane; checks that stop before staging run beside them.
-  const deploys = input.delivery !== undefined && (!until || DELIVERY_STAGES.includes(until));
+  // Runs that deploy take the app's lane; runs that stop before the first environment run beside them.
+  const deploys = (until?.links ?? environments.length) > 0;
+  const shown = describeSource(source);
 
   const { client, connection, namespace } = await connectClient(settings);
   try {
     const workflowId = deploys
       ? laneId(config.app)
-      : `check-${config.app}-${ref.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
-    const handle = await startInLane<typeof releasePipeline>(
+      : `check-${config.app}-${source.commit.slice(0, 7)}-${randomUUID().slice(0, 8)}`;
+    const handle = await startInLane<ReleaseWorkflow>(
       client,
       'releasePipeline',
       {
         taskQueue: settings.taskQueue,
         workflowId,
         args: [input],
-        staticSummary: `Release ${config.app} @ ${ref.slice(0, 12)}`,
-        staticDetails: `**app** ${config.app} · **ref** \`${ref}\` · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(' → ')}`,
-        // TollgateApp, TollgateRevision, TollgateEnvironment '', TollgateStage, TollgateOutcome 'running' (docs/ui.md).
+        staticSummary: `Release ${config.app} @ ${shown}${until ? ` until ${until.name}` : ''}`,
+        staticDetails: `**app** ${config.app} · **commit** \`${source.commit}\`${source.dirty ? ' (a snapshot of a dirty working tree)' : ''} · **asked for** ${source.revision} · **repository** ${source.repository}${source.subdir ? ` (${source.subdir})` : ''} · **requested by** ${input.requestedBy} · **stages** ${input.stages.map((s) => s.name).join(', ')} · **environments** ${environments.map((l) => l.environment.name).join(' → ') || 'none'}`,
+        // TollgateApp, TollgateRevision, TollgateTree, TollgateEnvironment '', TollgateStage, TollgateOutcome 'running' (docs/ui.md).
         typedSearchAttributes: searchAttributePairs(initialSearch(input)),
       },
       options.queue ?? false,
@@ -101,10 +105,27 @@ export async function run(options: RunOptions): Promise<number> {
     );
     const url = runLink(settings, namespace, workflowId, handle.firstExecutionRunId);
     if (!options.json) {
-      console.log(`Started ${workflowId}\n  ${url}`);
+      console.log(
+        `Started ${workflowId}: ${config.app} @ ${shown} (${source.revision}${source.tree ? `, tree ${source.tree.slice(0, 12)}` : ''})\n  ${url}`,
+      );
+      if (source.dirty) {
+        console.log(
+          `  ⚠ releasing a snapshot of the working tree with ${source.dirty.files.length} uncommitted file(s), labelled dirty`,
+        );
+      }
     }
     if (!options.wait) {
-      if (options.json) console.log(JSON.stringify({ workflowId, runId: handle.firstExecutionRunId, url }));
+      if (options.json) {
+        console.log(
+          JSON.stringify({
+            workflowId,
+            runId: handle.firstExecutionRunId,
+            url,
+            commit: source.commit,
+            tree: source.tree,
+          }),
+        );
+      }
       return ExitCode.Ok;
     }
     const ended = await follow(client, handle, {
@@ -130,6 +151,23 @@ export async function run(options: RunOptions): Promise<number> {
   }
 }
 
+/** The commit to release: resolved before anything starts; an unknown revision or a dirty tree exits 2. */
+async function resolveSource(config: ResolvedConfig, options: RunOptions): Promise<SourceRef> {
+  try {
+    const location =
+      options.repository === undefined
+        ? config.location
+        : await locateSource(dirname(config.configPath), options.repository, config.raw.source);
+    return await resolveRevision(location, {
+      ...(options.ref !== undefined ? { ref: options.ref } : {}),
+      ...(options.allowDirty ? { allowDirty: true } : {}),
+    });
+  } catch (error) {
+    if (error instanceof SourceError) throw new ExitError(ExitCode.BadInput, error.message);
+    throw error;
+  }
+}
+
 /** Appends a markdown table of the stages and the UI link to GitHub's job summary, when there is one. */
 function writeStepSummary(summary: {
   workflowId: string;
@@ -148,7 +186,7 @@ function writeStepSummary(summary: {
     ([name, s]) => `| ${name} | ${s.state} | ${s.attempts} | ${seconds(s)} |`,
   );
   const lines = [
-    `### Tollgate: ${summary.status.app} @ \`${summary.status.ref.slice(0, 12)}\` — ${summary.outcome}`,
+    `### Tollgate: ${summary.status.app} @ \`${describeSource(summary.status.source)}\` — ${summary.outcome}`,
     '',
     '| stage | state | attempts | duration |',
     '| --- | --- | --- | --- |',
@@ -181,8 +219,6 @@ function report(
   if (summary.profile) for (const line of formatProfile(summary.profile)) console.log(line);
 }
 
-const DELIVERY_STAGES: StageName[] = ['deploy-to-staging', 'smoke-test-staging', 'deploy-to-production'];
-
 /** KEY=VALUE pairs for --release-env; secrets belong in the environment's secrets, not here. */
 function parseReleaseEnv(pairs: string[]): Record<string, string> {
   const env: Record<string, string> = {};
@@ -204,24 +240,26 @@ function parseReleaseEnv(pairs: string[]): Record<string, string> {
   return env;
 }
 
-function parseUntil(until: string | undefined): StageName | undefined {
+/**
+ * `--until`: a stage (with what it needs) or an environment (with the chain before it); `build` means
+ * the stage with the artifact. Exit 2 naming the choices for anything else.
+ */
+function parseUntil(
+  config: ResolvedConfig,
+  until: string | undefined,
+): { name: string; links: number } | undefined {
   if (until === undefined) return undefined;
-  const name = UNTIL_ALIASES[until] ?? until;
-  if (!(STAGE_NAMES as readonly string[]).includes(name)) {
+  const artifact = config.stages.find((s) => s.artifact)?.name;
+  const name =
+    until === 'build' && artifact && !config.stages.some((s) => s.name === 'build') ? artifact : until;
+  const environments = config.environments.map((l) => l.environment.name);
+  const scope = scopeUntil(config.stages, environments, name);
+  if (!scope) {
+    const choices = [...config.stages.map((s) => s.name), ...environments, ...(artifact ? ['build'] : [])];
     throw new ExitError(
       ExitCode.BadInput,
-      `--until ${until} is not a stage: use one of ${[...Object.keys(UNTIL_ALIASES), ...STAGE_NAMES].join(', ')}`,
+      `--until ${until} is neither a stage nor an environment of ${config.app}: use one of ${choices.join(', ')}`,
     );
   }
-  return name as StageName;
-}
-
-function gitRevision(dir: string): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-  } catch {
-    return undefined;
-  }
+  return { name, links: scope.links };
 }

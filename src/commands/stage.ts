@@ -1,7 +1,7 @@
 /** `tollgate stage <name>`: runs one stage on this machine, no server needed. */
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { guardTestStage, resolveSecrets } from '../activities/secrets.js';
+import { guardCommandStage, resolveSecrets } from '../activities/secrets.js';
 import { loadConfigOrExit } from '../cli/config.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { StageError } from '../runners/errors.js';
@@ -24,6 +24,13 @@ export async function stage(name: string, options: StageOptions): Promise<number
       `${config.configPath} has no stage "${name}": configured stages are ${config.stages.map((s) => s.name).join(', ')}`,
     );
   }
+  if (!config.localDir) {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `tollgate stage runs in a local clone of the app, and ${config.configPath} names ${config.location.repository} with no clone here: run it in a clone`,
+    );
+  }
+  const sourceDir = config.localDir;
   const settings = loadSettings();
   const runners = new RunnerSelector(settings.runnerOverride);
   const controller = new AbortController();
@@ -33,12 +40,12 @@ export async function stage(name: string, options: StageOptions): Promise<number
   const runId = `local-${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   try {
     const secrets = resolveSecrets(plan.secrets, process.env, name);
-    guardTestStage(plan.name, { ...plan.env, ...secrets });
+    guardCommandStage(plan.name, { ...plan.env, ...secrets });
     const runner = await runners.runnerFor(config.runner);
     const result = await runner.runStage(plan, {
       runId,
       attempt: 1,
-      sourceDir: config.sourceDir,
+      sourceDir,
       runDir: join(settings.home, 'runs', runId),
       secrets,
       signal: controller.signal,

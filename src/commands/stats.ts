@@ -16,7 +16,10 @@ import {
   type RunRecord,
   type StatsWindow,
 } from '../stats/metrics.js';
+import { mirrorPath } from '../source/mirror.js';
+import { isRepositoryUrl } from '../source/git.js';
 import type { ReleaseInput, ReleaseStatus } from '../types.js';
+import type { ReleaseInput as ReleaseInputV1 } from '../workflows/legacy/types.js';
 import { releaseStatus } from './history.js';
 
 /** Options of `tollgate stats`. */
@@ -39,9 +42,10 @@ const CONCURRENCY = 8;
 /** Computes the metrics over the releases started in the window and prints, writes or emits them. */
 export async function stats(options: StatsOptions): Promise<number> {
   const window = statsWindow(options, new Date());
-  const { client, connection } = await connectClient(loadSettings());
+  const settings = loadSettings();
+  const { client, connection } = await connectClient(settings);
   try {
-    const { records, notes } = await collectRuns(client, window, options.app);
+    const { records, notes } = await collectRuns(client, window, options.app, settings.home);
     const metrics = computeMetrics(records, window, options.app ?? null);
     metrics.notes.push(...notes);
     if (options.html) writeFileSync(options.html, renderHtml(metrics));
@@ -95,6 +99,7 @@ async function collectRuns(
   client: Client,
   window: StatsWindow,
   app: string | undefined,
+  home: string,
 ): Promise<{ records: RunRecord[]; notes: string[] }> {
   const query = `WorkflowType = 'releasePipeline' AND StartTime >= '${window.from}' AND StartTime < '${window.to}'`;
   const infos: WorkflowExecutionInfo[] = [];
@@ -110,14 +115,7 @@ async function collectRuns(
     let status: ReleaseStatus | undefined;
     if (running) {
       // Not queried: a run in flight only counts as running, and a query would wait for a worker.
-      status = {
-        app: input?.app ?? '?',
-        ref: input?.ref ?? '?',
-        phase: 'starting',
-        stages: {},
-        compensations: [],
-        audit: [],
-      };
+      status = emptyStatus(input, 'starting');
     } else {
       status = await releaseStatus(client, info);
       if (!status) {
@@ -131,9 +129,10 @@ async function collectRuns(
     }
     if (app && status.app !== app) return undefined;
     let commitTime: string | undefined;
-    if (input && !running && isProductionDeployment(status)) {
-      const key = `${input.sourceDir}\0${input.ref}`;
-      if (!commits.has(key)) commits.set(key, gitCommitTime(input.sourceDir, input.ref));
+    const where = input && commitLocation(input, home);
+    if (where && !running && isProductionDeployment(status)) {
+      const key = `${where.dir}\0${where.commit}`;
+      if (!commits.has(key)) commits.set(key, gitCommitTime(where.dir, where.commit));
       commitTime = await commits.get(key);
     }
     return {
@@ -162,8 +161,33 @@ async function collectRuns(
   return { records, notes };
 }
 
+/** A run's input, of either schema. */
+type AnyReleaseInput = ReleaseInput | ReleaseInputV1;
+
+/** Where the commit a run released can be read: its repository on this machine, else this home's mirror of it. */
+function commitLocation(input: AnyReleaseInput, home: string): { dir: string; commit: string } | undefined {
+  if (!('source' in input)) return { dir: input.sourceDir, commit: input.ref };
+  const { repository, commit } = input.source;
+  return { dir: isRepositoryUrl(repository) ? mirrorPath(home, repository) : repository, commit };
+}
+
+/** A status with no stages, for a run counted by its execution status alone. */
+function emptyStatus(input: AnyReleaseInput | undefined, phase: ReleaseStatus['phase']): ReleaseStatus {
+  const commit = input ? ('source' in input ? input.source.commit : input.ref) : '?';
+  return {
+    schemaVersion: 2,
+    app: input?.app ?? '?',
+    source: { repository: '', commit, tree: null, subdir: '', revision: commit },
+    phase,
+    stages: {},
+    environments: {},
+    compensations: [],
+    audit: [],
+  };
+}
+
 /** The run's input, from the first event of its history (one small RPC). */
-async function startInput(client: Client, info: WorkflowExecutionInfo): Promise<ReleaseInput | undefined> {
+async function startInput(client: Client, info: WorkflowExecutionInfo): Promise<AnyReleaseInput | undefined> {
   try {
     const response = await client.workflowService.getWorkflowExecutionHistory({
       namespace: client.options.namespace,
@@ -174,7 +198,7 @@ async function startInput(client: Client, info: WorkflowExecutionInfo): Promise<
     if (!payloads?.[0]) return undefined;
     const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
     for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
-    return payloadConverter.fromPayload<ReleaseInput>(payloads[0]!);
+    return payloadConverter.fromPayload<AnyReleaseInput>(payloads[0]!);
   } catch {
     return undefined;
   }
@@ -183,13 +207,13 @@ async function startInput(client: Client, info: WorkflowExecutionInfo): Promise<
 /** A final status for a run that left none: terminated and timed-out runs count as cancelled (exit code 4). */
 function fallbackStatus(
   info: WorkflowExecutionInfo,
-  input: ReleaseInput | undefined,
+  input: AnyReleaseInput | undefined,
 ): ReleaseStatus | undefined {
   if (!input) return undefined;
   const phase =
     info.status.name === 'FAILED' ? 'failed' : info.status.name === 'COMPLETED' ? undefined : 'cancelled';
   if (!phase) return undefined;
-  return { app: input.app, ref: input.ref, phase, stages: {}, compensations: [], audit: [] };
+  return emptyStatus(input, phase);
 }
 
 const execFileAsync = promisify(execFile);

@@ -2,9 +2,9 @@
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { ProgressPrinter } from '../cli/progress.js';
-import { describeRun } from '../cli/runs.js';
+import { describeRun, queryStatus } from '../cli/runs.js';
 import { loadSettings } from '../settings.js';
-import { statusQuery } from '../workflows/messages.js';
+import { describeSource } from '../workflows/ui.js';
 
 /** Options of `tollgate status`. */
 export interface StatusOptions {
@@ -18,7 +18,7 @@ export async function status(workflowId: string, options: StatusOptions): Promis
   try {
     const handle = client.workflow.getHandle(workflowId);
     const description = await describeRun(client, workflowId);
-    const state = await handle.query(statusQuery).catch((error: unknown) => {
+    const state = await queryStatus(handle).catch((error: unknown) => {
       const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
       throw new ExitError(
         ExitCode.Failed,
@@ -31,7 +31,7 @@ export async function status(workflowId: string, options: StatusOptions): Promis
       return ExitCode.Ok;
     }
     console.log(
-      `${workflowId} — ${state.app} @ ${state.ref.slice(0, 12)} — ${description.status.name} (${state.phase})`,
+      `${workflowId} — ${state.app} @ ${describeSource(state.source)} — ${description.status.name} (${state.phase}${state.environment ? `, ${state.environment}` : ''})`,
     );
     for (const line of new ProgressPrinter().update(state).slice(1)) console.log(line);
     if (state.failure) console.log(`  failure: ${state.failure}`);

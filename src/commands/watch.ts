@@ -4,7 +4,7 @@ import { follow, outcomeLine } from '../cli/follow.js';
 import { formatProfile } from '../cli/profile.js';
 import { describeRun } from '../cli/runs.js';
 import { loadSettings } from '../settings.js';
-import type { releasePipeline } from '../workflows/deploy.js';
+import type { ReleaseWorkflow } from '../workflows/release/index.js';
 
 /** Options of `tollgate watch`. */
 export interface WatchOptions {
@@ -25,7 +25,7 @@ export async function watch(workflowId: string, options: WatchOptions): Promise<
   try {
     const description = await describeRun(client, workflowId);
     const url = runLink(settings, namespace, workflowId, description.runId);
-    const handle = client.workflow.getHandle<typeof releasePipeline>(workflowId);
+    const handle = client.workflow.getHandle<ReleaseWorkflow>(workflowId);
     const tty = process.stdout.isTTY === true;
     if (!options.json && !tty) console.log(`Watching ${workflowId}\n  ${url}`);
     const ended = await follow(client, handle, {

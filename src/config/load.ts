@@ -1,24 +1,44 @@
 /** Loads tollgate.config.ts once, validates it, and turns it into what the workflow takes. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
 import type { z } from 'zod';
-import { COMMAND_STAGES, type StageName } from '../constants.js';
-import type { DeliveryPlan, EnvironmentPlan, NotificationPlan, RetryPlan, StagePlan } from '../types.js';
+import { SourceError } from '../source/errors.js';
+import { isRepositoryUrl } from '../source/git.js';
+import { locateSource, type SourceLocation } from '../source/revision.js';
+import type {
+  DependencyPlan,
+  EnvironmentLink,
+  NotificationPlan,
+  RetryPlan,
+  RevenuePlan,
+  StagePlan,
+} from '../types.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { configSchema, type TollgateConfig } from './schema.js';
+import { configSchema, graphOf, type TollgateConfig } from './schema.js';
+
+/** This copy's `defineTollgate` module, which configs import as `tollgate/config`. */
+const DEFINE_MODULE = fileURLToPath(new URL('./define.js', import.meta.url));
 
 /** The file the CLI looks for when `--config` is not given. */
 export const DEFAULT_CONFIG_FILE = 'tollgate.config.ts';
 
-/** A validated config with paths made absolute and stages turned into plans. */
+/** A validated config with its repository located and stages and environments turned into plans. */
 export interface ResolvedConfig {
   configPath: string;
   app: string;
-  sourceDir: string;
+  /** The app's repository, its folder in it, and the local clone revisions are resolved in. */
+  location: SourceLocation;
+  /** The app's folder in the local clone (for `tollgate stage` and commit times), when there is one. */
+  localDir?: string;
   runner: TollgateConfig['runner'];
+  /** Command stages in config order, each with its needs resolved. */
   stages: StagePlan[];
-  delivery?: DeliveryPlan;
+  /** The environment chain in order. */
+  environments: EnvironmentLink[];
+  dependencies: DependencyPlan[];
+  revenue?: RevenuePlan;
   /** The daily health workflow's schedule and limits. */
   health: HealthPlan;
   /** The webhook's secret name and events; the client adds the UI's address (settings) to each run's plan. */
@@ -30,8 +50,8 @@ export interface ResolvedConfig {
 export interface HealthPlan {
   schedule: { cron: string; timezone: string };
   revenueMaxAgeMs: number;
-  /** Name of the env var holding the Stripe secret key the daily check inspects. */
-  stripeKeySecret: string;
+  /** The command stage the daily health workflow runs, when the config names one. */
+  stage?: string;
 }
 
 /** Reads, validates and resolves a config file. Throws ConfigError naming every problem. */
@@ -42,13 +62,19 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
     throw new ConfigError(shown, [
       {
         path: '',
-        message: `no config file at ${configPath}: create one with defineTollgate({...}) or pass --config <file>`,
+        message: `no config file at ${configPath}: create one with \`tollgate init\` (or defineTollgate({...})), or pass --config <file>`,
       },
     ]);
   }
   let loaded: unknown;
   try {
-    const jiti = createJiti(import.meta.url, { moduleCache: false, fsCache: false });
+    // `tollgate/config` is this copy of Tollgate, installed in the app or not (npx, a global install):
+    // defineTollgate() only returns the object, and this copy validates it.
+    const jiti = createJiti(import.meta.url, {
+      moduleCache: false,
+      fsCache: false,
+      alias: { 'tollgate/config': DEFINE_MODULE },
+    });
     loaded = await jiti.import(configPath, { default: true });
   } catch (error) {
     throw new ConfigError(shown, [
@@ -61,33 +87,54 @@ export async function loadConfig(file = DEFAULT_CONFIG_FILE, cwd = process.cwd()
   return resolveConfig(loaded, configPath, shown);
 }
 
-/** Validates an already-loaded config object; `configPath` anchors relative paths. */
-export function resolveConfig(input: unknown, configPath: string, shown = configPath): ResolvedConfig {
+/** Validates an already-loaded config object; `configPath` anchors relative paths and the default repository. */
+export async function resolveConfig(
+  input: unknown,
+  configPath: string,
+  shown = configPath,
+): Promise<ResolvedConfig> {
   const parsed = configSchema.safeParse(input, { reportInput: true });
   if (!parsed.success) throw new ConfigError(shown, toProblems(parsed.error, input));
   const config = parsed.data;
 
-  const sourceDir = resolve(dirname(configPath), config.source);
-  if (!existsSync(sourceDir) || !statSync(sourceDir).isDirectory()) {
+  const location = await locateSource(dirname(configPath), config.repository, config.source).catch(
+    (error: unknown) => {
+      if (!(error instanceof SourceError)) throw error;
+      throw new ConfigError(shown, [
+        {
+          path: config.repository === undefined ? 'source' : 'repository',
+          message: error.message,
+          received: JSON.stringify(config.repository ?? config.source),
+        },
+      ]);
+    },
+  );
+  const inClone = location.local?.worktree ? resolve(location.local.dir, location.subdir) : undefined;
+  const localDir = inClone && existsSync(inClone) ? inClone : undefined;
+  if (inClone && !localDir && !isRepositoryUrl(location.repository)) {
     throw new ConfigError(shown, [
       {
         path: 'source',
-        message: `is not a directory (${sourceDir}): point it at the app's source, relative to the config file`,
+        message: `is not a folder of the repository (${inClone}): point it at the app's folder`,
         received: JSON.stringify(config.source),
       },
     ]);
   }
+  const revenue = config.revenue ? { ...config.revenue } : undefined;
   return {
     configPath,
     app: config.app,
-    sourceDir,
+    location,
+    ...(localDir ? { localDir } : {}),
     runner: config.runner,
     stages: toPlans(config),
-    delivery: toDelivery(config, shown),
+    environments: toLinks(config),
+    dependencies: config.dependencies.map((d) => ({ path: d.path, key: [...d.key] })),
+    ...(revenue ? { revenue } : {}),
     health: {
       schedule: { ...config.health.schedule },
       revenueMaxAgeMs: config.health.revenueMaxAge,
-      stripeKeySecret: config.health.stripeKeySecret,
+      ...(config.health.stage ? { stage: config.health.stage } : {}),
     },
     ...(config.notifications?.webhook
       ? {
@@ -104,13 +151,12 @@ export function resolveConfig(input: unknown, configPath: string, shown = config
 }
 
 function toPlans(config: TollgateConfig): StagePlan[] {
-  const plans: StagePlan[] = [];
-  for (const name of COMMAND_STAGES) {
-    const stage = config.stages[name];
-    if (!stage) continue;
+  const needs = new Map(graphOf(config.stages).map((s) => [s.name, s.needs]));
+  return Object.entries(config.stages).map(([name, stage]) => {
     const retry = { ...config.defaults.retry, ...stage.retry };
-    plans.push({
+    return {
       name,
+      needs: needs.get(name) ?? [],
       image: stage.image ?? config.defaults.image,
       steps: stage.steps.map((step) => (Array.isArray(step) ? { run: step, env: {} } : step)),
       env: stage.env,
@@ -122,9 +168,8 @@ function toPlans(config: TollgateConfig): StagePlan[] {
       ...(stage.coverageMinimum === undefined ? {} : { coverageMinimum: stage.coverageMinimum }),
       ...(stage.artifact ? { artifact: stage.artifact } : {}),
       ...(stage.services ? { services: stage.services } : {}),
-    });
-  }
-  return plans;
+    };
+  });
 }
 
 function toRetryPlan(retry: TollgateConfig['defaults']['retry']): RetryPlan {
@@ -136,40 +181,40 @@ function toRetryPlan(retry: TollgateConfig['defaults']['retry']): RetryPlan {
   };
 }
 
-function toDelivery(config: TollgateConfig, shown: string): DeliveryPlan | undefined {
-  if (config.environments.length === 0) return undefined;
-  const find = (name: string): EnvironmentPlan => {
-    const env = config.environments.find((e) => e.name === name);
-    if (!env) {
-      throw new ConfigError(shown, [
-        {
-          path: 'environments',
-          message: `needs an environment named "${name}": the pipeline deploys to "staging", then "production"`,
-          received: JSON.stringify(config.environments.map((e) => e.name)),
-        },
-      ]);
-    }
-    return { ...env };
-  };
-  const { promotion, smoke, verification } = config;
-  return {
-    staging: find('staging'),
-    production: find('production'),
-    promotion: {
-      mode: promotion.mode,
-      approvers: promotion.approvers,
-      timeoutMs: promotion.timeout,
-      onTimeout: promotion.onTimeout,
-    },
-    smoke: { ...smoke },
-    verification: {
-      durationMs: verification.duration,
-      intervalMs: verification.interval,
-      maxErrorRate: verification.maxErrorRate,
-      maxP95LatencyMs: verification.maxP95LatencyMs,
-      revenuePath: verification.revenuePath,
-    },
-  };
+/** The chain: the gate before the last environment (production) is manual unless the config says otherwise. */
+function toLinks(config: TollgateConfig): EnvironmentLink[] {
+  const count = config.environments.length;
+  return config.environments.map((env, index): EnvironmentLink => {
+    const { promotion, smoke, verification, ...plan } = env;
+    const last = index === count - 1;
+    return {
+      environment: { app: config.app, ...plan },
+      promotion: {
+        mode: promotion?.mode ?? (last ? 'manual' : 'auto'),
+        approvers: promotion?.approvers ?? [],
+        timeoutMs: promotion?.timeout ?? 3_600_000,
+        onTimeout: promotion?.onTimeout ?? 'rollback',
+      },
+      ...(smoke
+        ? {
+            smoke: {
+              routes: smoke.routes,
+              revenueEvents: smoke.revenueEvents ?? config.revenue !== undefined,
+            },
+          }
+        : {}),
+      ...(verification
+        ? {
+            verification: {
+              durationMs: verification.duration,
+              intervalMs: verification.interval,
+              maxErrorRate: verification.maxErrorRate,
+              maxP95LatencyMs: verification.maxP95LatencyMs,
+            },
+          }
+        : {}),
+    };
+  });
 }
 
 function toProblems(error: z.ZodError, input: unknown): ConfigProblem[] {
@@ -203,9 +248,4 @@ function describe(value: unknown): string | undefined {
   const text = JSON.stringify(value);
   if (text === undefined) return typeof value;
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-/** The stage names a config declares, for error messages. */
-export function stageNames(config: ResolvedConfig): StageName[] {
-  return config.stages.map((s) => s.name);
 }

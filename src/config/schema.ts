@@ -4,8 +4,9 @@
  */
 import ms from 'ms';
 import { z } from 'zod';
-import { COMMAND_STAGES } from '../constants.js';
+import { deliveryStep } from '../constants.js';
 import type { NotificationKind } from '../types.js';
+import { graphProblems } from './graph.js';
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SECRET_LOOKING = /^(sk|rk|pk)_(live|test)_|^whsec_/;
@@ -107,8 +108,21 @@ const service = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/** A path inside the app's folder: relative, no `..`. */
+const innerPath = z
+  .string()
+  .refine((path) => path !== '' && !path.startsWith('/') && !path.split(/[\\/]/).includes('..'), {
+    message: 'must be a path inside the app\'s folder, e.g. "node_modules" (relative, without ..)',
+  });
+
+/** Stage and environment names: kebab-case, e.g. "test-suite". */
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
 const stage = z.strictObject(
   {
+    needs: z
+      .array(z.string(), { error: 'lists the stages this one waits for, e.g. needs: ["test-suite"]' })
+      .optional(),
     image: z.string().min(1).optional(),
     steps: z.array(step).min(1, {
       message: 'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it',
@@ -163,9 +177,61 @@ const stage = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/** The gate before an environment; defaults come from its place in the chain (load.ts). */
+const promotion = z.strictObject(
+  {
+    mode: z
+      .enum(['manual', 'auto'], {
+        error: 'must be "manual" (wait for promote) or "auto" (go on once the environment before passed)',
+      })
+      .optional(),
+    approvers: z.array(z.string().min(1)).optional(),
+    timeout: duration.optional(),
+    onTimeout: z.enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' }).optional(),
+  },
+  UNKNOWN_KEY,
+);
+
+/** The smoke test after an environment switched to the release. */
+const smoke = z.strictObject(
+  {
+    routes: z
+      .array(z.string().startsWith('/', { message: 'routes start with /, e.g. "/api/notes"' }))
+      .default([]),
+    // Defaults to on when the config has a revenue block.
+    revenueEvents: z.boolean().optional(),
+  },
+  UNKNOWN_KEY,
+);
+
+/** The verification window after an environment's switch. */
+const verification = z
+  .strictObject(
+    {
+      duration: duration.default(30_000),
+      interval: duration.default(2000),
+      maxErrorRate: z
+        .number()
+        .min(0)
+        .max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' })
+        .default(0.01),
+      maxP95LatencyMs: z.number().positive().default(1000),
+    },
+    UNKNOWN_KEY,
+  )
+  .superRefine((window, ctx) => {
+    if (window.interval > window.duration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interval'],
+        message: `is longer than the window's duration (${window.duration} ms), so no sample would be taken: make the interval shorter than the duration`,
+      });
+    }
+  });
+
 const environment = z.strictObject(
   {
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/, {
+    name: z.string().regex(KEBAB, {
       message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
     }),
     driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
@@ -179,9 +245,42 @@ const environment = z.strictObject(
     secrets: z.array(envVarName).default([]),
     healthPath: z.string().startsWith('/').default('/healthz'),
     readyPath: z.string().startsWith('/').default('/readyz'),
+    // The gate before this environment; defaults in load.ts (the last link of a chain: manual).
+    promotion: promotion.optional(),
+    smoke: smoke.optional(),
+    verification: verification.optional(),
   },
   UNKNOWN_KEY,
 );
+
+/** Revenue protection: the Stripe webhook, the revenue tracker and the Stripe key, by name. */
+const revenue = z.strictObject(
+  {
+    webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
+    revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
+    webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
+    stripeKeySecret: envVarName.default('STRIPE_SECRET_KEY'),
+  },
+  UNKNOWN_KEY,
+);
+
+/** A folder kept across fresh checkouts while its key files are unchanged. */
+const dependency = z.strictObject(
+  {
+    path: innerPath,
+    key: z.array(innerPath).min(1, {
+      message: 'name the files whose content decides whether a stored copy fits, e.g. ["package-lock.json"]',
+    }),
+  },
+  UNKNOWN_KEY,
+);
+
+/** A top-level key of schema 1 that moved: the error says where to. */
+const moved = (message: string) =>
+  z
+    .unknown()
+    .superRefine((_, ctx) => ctx.addIssue({ code: 'custom', message }))
+    .optional();
 
 /** A 5-field cron expression ("0 6 * * *") or a macro such as "@daily", as Temporal Schedules read them. */
 const cron = z
@@ -212,15 +311,15 @@ const health = z
         .strictObject({ cron: cron.default('0 6 * * *'), timezone: timezone.default('UTC') }, UNKNOWN_KEY)
         .default({ cron: '0 6 * * *', timezone: 'UTC' }),
       revenueMaxAge: duration.default(86_400_000),
-      stripeKeySecret: envVarName.default('STRIPE_SECRET_KEY'),
+      // The command stage the daily health workflow runs (e.g. "quick-health-check"); none by default.
+      stage: z.string().optional(),
+      stripeKeySecret: moved(
+        'moved to revenue.stripeKeySecret: the Stripe checks run where the config has a revenue block',
+      ),
     },
     UNKNOWN_KEY,
   )
-  .default({
-    schedule: { cron: '0 6 * * *', timezone: 'UTC' },
-    revenueMaxAge: 86_400_000,
-    stripeKeySecret: 'STRIPE_SECRET_KEY',
-  });
+  .default({ schedule: { cron: '0 6 * * *', timezone: 'UTC' }, revenueMaxAge: 86_400_000 });
 
 /** The notification kinds, in the order a release meets them; a webhook receives all by default. */
 export const NOTIFICATION_KINDS = [
@@ -289,9 +388,13 @@ export const configSchema = z
           message:
             'must be 1-40 lower-case letters, digits and dashes (it names workflow IDs and directories)',
         }),
-      source: z
-        .string({ error: "is required: the app's source directory, relative to the config file" })
-        .min(1),
+      // A URL workers fetch, or a path; omitted: the git repository that holds the config.
+      repository: z
+        .string({ error: "is the app's git repository: a URL the workers can fetch, or a path" })
+        .min(1)
+        .optional(),
+      // The app's folder: relative to the config (no repository given) or to the repository's root.
+      source: z.string({ error: 'is the app\'s folder, e.g. "." or "./services/api"' }).min(1).default('.'),
       runner: z
         .enum(['auto', 'host', 'dagger'], { error: 'must be "auto", "host" or "dagger"' })
         .default('auto'),
@@ -319,25 +422,26 @@ export const configSchema = z
             maximumAttempts: 3,
           },
         }),
-      stages: z.record(z.string(), stage).superRefine((stages, ctx) => {
-        for (const name of Object.keys(stages)) {
-          if (!(COMMAND_STAGES as readonly string[]).includes(name)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [name],
-              message: `is not a Tollgate stage: use one of ${COMMAND_STAGES.join(', ')}`,
-            });
+      dependencies: z.array(dependency).default([]),
+      stages: z
+        .record(z.string(), stage)
+        .refine((stages) => Object.keys(stages).length > 0, {
+          message: 'needs at least one stage, e.g. { test: { steps: [["npm", "test"]] } }',
+        })
+        .superRefine((stages, ctx) => {
+          for (const name of Object.keys(stages)) {
+            if (!KEBAB.test(name)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [name],
+                message: 'is not a stage name: use lower-case letters, digits and dashes, e.g. "test-suite"',
+              });
+            }
           }
-        }
-        if (stages['build-production-image'] && !stages['build-production-image'].artifact) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['build-production-image', 'artifact'],
-            message:
-              'is required on the build stage: say what the release holds, e.g. { include: ["dist", "package.json", "package-lock.json"] }',
-          });
-        }
-      }),
+          for (const problem of graphProblems(graphOf(stages))) {
+            ctx.addIssue({ code: 'custom', path: problem.path.split('.'), message: problem.message });
+          }
+        }),
       environments: z
         .array(environment)
         .default([])
@@ -365,88 +469,87 @@ export const configSchema = z
             seenPorts.set(env.port, index);
           });
         }),
-      promotion: z
-        .strictObject(
-          {
-            mode: z
-              .enum(['manual', 'auto'], {
-                error: 'must be "manual" (wait for promote) or "auto" (promote when staging passes)',
-              })
-              .default('manual'),
-            approvers: z.array(z.string().min(1)).default([]),
-            timeout: duration.default(3_600_000),
-            onTimeout: z
-              .enum(['rollback', 'promote'], { error: 'must be "rollback" or "promote"' })
-              .default('rollback'),
-          },
-          UNKNOWN_KEY,
-        )
-        .default({ mode: 'manual', approvers: [], timeout: 3_600_000, onTimeout: 'rollback' }),
-      smoke: z
-        .strictObject(
-          {
-            routes: z.array(z.string().startsWith('/')).default([]),
-            webhookPath: z.string().startsWith('/').default('/webhooks/stripe'),
-            revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
-            webhookSecret: envVarName.default('STRIPE_WEBHOOK_SECRET'),
-          },
-          UNKNOWN_KEY,
-        )
-        .default({
-          routes: [],
-          webhookPath: '/webhooks/stripe',
-          revenuePath: '/metrics/revenue',
-          webhookSecret: 'STRIPE_WEBHOOK_SECRET',
-        }),
-      verification: z
-        .strictObject(
-          {
-            duration: duration.default(30_000),
-            interval: duration.default(2000),
-            maxErrorRate: z
-              .number()
-              .min(0)
-              .max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' })
-              .default(0.01),
-            maxP95LatencyMs: z.number().positive().default(1000),
-            revenuePath: z.string().startsWith('/').default('/metrics/revenue'),
-          },
-          UNKNOWN_KEY,
-        )
-        .default({
-          duration: 30_000,
-          interval: 2000,
-          maxErrorRate: 0.01,
-          maxP95LatencyMs: 1000,
-          revenuePath: '/metrics/revenue',
-        }),
+      revenue: revenue.optional(),
       health,
       notifications,
+      promotion: moved(
+        'moved into the environment it guards: write environments[i].promotion (by default the gate before the last environment is manual, the others auto)',
+      ),
+      smoke: moved(
+        'moved into each environment: write environments[i].smoke: { routes: [...] }; the Stripe webhook settings are in revenue: { webhookPath, revenuePath, webhookSecret }',
+      ),
+      verification: moved(
+        'moved into each environment: write environments[i].verification: { duration, interval, maxErrorRate, maxP95LatencyMs }; the revenue path is revenue.revenuePath',
+      ),
     },
     UNKNOWN_KEY,
   )
   .superRefine((config, ctx) => {
-    const environmentsNeedBuild = config.environments.length > 0 && !config.stages['build-production-image'];
-    if (
-      config.environments.length > 0 &&
-      config.promotion.mode === 'manual' &&
-      config.promotion.approvers.length === 0
-    ) {
+    const artifacts = Object.entries(config.stages).filter(([, stage]) => stage.artifact);
+    if (config.environments.length > 0 && artifacts.length === 0) {
       ctx.addIssue({
         code: 'custom',
-        path: ['promotion', 'approvers'],
-        message: 'must name at least one approver when mode is "manual" (or set mode: "auto")',
+        path: ['stages'],
+        message:
+          'needs a stage with an artifact when environments are configured (the artifact is what they deploy): add artifact: { include: [...] } to your build stage, or remove environments',
       });
     }
-    if (environmentsNeedBuild) {
+    if (config.environments.length > 0 && artifacts.length > 1) {
       ctx.addIssue({
         code: 'custom',
-        path: ['stages', 'build-production-image'],
-        message:
-          'is required when environments are configured (the build makes what they deploy): add it with an artifact, or remove environments',
+        path: ['stages', artifacts[1]![0], 'artifact'],
+        message: `is the second artifact (stage ${artifacts[0]![0]} has one): environments deploy one artifact, so keep it on one stage`,
+      });
+    }
+    config.environments.forEach((env, index) => {
+      for (const step of [deliveryStep.deploy(env.name), deliveryStep.smoke(env.name)]) {
+        if (config.stages[step]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['stages', step],
+            message: `is the name of environment ${env.name}'s own step: rename the stage`,
+          });
+        }
+      }
+      const last = index === config.environments.length - 1;
+      const mode = env.promotion?.mode ?? (last ? 'manual' : 'auto');
+      if (mode === 'manual' && (env.promotion?.approvers ?? []).length === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', index, 'promotion', 'approvers'],
+          message: `must name at least one approver: the gate before ${env.name} is manual${env.promotion?.mode ? '' : ' (the default for the last environment of the chain)'}; or set promotion: { mode: "auto" }`,
+        });
+      }
+      if (env.smoke?.revenueEvents && !config.revenue) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', index, 'smoke', 'revenueEvents'],
+          message:
+            'needs a revenue block (revenue: { webhookPath, revenuePath, webhookSecret }): add one, or drop revenueEvents',
+        });
+      }
+    });
+    if (config.health.stage !== undefined && !config.stages[config.health.stage]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['health', 'stage'],
+        message: `names no stage: use one of ${Object.keys(config.stages)
+          .map((n) => `"${n}"`)
+          .join(', ')}`,
       });
     }
   });
+
+/** The stages as the graph sees them: an omitted `needs` is the stage declared before it. */
+export function graphOf(
+  stages: Record<string, { needs?: string[] | undefined }>,
+): { name: string; needs: string[] }[] {
+  const names = Object.keys(stages);
+  return names.map((name, index) => ({
+    name,
+    needs: stages[name]!.needs ?? (index === 0 ? [] : [names[index - 1]!]),
+  }));
+}
 
 /** What a user writes (before defaults). */
 export type TollgateConfigInput = z.input<typeof configSchema>;

@@ -22,15 +22,25 @@ const HEADER_MAX = 150;
 const SECTION_MAX = 3000;
 const FAILED_CHECKS_SHOWN = 10;
 
+/** The environment a release notification concerns (schema 1 runs had one gate, before production). */
+function environmentOf(notification: { environment?: string }): string {
+  return notification.environment ?? 'production';
+}
+
+/** `commit 3f2a9c1d4e5b`: the commit a notification is about, as people read it. */
+function commitOf(notification: { ref: string }): string {
+  return `commit ${notification.ref.slice(0, 12)}`;
+}
+
 /** One line saying what happened; the jsonl record, the worker's log and the message's fallback use it. */
 export function summaryOf(notification: Notification): string {
   switch (notification.kind) {
     case 'gate-waiting':
-      return `${notification.app}: release ${notification.releaseId} (ref ${notification.ref}) is waiting at the promotion gate for ${notification.approvers.join(', ') || 'an approver'}; at ${notification.timeoutAt} it will ${notification.onTimeout === 'promote' ? 'be promoted' : 'be rolled back'}`;
+      return `${notification.app}: release ${notification.releaseId} (${commitOf(notification)}) is waiting at the gate before ${environmentOf(notification)} for ${notification.approvers.join(', ') || 'an approver'}; at ${notification.timeoutAt} it will ${notification.onTimeout === 'promote' ? 'be promoted' : 'be rolled back'}`;
     case 'promoted':
-      return `${notification.app}: release ${notification.releaseId} (ref ${notification.ref}) was promoted to production by ${notification.by}`;
+      return `${notification.app}: release ${notification.releaseId} (${commitOf(notification)}) was promoted to ${environmentOf(notification)} by ${notification.by}`;
     case 'rolled-back':
-      return `${notification.app}: release ${notification.releaseId} (ref ${notification.ref}) was rolled back by ${notification.by}: ${notification.reason}`;
+      return `${notification.app}: release ${notification.releaseId} (${commitOf(notification)}) was rolled back by ${notification.by}: ${notification.reason}`;
     case 'daily-health-failed':
       return notification.text;
   }
@@ -51,9 +61,9 @@ export function slackMessage(notification: Notification): SlackMessage {
 function headerOf(notification: Notification): string {
   switch (notification.kind) {
     case 'gate-waiting':
-      return `${notification.app}: a release is waiting at the gate`;
+      return `${notification.app}: a release is waiting at the gate before ${environmentOf(notification)}`;
     case 'promoted':
-      return `${notification.app}: promoted to production`;
+      return `${notification.app}: promoted to ${environmentOf(notification)}`;
     case 'rolled-back':
       return `${notification.app}: release rolled back`;
     case 'daily-health-failed':
@@ -65,16 +75,16 @@ function sectionOf(notification: Notification): string {
   switch (notification.kind) {
     case 'gate-waiting':
       return [
-        `Release ${code(notification.releaseId)} (ref ${code(notification.ref)}) passed staging and waits for a decision.`,
+        `Release ${code(notification.releaseId)} (${commitOf(notification)}) waits at the gate before ${escape(environmentOf(notification))} for a decision.`,
         `*Approvers:* ${escape(notification.approvers.join(', ') || 'anyone')}`,
         `*Decide by:* ${escape(notification.timeoutAt)} (then it is ${notification.onTimeout === 'promote' ? 'promoted' : 'rolled back'})`,
         `Decide with ${code(`tollgate promote ${notification.workflowId} --by <name>`)} or ${code(`tollgate rollback ${notification.workflowId} --by <name> --reason <why>`)}`,
       ].join('\n');
     case 'promoted':
-      return `Release ${code(notification.releaseId)} (ref ${code(notification.ref)}) was promoted to production by *${escape(notification.by)}*.`;
+      return `Release ${code(notification.releaseId)} (${commitOf(notification)}) was promoted to ${escape(environmentOf(notification))} by *${escape(notification.by)}*.`;
     case 'rolled-back':
       return [
-        `Release ${code(notification.releaseId)} (ref ${code(notification.ref)}) was rolled back by *${escape(notification.by)}*.`,
+        `Release ${code(notification.releaseId)} (${commitOf(notification)}) was rolled back by *${escape(notification.by)}*.`,
         `*Reason:* ${escape(notification.reason)}`,
       ].join('\n');
     case 'daily-health-failed': {

@@ -4,17 +4,17 @@
  */
 import type { MetricMeter } from '@temporalio/common';
 
-/** Metric names as /metrics shows them (custom metrics get no `temporal_` prefix). */
+/** Metric names as /metrics shows them (custom metrics get no `temporal_` prefix); every one has an `app` label. */
 export const METRICS = {
-  /** Histogram: one command stage attempt, by `stage` and `outcome`. */
+  /** Histogram: one command stage attempt, by `app`, `stage` and `outcome`. */
   stageDuration: 'tollgate_stage_duration_seconds',
-  /** Counter: finished releases, by `outcome`. */
+  /** Counter: finished releases, by `app` and `outcome`. */
   releases: 'tollgate_releases_total',
-  /** Counter: releases whose environments were rolled back, by `reason`. */
+  /** Counter: releases whose environments were rolled back, by `app` and `reason`. */
   rollbacks: 'tollgate_rollbacks_total',
-  /** Histogram: seconds from the rollback decision until the environments serve the previous release, by `reason`. */
+  /** Histogram: seconds from the rollback decision until the environments serve the previous release, by `app` and `reason`. */
   timeToRestore: 'tollgate_time_to_restore_seconds',
-  /** Counter: daily health checks, by `check` and `result` (ok | failed). */
+  /** Counter: daily health checks, by `app`, `check` and `result` (ok | failed | not-checked). */
   healthChecks: 'tollgate_health_checks_total',
 } as const;
 
@@ -46,8 +46,7 @@ export const METRIC_BUCKETS: Record<string, number[]> = {
 /** Records one stage attempt on the activity's metric meter (which adds namespace, task queue and activity type). */
 export function recordStageDuration(
   meter: MetricMeter,
-  stage: string,
-  outcome: StageOutcome,
+  labels: { app: string; stage: string; outcome: StageOutcome },
   seconds: number,
 ): void {
   meter
@@ -57,5 +56,5 @@ export function recordStageDuration(
       's',
       'Duration of a pipeline stage: one attempt of a command stage, the whole of a delivery stage',
     )
-    .record(Math.max(0, seconds), { stage, outcome });
+    .record(Math.max(0, seconds), labels);
 }

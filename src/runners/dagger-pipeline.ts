@@ -1,7 +1,7 @@
 /** A stage plan as a Dagger container chain: image, source, caches, dependencies, services, env, secrets, one withExec per step. */
 import type { Client, Container, ReturnType } from '@dagger.io/dagger';
 import { FailureType } from '../failures.js';
-import type { StagePlan, StepPlan } from '../types.js';
+import type { CommandPlan, StepPlan } from '../types.js';
 import { cachePlan, containerEnv } from './dagger-plan.js';
 import type { DaggerFailure } from './dagger-errors.js';
 
@@ -40,7 +40,7 @@ export interface StageContainers {
 }
 
 /** Builds the containers of a stage. Secrets go through setSecret only, never plain env, and never reach the install. */
-export function stageContainers(client: Client, plan: StagePlan, inputs: StageInputs): StageContainers {
+export function stageContainers(client: Client, plan: CommandPlan, inputs: StageInputs): StageContainers {
   const caches = plan.cache ? cachePlan(inputs.install, plan.steps) : undefined;
   let deps = client.container().from(plan.image);
   for (const [path, key] of caches?.beforeInstall ?? []) {
@@ -109,7 +109,7 @@ export interface StepsOutcome {
  */
 export async function runSteps(
   start: Container,
-  plan: Pick<StagePlan, 'env' | 'retryableExitCodes'>,
+  plan: Pick<CommandPlan, 'env' | 'retryableExitCodes'>,
   steps: StepPlan[],
   expectAny: ReturnType,
   reporter: StepReporter,

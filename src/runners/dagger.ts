@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Client } from '@dagger.io/dagger';
 import { FailureType } from '../failures.js';
-import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
+import type { ArtifactRef, CommandPlan, StageResult } from '../types.js';
 import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
 import { containerEnv, installCommand, MANIFEST_FILES } from './dagger-plan.js';
@@ -52,7 +52,7 @@ export class DaggerRunner implements Runner {
   constructor(private readonly options: DaggerRunnerOptions = {}) {}
 
   /** Runs the plan in one Dagger session of its own; throws StageError on failure. */
-  async runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult> {
+  async runStage(plan: CommandPlan, ctx: StageRunContext): Promise<StageResult> {
     const started = new Date();
     const logPath = join(ctx.runDir, `${plan.name}.log`);
     mkdirSync(ctx.runDir, { recursive: true });
@@ -125,7 +125,7 @@ export class DaggerRunner implements Runner {
   private async execute(
     sdk: DaggerSdk,
     client: Client,
-    plan: StagePlan,
+    plan: CommandPlan,
     ctx: StageRunContext,
     started: Date,
     reporter: StepReporter,
@@ -179,17 +179,17 @@ export class DaggerRunner implements Runner {
   }
 
   /** A per-release setting: the plan's env (set by the workflow) wins, then the option, then the worker's env. */
-  private setting(plan: StagePlan, name: string, option?: string): string | undefined {
+  private setting(plan: CommandPlan, name: string, option?: string): string | undefined {
     return plan.env[name] ?? option ?? (this.options.env ?? process.env)[name] ?? undefined;
   }
 
-  private startCommand(plan: StagePlan): string[] {
+  private startCommand(plan: CommandPlan): string[] {
     const fromEnv = this.setting(plan, 'TOLLGATE_START_COMMAND');
     return this.options.startCommand ?? fromEnv?.split(' ').filter(Boolean) ?? ['npm', 'start'];
   }
 
   private async passed(
-    plan: StagePlan,
+    plan: CommandPlan,
     ctx: StageRunContext,
     started: Date,
     output: StageOutput,

@@ -1,5 +1,5 @@
 /** The error a runner throws when a stage fails; activities turn it into an ApplicationFailure. */
-import type { StageName } from '../constants.js';
+
 import type { FailureType } from '../failures.js';
 
 /** A stage attempt that failed, with the facts the workflow and the CLI show. */
@@ -8,7 +8,7 @@ export class StageError extends Error {
   constructor(
     readonly type: FailureType,
     message: string,
-    readonly stage: StageName,
+    readonly stage: string,
     readonly exitCode: number | null,
     readonly logTail: string,
     readonly logPath: string,

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { StageName } from '../constants.js';
+
 import { FailureType } from '../failures.js';
-import type { ArtifactPlan, ArtifactRef, StagePlan, StageResult } from '../types.js';
+import type { ArtifactPlan, ArtifactRef, CommandPlan, StageResult } from '../types.js';
 import { checkCoverage } from './coverage.js';
 import { baseEnv } from './base-env.js';
 import { StageError } from './errors.js';
@@ -26,7 +26,7 @@ export class HostRunner implements Runner {
   readonly kind = 'host' as const;
 
   /** Runs every step in order; throws StageError on the first failure. */
-  async runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult> {
+  async runStage(plan: CommandPlan, ctx: StageRunContext): Promise<StageResult> {
     const started = new Date();
     const deadline = started.getTime() + plan.timeoutMs;
     const logPath = join(ctx.runDir, `${plan.name}.log`);
@@ -102,7 +102,7 @@ export class HostRunner implements Runner {
   }
 
   private async spawnStep(
-    stage: StageName,
+    stage: string,
     argv: string[],
     cwd: string,
     env: NodeJS.ProcessEnv,
@@ -139,7 +139,7 @@ export class HostRunner implements Runner {
 
   /** Packs the release: include paths, production dependencies, SBOM, a reproducible tarball. */
   private async pack(
-    stage: StageName,
+    stage: string,
     artifact: ArtifactPlan,
     ctx: StageRunContext,
     output: StageOutput,

@@ -2,7 +2,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { LOG_TAIL_BYTES } from '../constants.js';
-import type { ArtifactRef, StagePlan, StageResult } from '../types.js';
+import type { ArtifactRef, CommandPlan, StageResult } from '../types.js';
 
 const REDACTED = '[REDACTED]';
 
@@ -124,7 +124,7 @@ export class StageOutput {
 
 /** How a passing stage ended, for passedResult. */
 export interface Passed {
-  plan: StagePlan;
+  plan: CommandPlan;
   runner: StageResult['runner'];
   attempt: number;
   started: Date;

@@ -1,5 +1,5 @@
 /** The contract both runners (host processes, Dagger containers) implement. */
-import type { StagePlan, StageResult } from '../types.js';
+import type { CommandPlan, StageResult } from '../types.js';
 
 /** Everything a runner needs for one attempt of one stage, resolved on the worker. */
 export interface StageRunContext {
@@ -23,5 +23,5 @@ export interface StageRunContext {
 /** Runs one stage plan. Throws StageError (src/runners/errors.ts) on failure. */
 export interface Runner {
   readonly kind: 'host' | 'dagger';
-  runStage(plan: StagePlan, ctx: StageRunContext): Promise<StageResult>;
+  runStage(plan: CommandPlan, ctx: StageRunContext): Promise<StageResult>;
 }

@@ -1,9 +1,10 @@
 /**
  * Pipeline metrics from release runs: the four DORA keys, success rate, per-stage timings and the
- * seed's figures. Pure: runs in, one metrics object out; `tollgate stats` gathers the runs.
+ * summary figures. Pure: runs in, one metrics object out; `tollgate stats` gathers the runs.
+ * "Production" is the last environment of each run's chain.
  */
-import { STAGE_NAMES, type StageName } from '../constants.js';
-import type { ReleasePhase, ReleaseStatus } from '../types.js';
+import { compensation, deliveryStep } from '../constants.js';
+import { FINAL_PHASES, type ReleasePhase, type ReleaseStatus } from '../types.js';
 
 /** One release run as the stats see it. */
 export interface RunRecord {
@@ -39,7 +40,7 @@ export interface Distribution {
 
 /** Timings and outcomes of one stage over the finished runs. */
 export interface StageMetrics extends Distribution {
-  stage: StageName;
+  stage: string;
   succeeded: number;
   failed: number;
   skipped: number;
@@ -84,18 +85,21 @@ export interface PipelineMetrics {
 }
 
 const DAY_MS = 86_400_000;
-const FINAL_PHASES: readonly ReleasePhase[] = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
-/** The compensation that puts the previous release back into production (see workflows/deploy.ts). */
-export const PRODUCTION_SWITCH_BACK = 'switch production back';
 
 /** True when the run finished with a final phase. */
 export function isFinished(run: RunRecord): boolean {
-  return run.closedAt !== undefined && FINAL_PHASES.includes(run.status.phase);
+  return run.closedAt !== undefined && (FINAL_PHASES as readonly ReleasePhase[]).includes(run.status.phase);
 }
 
-/** True when the run switched production traffic to its release (deploy-to-production succeeded). */
+/** The last environment of the run's chain (its production), when it has environments (in chain order). */
+export function lastEnvironment(status: ReleaseStatus): string | undefined {
+  return Object.keys(status.environments).at(-1);
+}
+
+/** True when the run switched its last environment's traffic to its release. */
 export function reachedProduction(status: ReleaseStatus): boolean {
-  return status.stages['deploy-to-production']?.state === 'succeeded';
+  const last = lastEnvironment(status);
+  return last !== undefined && status.stages[deliveryStep.deploy(last)]?.state === 'succeeded';
 }
 
 /** A production deployment: the run succeeded and its release serves production. */
@@ -108,7 +112,7 @@ export function productionFailureCause(status: ReleaseStatus): 'breach' | 'opera
   if (status.phase === 'rolled-back') {
     const breached =
       status.audit.some((e) => e.action === 'auto-rollback') ||
-      (status.verification?.samples ?? []).some((s) => s.breach);
+      Object.values(status.environments).some((e) => (e.verification?.samples ?? []).some((s) => s.breach));
     if (breached) return 'breach';
     if (status.audit.some((e) => e.action === 'rollback' && e.outcome === 'accepted')) return 'operator';
   }
@@ -150,7 +154,10 @@ const ms = (iso: string | undefined): number => (iso === undefined ? NaN : Date.
 /** The moment production started to suffer: the breaching sample, else the rollback decision. */
 function breachMoment(status: ReleaseStatus, cause: 'breach' | 'operator'): number {
   if (cause === 'breach') {
-    const sample = (status.verification?.samples ?? []).find((s) => s.breach);
+    const last = lastEnvironment(status);
+    const sample = (last ? (status.environments[last]?.verification?.samples ?? []) : []).find(
+      (s) => s.breach,
+    );
     if (sample) return ms(sample.at);
     return ms(status.audit.find((e) => e.action === 'auto-rollback')?.at);
   }
@@ -180,7 +187,7 @@ export function computeMetrics(
     const committed = ms(r.commitTime);
     if (Number.isNaN(committed)) fromRunStart.push(r.workflowId);
     return (
-      ms(r.status.stages['deploy-to-production']!.endedAt) -
+      ms(r.status.stages[deliveryStep.deploy(lastEnvironment(r.status)!)]!.endedAt) -
       (Number.isNaN(committed) ? ms(r.startedAt) : committed)
     );
   });
@@ -199,7 +206,8 @@ export function computeMetrics(
   for (const run of failedInProduction) {
     const cause = productionFailureCause(run.status);
     causes[cause] += 1;
-    const switchBack = run.status.compensations.find((c) => c.name === PRODUCTION_SWITCH_BACK);
+    const last = lastEnvironment(run.status);
+    const switchBack = run.status.compensations.find((c) => compensation.environmentOf(c.name) === last);
     if (!switchBack?.ok) {
       notRestored.push(run.workflowId);
       continue;
@@ -254,10 +262,11 @@ export function computeMetrics(
   };
 }
 
-/** Per stage, in pipeline order, for the stages that appear in any finished run. */
+/** Per stage, in the order the runs list them, for the stages that appear in any finished run. */
 function stageMetrics(finished: readonly RunRecord[]): StageMetrics[] {
   const result: StageMetrics[] = [];
-  for (const stage of STAGE_NAMES) {
+  const names = [...new Set(finished.flatMap((r) => Object.keys(r.status.stages)))];
+  for (const stage of names) {
     const entries = finished.flatMap((r) => {
       const entry = r.status.stages[stage];
       return entry ? [entry] : [];

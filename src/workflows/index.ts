@@ -1,4 +1,4 @@
 /** Every workflow the worker registers (this file is its workflowsPath). */
-export { releasePipeline } from './deploy.js';
+export { releasePipeline } from './release/index.js';
 export { rollbackEnvironment } from './rollback.js';
 export { dailyHealthCheck } from './daily-health.js';

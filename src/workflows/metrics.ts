@@ -9,21 +9,21 @@ import type { DailyHealthReport, ReleaseResult } from '../types.js';
 
 export type { RollbackReason } from '../observability/metrics.js';
 
-/** Counts a finished release by outcome (call once, where the run ends). */
-export function recordReleaseOutcome(outcome: ReleaseResult['outcome']): void {
-  metricMeter.createCounter(METRICS.releases, undefined, 'Finished releases by outcome').add(1, { outcome });
+/** Counts a finished release by app and outcome (call once, where the run ends). */
+export function recordReleaseOutcome(app: string, outcome: ReleaseResult['outcome']): void {
+  metricMeter
+    .createCounter(METRICS.releases, undefined, 'Finished releases by outcome')
+    .add(1, { app, outcome });
 }
 
 /**
  * Counts a rollback of deployed environments and, when every environment was restored, how long
  * that took: seconds of workflow time from the decision (the catch) until compensation ended.
  */
-export function recordRollback(reason: RollbackReason, restoreSeconds?: number): void {
+export function recordRollback(app: string, reason: RollbackReason, restoreSeconds?: number): void {
   metricMeter
     .createCounter(METRICS.rollbacks, undefined, 'Rollbacks of deployed environments by reason')
-    .add(1, {
-      reason,
-    });
+    .add(1, { app, reason });
   if (restoreSeconds !== undefined) {
     metricMeter
       .createHistogram(
@@ -32,7 +32,7 @@ export function recordRollback(reason: RollbackReason, restoreSeconds?: number):
         's',
         'Seconds from the rollback decision until the environments serve the previous release',
       )
-      .record(Math.max(0, restoreSeconds), { reason });
+      .record(Math.max(0, restoreSeconds), { app, reason });
   }
 }
 
@@ -51,6 +51,8 @@ export function rollbackReason(ended: {
 /** Counts each daily health check by name and result. */
 export function recordHealthReport(report: DailyHealthReport): void {
   const counter = metricMeter.createCounter(METRICS.healthChecks, undefined, 'Daily health checks by result');
-  for (const check of report.checks)
-    counter.add(1, { check: check.name, result: check.ok ? 'ok' : 'failed' });
+  for (const check of report.checks) {
+    const result = check.notChecked ? 'not-checked' : check.ok ? 'ok' : 'failed';
+    counter.add(1, { app: report.app, check: check.name, result });
+  }
 }

@@ -1,6 +1,6 @@
 /** Rollback of an environment after its release pipeline has finished: back to the previous release. */
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
-import { FailureType } from '../failures.js';
+import { FailureType, messageOf } from '../failures.js';
 import type { ApprovalSignature } from '../approvals/protocol.js';
 import type { AuditEntry, EnvironmentPlan } from '../types.js';
 import { recordRollback } from './metrics.js';
@@ -12,7 +12,8 @@ const SIGNED_ROLLBACK_PATCH = 'signed-rollback';
 /** Input of rollbackEnvironment. */
 export interface RollbackInput {
   app: string;
-  environment: EnvironmentPlan;
+  /** The environment to roll back (requests from 0.1 clients carry no `app` in it). */
+  environment: Omit<EnvironmentPlan, 'app'> & { app?: string };
   by: string;
   reason: string;
   approvers: string[];
@@ -55,6 +56,7 @@ export async function rollbackEnvironment(
         reason: input.reason,
         ...(input.signature ? { signature: input.signature } : {}),
         singleUse: true,
+        app: input.app,
       })
     : ({ ok: true } as const);
   if (!verdict.ok) {
@@ -68,8 +70,10 @@ export async function rollbackEnvironment(
     });
   }
   try {
-    const result = await environmentActivities(`rollback ${input.environment.name}`).rollbackToPrevious({
-      environment: input.environment,
+    // Environments are kept per app: a request from a 0.1 client names no app in its plan.
+    const environment = { ...input.environment, app: input.app };
+    const result = await environmentActivities(`rollback ${environment.name}`).rollbackToPrevious({
+      environment,
     });
     await compensationActivities('audit trail').recordAudit([
       entry(
@@ -78,13 +82,13 @@ export async function rollbackEnvironment(
         result.from ?? undefined,
       ),
     ]);
-    recordRollback('operator', (Date.now() - requestedAt) / 1000);
+    recordRollback(input.app, 'operator', (Date.now() - requestedAt) / 1000);
     return result;
   } catch (error) {
-    recordRollback('operator');
+    recordRollback(input.app, 'operator');
     await CancellationScope.nonCancellable(() =>
       compensationActivities('audit trail').recordAudit([
-        entry('failed', `${input.reason}: ${error instanceof Error ? error.message : String(error)}`),
+        entry('failed', `${input.reason}: ${messageOf(error)}`),
       ]),
     );
     throw error;

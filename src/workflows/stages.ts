@@ -3,28 +3,32 @@ import type { RetryPolicy } from '@temporalio/common';
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../failures.js';
-import type { RunnerKind, StagePlan, StageResult } from '../types.js';
+import type { DependencyPlan, RunnerKind, SourceRef, StagePlan, StageResult } from '../types.js';
 
 /** Heartbeat timeout of stage activities unless the input says otherwise: a dead worker shows in seconds. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 10_000;
 
-// Margin on top of the stage's own timeout, which the runner enforces; this only catches a hung runner.
-const RUNNER_MARGIN_MS = 60_000;
+/** Margin on top of the stage's own timeout, which the runner enforces; this only catches a hung runner. */
+export const RUNNER_MARGIN_MS = 60_000;
 
-/** Runs one command stage as an activity with the stage's own retry policy. */
-export function runStageActivity(
-  plan: StagePlan,
-  sourceDir: string,
-  runner: RunnerKind,
-  heartbeatTimeoutMs = DEFAULT_HEARTBEAT_TIMEOUT_MS,
+/** Where and how one command stage of a run executes. */
+export interface StageActivityOptions {
+  app: string;
+  source: SourceRef;
+  runner: RunnerKind;
+  dependencies: DependencyPlan[];
+  heartbeatTimeoutMs?: number;
   /** Another task queue for this stage (builds on their own workers); the workflow's queue by default. */
-  taskQueue?: string,
-): Promise<StageResult> {
+  taskQueue?: string;
+}
+
+/** Runs one command stage as an activity with the stage's own retry policy, in the run's checkout of the commit. */
+export function runStageActivity(plan: StagePlan, options: StageActivityOptions): Promise<StageResult> {
   const { runStage } = proxyActivities<Activities>({
     summary: plan.name,
-    ...(taskQueue ? { taskQueue } : {}),
+    ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
     startToCloseTimeout: plan.timeoutMs + RUNNER_MARGIN_MS,
-    heartbeatTimeout: heartbeatTimeoutMs,
+    heartbeatTimeout: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     // Wait for the runner to stop its processes before the workflow moves on to compensation.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
@@ -35,7 +39,27 @@ export function runStageActivity(
       nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
     },
   });
-  return runStage({ plan, sourceDir, runner });
+  const { app, source, runner, dependencies } = options;
+  return runStage({ plan, app, source, runner, dependencies });
+}
+
+/**
+ * Fetching and checking out the commit: a repository that cannot be read is retried a little (a
+ * network blip), a commit that is not there is not (NON_RETRYABLE_FAILURES).
+ */
+export function sourceActivities(summary: string): Activities {
+  return proxyActivities<Activities>({
+    summary,
+    startToCloseTimeout: '15 minutes', // the first fetch of a big repository
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '10 seconds',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+    },
+  });
 }
 
 /** Retries of environment work: a blip is retried a little, a real failure (NON_RETRYABLE_FAILURES) not at all. */

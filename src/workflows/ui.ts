@@ -9,12 +9,13 @@ import {
   type SearchAttributePair,
   type TypedSearchAttributes,
 } from '@temporalio/common';
-import { REVENUE_GATES, SEARCH_ATTRIBUTES, type StageName } from '../constants.js';
+import { SEARCH_ATTRIBUTES, WAIT_STAGES } from '../constants.js';
 import type {
-  PromotionPlan,
+  EnvironmentLink,
   ReleaseInput,
   ReleaseResult,
   ReleaseStatus,
+  SourceSummary,
   StageStatus,
   VerificationSample,
 } from '../types.js';
@@ -24,12 +25,10 @@ export const SEARCH_KEYS = {
   app: defineSearchAttributeKey(SEARCH_ATTRIBUTES.app, SearchAttributeType.KEYWORD),
   environment: defineSearchAttributeKey(SEARCH_ATTRIBUTES.environment, SearchAttributeType.KEYWORD),
   revision: defineSearchAttributeKey(SEARCH_ATTRIBUTES.revision, SearchAttributeType.KEYWORD),
+  tree: defineSearchAttributeKey(SEARCH_ATTRIBUTES.tree, SearchAttributeType.KEYWORD),
   stage: defineSearchAttributeKey(SEARCH_ATTRIBUTES.stage, SearchAttributeType.KEYWORD),
   outcome: defineSearchAttributeKey(SEARCH_ATTRIBUTES.outcome, SearchAttributeType.KEYWORD),
 } as const;
-
-/** TollgateStage: the stage running now, or the point between stages the run waits at. */
-export type UiStage = StageName | 'starting' | 'revenue-gates' | 'promotion-gate' | 'verification';
 
 /** TollgateOutcome: `running` until the run ends. */
 export type UiOutcome = 'running' | ReleaseResult['outcome'];
@@ -37,20 +36,25 @@ export type UiOutcome = 'running' | ReleaseResult['outcome'];
 /** A release's search attribute values. */
 export interface ReleaseSearch {
   app: string;
-  /** The environment the run works on: '' before staging. */
-  environment: '' | 'staging' | 'production';
+  /** The environment the run works on: '' before the first one. */
+  environment: string;
+  /** The full commit SHA. */
   revision: string;
-  stage: UiStage;
+  /** The commit's tree hash ('' until the worker has read it, when the client could not). */
+  tree: string;
+  /** The stage running now (the first declared, when several run), or the wait: `promotion-gate`, `verification`. */
+  stage: string;
   outcome: UiOutcome;
 }
 
 /** The values a release starts with; `tollgate run` passes them as `typedSearchAttributes`. */
-export function initialSearch(input: Pick<ReleaseInput, 'app' | 'ref' | 'stages'>): ReleaseSearch {
+export function initialSearch(input: Pick<ReleaseInput, 'app' | 'source' | 'stages'>): ReleaseSearch {
   return {
     app: input.app,
     environment: '',
-    revision: input.ref,
-    stage: input.stages[0]?.name ?? 'starting',
+    revision: input.source.commit,
+    tree: input.source.tree ?? '',
+    stage: input.stages[0]?.name ?? WAIT_STAGES.starting,
     outcome: 'running',
   };
 }
@@ -68,9 +72,21 @@ export function changedPairs(search: ReleaseSearch, current: TypedSearchAttribut
   return searchAttributePairs(search).filter((pair) => current.get(pair.key) !== pair.value);
 }
 
-/** TollgateStage while `name` runs: the revenue gates run together, so they share one value. */
-export function uiStageOf(name: StageName): UiStage {
-  return (REVENUE_GATES as readonly StageName[]).includes(name) ? 'revenue-gates' : name;
+/** TollgateStage for a status: the first running stage, else the wait the phase names, else `previous`. */
+export function stageAttribute(status: ReleaseStatus, previous: string): string {
+  const running = Object.entries(status.stages).find(([, s]) => s.state === 'running');
+  if (running) return running[0];
+  if (status.phase === 'awaiting-promotion') return WAIT_STAGES.gate;
+  if (status.phase === 'verifying') return WAIT_STAGES.verification;
+  return previous;
+}
+
+/** `3f2a9c1d4e5b` or `3f2a9c1d4e5b (dirty: 2 files on 1a2b3c4d5e6f)`: a commit as people read it. */
+export function describeSource(source: Pick<SourceSummary, 'commit' | 'dirty'>): string {
+  const commit = source.commit.slice(0, 12);
+  if (!source.dirty) return commit;
+  const files = source.dirty.files.length;
+  return `${commit} (dirty: ${files} uncommitted file${files === 1 ? '' : 's'} on ${source.dirty.base.slice(0, 12)})`;
 }
 
 const ICONS: Record<StageStatus['state'], string> = {
@@ -86,7 +102,7 @@ const ICONS: Record<StageStatus['state'], string> = {
 export function renderDetails(
   status: ReleaseStatus,
   search: ReleaseSearch,
-  context: { workflowId: string; promotion?: PromotionPlan },
+  context: { workflowId: string; links: readonly EnvironmentLink[] },
 ): string {
   const where = [
     `**phase** ${status.phase}`,
@@ -96,25 +112,35 @@ export function renderDetails(
   ];
   // The UI shows the first dozen lines without scrolling: where the run is and what it waits on come first.
   const lines = [
-    `### ${status.app} @ \`${status.ref.slice(0, 12)}\`${status.releaseId ? ` · ${status.releaseId}` : ''}`,
+    `### ${status.app} @ \`${describeSource(status.source)}\`${status.releaseId ? ` · ${status.releaseId}` : ''}`,
     where.join(' · '),
   ];
   const running = Object.entries(status.stages).filter(([, s]) => s.state === 'running');
   if (running.length > 0) {
     lines.push('', ...running.map(([name, s]) => `- ${ICONS.running} ${name}${stageNote(s)}`));
   }
-  if (status.gate)
-    lines.push('', `**Promotion gate** ${gateLine(status, context.workflowId, context.promotion)}`);
-  if (status.verification) {
-    const { baseline, samples, endsAt } = status.verification;
-    const latest = samples.at(-1);
-    lines.push(
-      '',
-      `**Verification**${endsAt ? ` window ends ${time(endsAt)}` : ''} · ${samples.length} sample${samples.length === 1 ? '' : 's'}`,
-      '',
-      ...(latest ? [`- latest (${time(latest.at)}): ${sampleLine(latest)}`] : []),
-      ...(baseline ? [`- baseline (${time(baseline.at)}): ${sampleLine(baseline)}`] : []),
-    );
+  for (const link of context.links) {
+    const progress = status.environments[link.environment.name];
+    const gate = progress?.gate;
+    if (gate && (gate.state === 'waiting' || link.promotion.mode === 'manual')) {
+      lines.push(
+        '',
+        `**Gate before ${link.environment.name}** ${gateLine(status, link, context.workflowId)}`,
+      );
+    }
+    const window = progress?.verification;
+    if (window) {
+      const latest = window.samples.at(-1);
+      lines.push(
+        '',
+        `**Verification of ${link.environment.name}**${window.endsAt ? ` window ends ${time(window.endsAt)}` : ''} · ${window.samples.length} sample${window.samples.length === 1 ? '' : 's'}`,
+        '',
+        ...(latest ? [`- latest (${time(latest.at)}): ${sampleLine(latest)}`] : []),
+        ...(window.baseline
+          ? [`- baseline (${time(window.baseline.at)}): ${sampleLine(window.baseline)}`]
+          : []),
+      );
+    }
   }
   if (status.failure) lines.push('', `**Failure** ${status.failure}`);
   if (status.compensations.length > 0) {
@@ -125,9 +151,11 @@ export function renderDetails(
   }
   lines.push(
     '',
-    '**Stages**',
+    `**Stages**${status.until ? ` (until ${status.until})` : ''}`,
     '',
     ...Object.entries(status.stages).map(([name, s]) => `- ${ICONS[s.state]} ${name}${stageNote(s)}`),
+    '',
+    `**Source** \`${status.source.commit}\` (tree \`${status.source.tree ?? 'not read yet'}\`) of ${status.source.repository}${status.source.subdir ? `, folder ${status.source.subdir}` : ''}; asked for ${status.source.revision}`,
   );
   return lines.join('\n');
 }
@@ -143,15 +171,15 @@ function stageNote(s: StageStatus): string {
   return s.summary ? ` — ${firstLine(s.summary)}${took}${attempts}` : took;
 }
 
-function gateLine(status: ReleaseStatus, workflowId: string, promotion?: PromotionPlan): string {
-  const gate = status.gate!;
-  const approvers = promotion?.approvers.length ? promotion.approvers.join(', ') : 'anyone';
+function gateLine(status: ReleaseStatus, link: EnvironmentLink, workflowId: string): string {
+  const gate = status.environments[link.environment.name]!.gate!;
+  const approvers = link.promotion.approvers.length ? link.promotion.approvers.join(', ') : 'anyone';
   if (gate.state === 'waiting') {
     const lastRequest = [...status.audit]
       .reverse()
       .find((a) => a.action === 'promote' || a.action === 'rollback');
     return [
-      `waiting since ${time(gate.since)}; times out at ${time(gate.timeoutAt)}${promotion ? ` (then ${promotion.onTimeout})` : ''}`,
+      `waiting since ${time(gate.since)}; times out at ${time(gate.timeoutAt)} (then ${link.promotion.onTimeout})`,
       '',
       `- approvers: ${approvers}`,
       `- decide with \`tollgate promote|rollback ${workflowId} --by <name>\`, or the UI's signal \`promote\`/\`rollback\` with \`{"by": "<name>"}\``,
@@ -171,7 +199,7 @@ function sampleLine(s: VerificationSample): string {
     `${s.requests} requests`,
     `error rate ${(s.errorRate * 100).toFixed(1)} %`,
     `p95 ${s.p95LatencyMs === null ? '–' : `${Math.round(s.p95LatencyMs)} ms`}`,
-    `revenue events ${s.revenueEvents ?? '–'}`,
+    ...(s.revenueEvents === null ? [] : [`revenue events ${s.revenueEvents}`]),
   ];
   return `${parts.join(', ')}${s.breach ? ` — **breach** ${s.breach.signal}: ${s.breach.detail}` : ''}`;
 }

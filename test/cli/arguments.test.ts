@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
-import { pipelineStages, releaseInput } from '../support/stages.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
+import { fixtureRepo, pipelineStages, releaseInput } from '../support/stages.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const CLI = join(ROOT, 'dist/src/client.js');
@@ -34,17 +33,18 @@ before(async () => {
   const ids = uniqueIds('arguments');
   taskQueue = ids.taskQueue;
   finishedRun = ids.workflowId;
-  mkdirSync(join(dir, 'app'));
-  configFile = join(dir, 'tollgate.config.ts');
-  writeFileSync(
-    configFile,
-    `export default { app: 'demo', source: './app', runner: 'host', stages: { 'test-suite': { steps: [['true']] } } };\n`,
-  );
+  // A config lives in a git repository: the default `repository` is the one holding it.
+  const configRepo = join(dir, 'config-repo');
+  fixtureRepo(configRepo, {
+    'app/.keep': '',
+    'tollgate.config.ts': `export default { app: 'demo', source: './app', runner: 'host', stages: { 'test-suite': { steps: [['true']] } } };\n`,
+  });
+  configFile = join(configRepo, 'tollgate.config.ts');
   // The quickest release there is: two stages that echo.
   const stages = pipelineStages().filter((s) => ['quick-health-check', 'test-suite'].includes(s.name));
   const worker = await createTestWorker(env, taskQueue, home);
   await worker.runUntil(
-    env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+    env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId: finishedRun,
       args: [releaseInput(dir, stages)],
@@ -105,13 +105,14 @@ const CASES: ArgumentCase[] = [
   },
   {
     name: 'env status of an unknown environment',
-    args: () => ['env', 'status', 'qa'],
-    says: /^tollgate: no environment "qa" under .*: known: none yet/,
+    args: () => ['env', 'status', 'qa', '--app', 'demo'],
+    says: /^tollgate: no environment "qa" of demo under .*: known: none yet/,
   },
   {
     name: 'env stop of an unknown environment',
+    // Without --app: the app of ./tollgate.config.ts (this repository's), when there is one.
     args: () => ['env', 'stop', 'qa'],
-    says: /^tollgate: no environment "qa" under /,
+    says: /^tollgate: no environment "qa" (of \S+ )?under /,
   },
   {
     name: 'rollback --env of an environment the config does not have',
@@ -196,6 +197,19 @@ describe('--help', () => {
         );
       });
     }
+  });
+
+  it('run names the commit it releases and how to choose it', async () => {
+    const { stdout } = await cli('run', '--help');
+    for (const option of [
+      '--ref <revision>',
+      '--allow-dirty',
+      '--repository <url|path>',
+      '--until <stage|environment>',
+    ]) {
+      assert.ok(stdout.includes(option), `run --help lists ${option}\n${stdout}`);
+    }
+    assert.match(stdout, /A release is one commit of one repository/);
   });
 
   it('run and watch say where --verbose output comes from', async () => {

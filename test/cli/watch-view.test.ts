@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChangeTracker, formatChange } from '../../src/cli/progress.js';
 import { renderScreen } from '../../src/cli/screen.js';
-import type { ReleaseStatus, VerificationSample } from '../../src/types.js';
+import type {
+  EnvironmentProgress,
+  GateStatus,
+  ReleaseStatus,
+  VerificationProgress,
+  VerificationSample,
+} from '../../src/types.js';
 
 const sample = (at: string, extra: Partial<VerificationSample> = {}): VerificationSample => ({
   at,
@@ -15,11 +21,37 @@ const sample = (at: string, extra: Partial<VerificationSample> = {}): Verificati
   ...extra,
 });
 
+const PROMOTED: GateStatus = {
+  state: 'promoted',
+  since: '2025-03-01T10:00:30.000Z',
+  timeoutAt: '2025-03-01T10:10:30.000Z',
+  decidedBy: 'alice',
+};
+
+/** Staging passed; production's gate is promoted and its window has a baseline (or `verification`). */
+function environments(verification?: VerificationProgress): Record<string, EnvironmentProgress> {
+  return {
+    staging: {},
+    production: {
+      gate: PROMOTED,
+      verification: verification ?? { baseline: sample('2025-03-01T10:01:05.000Z'), samples: [] },
+    },
+  };
+}
+
 function status(extra: Partial<ReleaseStatus> = {}): ReleaseStatus {
   return {
+    schemaVersion: 2,
     app: 'saas-app',
-    ref: '3f2a9c1deadbeef00',
+    source: {
+      repository: '/srv/git/saas-app',
+      commit: '3f2a9c1deadbeef00112233445566778899aabb',
+      tree: null,
+      subdir: '',
+      revision: 'main',
+    },
     phase: 'verifying',
+    environment: 'production',
     stages: {
       'test-suite': {
         state: 'succeeded',
@@ -29,17 +61,11 @@ function status(extra: Partial<ReleaseStatus> = {}): ReleaseStatus {
         summary: '12 passed',
       },
       'deploy-to-production': { state: 'running', attempts: 1, startedAt: '2025-03-01T10:01:00.000Z' },
-      'smoke-test-staging': { state: 'pending', attempts: 0 },
+      'smoke-test-production': { state: 'pending', attempts: 0 },
     },
+    environments: environments(),
     compensations: [],
     audit: [],
-    gate: {
-      state: 'promoted',
-      since: '2025-03-01T10:00:30.000Z',
-      timeoutAt: '2025-03-01T10:10:30.000Z',
-      decidedBy: 'alice',
-    },
-    verification: { baseline: sample('2025-03-01T10:01:05.000Z'), samples: [] },
     ...extra,
   };
 }
@@ -55,8 +81,8 @@ describe('ChangeTracker', () => {
       '  phase: verifying',
       line('✓', 'test-suite', 'succeeded in 4.5s after 2 attempts — 12 passed'),
       line('▶', 'deploy-to-production', 'running'),
-      line('⏸', 'promotion gate', 'promoted by alice'),
-      line('~', 'baseline', 'healthy, errors 2.5% of 40, p95 123ms, revenue events 3'),
+      line('⏸', 'gate before production', 'promoted by alice'),
+      line('~', 'baseline production', 'healthy, errors 2.5% of 40, p95 123ms, revenue events 3'),
     ]);
     assert.deepEqual(tracker.changes(status()), [], 'nothing changed');
     const breach = sample('2025-03-01T10:01:10.000Z', {
@@ -65,19 +91,46 @@ describe('ChangeTracker', () => {
     });
     const next = tracker.changes(
       status({
-        verification: {
+        environments: environments({
           baseline: sample('2025-03-01T10:01:05.000Z'),
           samples: [sample('2025-03-01T10:01:08.000Z'), breach],
-        },
+        }),
       }),
     );
     assert.deepEqual(next.map(formatChange), [
-      line('~', 'verification', 'healthy, errors 2.5% of 40, p95 123ms, revenue events 3'),
+      line('~', 'verification production', 'healthy, errors 2.5% of 40, p95 123ms, revenue events 3'),
       line(
         '✗',
-        'verification',
+        'verification production',
         'healthy, errors 30.0% of 40, p95 123ms, revenue events 3 — breach: error-rate (30% > 5%)',
       ),
+    ]);
+  });
+
+  it('keeps each environment of the chain apart: a gate and window per environment', () => {
+    const tracker = new ChangeTracker();
+    const waiting: GateStatus = { state: 'waiting', since: PROMOTED.since, timeoutAt: PROMOTED.timeoutAt };
+    const chain = (qaSamples: VerificationSample[]): ReleaseStatus =>
+      status({
+        phase: 'awaiting-promotion',
+        stages: {},
+        environments: {
+          qa: { verification: { samples: qaSamples } },
+          prod: { gate: waiting },
+        },
+      });
+    assert.deepEqual(tracker.changes(chain([sample('2025-03-01T10:00:10.000Z')])).map(formatChange), [
+      '  phase: awaiting-promotion',
+      line('~', 'verification qa', 'healthy, errors 2.5% of 40, p95 123ms, revenue events 3'),
+      line('⏸', 'gate before prod', 'waiting for promote or rollback (until 2025-03-01T10:10:30.000Z)'),
+    ]);
+    // A sample of qa is new for qa only; prod's gate is unchanged.
+    const more = chain([
+      sample('2025-03-01T10:00:10.000Z'),
+      sample('2025-03-01T10:00:12.000Z', { requests: 7 }),
+    ]);
+    assert.deepEqual(tracker.changes(more).map(formatChange), [
+      line('~', 'verification qa', 'healthy, errors 2.5% of 7, p95 123ms, revenue events 3'),
     ]);
   });
 });
@@ -86,22 +139,43 @@ describe('renderScreen', () => {
   it('shows the stage table with attempts and durations, the gate and the latest sample', () => {
     const lines = renderScreen(
       status({
-        verification: {
+        environments: environments({
           samples: [sample('2025-03-01T10:01:08.000Z', { p95LatencyMs: null, revenueEvents: null })],
           endsAt: '2025-03-01T10:02:00.000Z',
-        },
+        }),
       }),
       { workflowId: 'release-saas-app', now: Date.parse('2025-03-01T10:01:02.000Z') },
     );
-    assert.equal(lines[0], 'release-saas-app — saas-app @ 3f2a9c1deadb — verifying');
+    assert.equal(lines[0], 'release-saas-app — saas-app @ 3f2a9c1deadb — verifying (production)');
     assert.match(lines[1]!, /stage +state +attempt +duration/);
     assert.match(lines[2]!, /✓ test-suite +succeeded +2 +4\.5s$/);
     assert.match(lines[3]!, /▶ deploy-to-production +running +1 +2\.0s$/, 'running: time so far');
-    assert.match(lines[4]!, /· smoke-test-staging +pending +- +-$/);
-    assert.equal(lines[5], '  gate: promoted by alice');
+    assert.match(lines[4]!, /· smoke-test-production +pending +- +-$/);
+    assert.equal(lines[5], '  gate before production: promoted by alice');
+    // No p95 yet is "-"; no revenue count (a config without a revenue block) is no revenue signal at all.
     assert.equal(
       lines[6],
-      '  verification (sample 1, window ends 2025-03-01T10:02:00.000Z): healthy, errors 2.5% of 40, p95 -, revenue events -',
+      '  verification of production (sample 1, window ends 2025-03-01T10:02:00.000Z): healthy, errors 2.5% of 40, p95 -',
     );
+    assert.equal(lines.length, 7, 'staging has no gate or window yet, so no line');
+  });
+
+  it('labels a snapshot of a dirty working tree, and shows the failure', () => {
+    const lines = renderScreen(
+      status({
+        phase: 'failed',
+        source: {
+          ...status().source,
+          dirty: { base: 'aaaabbbbccccddddeeeeffff0000111122223333', files: ['src/a.ts', 'src/b.ts'] },
+        },
+        failure: 'stage test-suite failed [StepFailed]\nlog: /tmp/x.log',
+      }),
+      { workflowId: 'release-saas-app', now: Date.parse('2025-03-01T10:01:02.000Z') },
+    );
+    assert.equal(
+      lines[0],
+      'release-saas-app — saas-app @ 3f2a9c1deadb (dirty: 2 uncommitted files on aaaabbbbcccc) — failed (production)',
+    );
+    assert.equal(lines.at(-1), '  failure: stage test-suite failed [StepFailed]');
   });
 });

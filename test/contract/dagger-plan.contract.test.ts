@@ -17,14 +17,14 @@ const steps = (...commands: string[][]): { run: string[] }[] => commands.map((ru
 const NPM_CI = ['npm', 'ci', '--no-audit', '--no-fund', '--prefer-offline'];
 
 /** The problems resolveConfig reports for a config whose test-stripe-integration stage has `services`. */
-function serviceProblems(services: unknown): { path: string; message: string }[] {
+async function serviceProblems(services: unknown): Promise<{ path: string; message: string }[]> {
   const config = {
     app: 'saas-app',
     source: '.',
     stages: { 'test-stripe-integration': { steps: [['npm', 'run', 'test:stripe']], services } },
   };
   try {
-    resolveConfig(config, join(process.cwd(), 'tollgate.config.ts'));
+    await resolveConfig(config, join(process.cwd(), 'tollgate.config.ts'));
     return [];
   } catch (error) {
     assert.ok(error instanceof ConfigError, String(error));
@@ -97,35 +97,41 @@ void describe('stage plans as containers (contract)', () => {
     assert.equal(stripe?.services?.[0]?.image, 'stripe/stripe-mock:v0.206.0');
   });
 
-  void it('validates services: pinned image, hostname, port, unique names, no inline secrets', () => {
+  void it('validates services: pinned image, hostname, port, unique names, no inline secrets', async () => {
     const good = {
       name: 'stripe-mock',
       image: 'stripe/stripe-mock:v0.206.0',
       port: 12111,
       env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
     };
-    assert.deepEqual(serviceProblems([good]), []);
+    assert.deepEqual(await serviceProblems([good]), []);
     assert.deepEqual(
-      serviceProblems([{ ...good, image: `stripe/stripe-mock@sha256:${'0'.repeat(64)}` }]),
+      await serviceProblems([{ ...good, image: `stripe/stripe-mock@sha256:${'0'.repeat(64)}` }]),
       [],
     );
     const at = (problems: { path: string; message: string }[], path: string): string =>
       problems.find((p) => p.path === `stages.test-stripe-integration.services.${path}`)?.message ?? '';
     for (const image of ['stripe/stripe-mock', 'stripe/stripe-mock:latest', 'localhost:5000/mock']) {
-      assert.match(at(serviceProblems([{ ...good, image }]), '0.image'), /must be pinned to a tag or digest/);
+      assert.match(
+        at(await serviceProblems([{ ...good, image }]), '0.image'),
+        /must be pinned to a tag or digest/,
+      );
     }
-    assert.match(at(serviceProblems([{ ...good, name: 'Stripe_Mock' }]), '0.name'), /must be a hostname/);
-    assert.match(at(serviceProblems([{ ...good, port: 0 }]), '0.port'), /port the service listens on/);
-    assert.match(at(serviceProblems([{ ...good, port: undefined }]), '0.port'), /is required/);
-    assert.match(at(serviceProblems([good, good]), '1.name'), /duplicates services\[0\]/);
+    assert.match(
+      at(await serviceProblems([{ ...good, name: 'Stripe_Mock' }]), '0.name'),
+      /must be a hostname/,
+    );
+    assert.match(at(await serviceProblems([{ ...good, port: 0 }]), '0.port'), /port the service listens on/);
+    assert.match(at(await serviceProblems([{ ...good, port: undefined }]), '0.port'), /is required/);
+    assert.match(at(await serviceProblems([good, good]), '1.name'), /duplicates services\[0\]/);
     assert.match(
       at(
-        serviceProblems([{ ...good, env: { STRIPE_SECRET_KEY: 'sk_test_abc' } }]),
+        await serviceProblems([{ ...good, env: { STRIPE_SECRET_KEY: 'sk_test_abc' } }]),
         '0.env.STRIPE_SECRET_KEY',
       ),
       /looks like a secret written inline/,
     );
-    assert.match(at(serviceProblems([{ ...good, volumes: [] }]), '0'), /has no key "volumes"/);
+    assert.match(at(await serviceProblems([{ ...good, volumes: [] }]), '0'), /has no key "volumes"/);
   });
 
   void it("the host runner ignores services: the stage keeps the host's own stripe-mock", async () => {

@@ -1,21 +1,64 @@
-/** Runs the real `tollgate` CLI and worker as processes against a test server. */
+/** Runs the real `tollgate` CLI and worker as processes against a test server, on a repository of the sample app. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { APP_DIR, APP_SECRETS, freePort } from '../support/delivery.js';
+import {
+  APP_SECRETS,
+  freePort,
+  sampleCommit,
+  servedIn,
+  stopSampleEnvironments,
+} from '../support/delivery.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { ROOT } from '../support/temporal.js';
+import { gitIn } from '../support/stages.js';
+import { ROOT, TEST_CACHE_DIR, toolBinary } from '../support/temporal.js';
 
-/** A place for one scenario: its own home, task queue and config file, sharing the test server. */
+/** What a scenario's config says. */
+export interface ScenarioOptions {
+  /** The sample's six stages (else only the health check and the build). */
+  fullStages: boolean;
+  /** The gate before production. */
+  promotion: 'auto' | 'manual';
+  /** The verification window of production, e.g. '3s'. */
+  verification?: string;
+}
+
+/**
+ * A place for one scenario: its own home and task queue, and its own git repository of the sample
+ * app with the config in it (so `tollgate run` finds the repository, as in a user's clone).
+ */
+let stripeMockBin: string | undefined;
+
 export class Scenario {
   readonly workers: ChildProcess[] = [];
+  readonly home: string;
+  readonly repo: string;
+  readonly configPath: string;
+
   constructor(
     readonly env: TestWorkflowEnvironment,
-    readonly home: string,
+    dir: string,
     readonly taskQueue: string,
-    readonly configPath: string,
-  ) {}
+  ) {
+    this.home = join(dir, 'home');
+    this.repo = join(dir, 'repo');
+    this.configPath = join(this.repo, 'tollgate.config.ts');
+  }
+
+  /** Writes the config into the repository and commits it (the first commit, tagged `label`). */
+  async init(options: ScenarioOptions, label = 'first'): Promise<string> {
+    sampleCommit(this.repo, label); // makes the repository
+    writeFileSync(this.configPath, await configText(options));
+    return this.commit(label);
+  }
+
+  /** Commits a change (the RELEASE file says `label`), tags it `label`, and returns the full SHA. */
+  commit(label: string): string {
+    const { commit } = sampleCommit(this.repo, label);
+    gitIn(this.repo, 'tag', '--force', label);
+    return commit;
+  }
 
   /** The environment CLI and worker processes get. */
   processEnv(): NodeJS.ProcessEnv {
@@ -24,8 +67,11 @@ export class Scenario {
       ...APP_SECRETS,
       TEMPORAL_ADDRESS: this.env.address,
       TOLLGATE_HOME: this.home,
+      TOLLGATE_CACHE_DIR: TEST_CACHE_DIR,
       TOLLGATE_TASK_QUEUE: this.taskQueue,
       TOLLGATE_RUNNER: 'host',
+      // The sample's test:stripe starts this stripe-mock (the test home has no tool cache of its own).
+      STRIPE_MOCK_BIN: (stripeMockBin ??= toolBinary('stripe-mock')),
     };
   }
 
@@ -37,6 +83,11 @@ export class Scenario {
   /** Runs `tollgate <args>` with extra environment variables. */
   cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
     return runCli(args, { ...this.processEnv(), ...extraEnv });
+  }
+
+  /** What an environment of the sample app serves now. */
+  serving(name: 'staging' | 'production'): Promise<string | null> {
+    return servedIn(this.home, name);
   }
 
   /** Starts `node dist/src/worker.js`, as an operator would. */
@@ -58,28 +109,35 @@ export class Scenario {
         .map((w) => new Promise((resolve) => w.once('exit', resolve).kill('SIGKILL'))),
     );
   }
+
+  /** Kills the workers and stops the environments (test cleanup). */
+  async stop(): Promise<void> {
+    await this.killWorkers();
+    await stopSampleEnvironments([this.home]);
+  }
 }
 
-/** Writes a pipeline config for the sample app with free ports and a short verification window. */
-export async function writeConfig(
-  dir: string,
-  options: { fullStages: boolean; promotion: 'auto' | 'manual'; verification?: string },
-): Promise<string> {
+/** The sample app's config (schema 2) with free ports and a short verification window. */
+async function configText(options: ScenarioOptions): Promise<string> {
   const [staging, production] = [await freePort(), await freePort()];
   const stages = options.fullStages
     ? `{
       'quick-health-check': { steps: [['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline'], ['npm', 'run', 'health']] },
       'test-suite': { steps: [['npm', 'test']], coverageMinimum: 90 },
-      'test-stripe-integration': { steps: [['npm', 'run', 'test:stripe']] },
-      'test-rag-engine': { steps: [['npm', 'run', 'test:rag']] },
-      'verify-revenue-metrics': { steps: [['npm', 'run', 'verify:revenue']] },
-      'build-production-image': { steps: [['npm', 'run', 'build']], artifact: ARTIFACT },
+      'test-stripe-integration': { needs: ['test-suite'], steps: [['npm', 'run', 'test:stripe']] },
+      'test-rag-engine': { needs: ['test-suite'], steps: [['npm', 'run', 'test:rag']] },
+      'verify-revenue-metrics': { needs: ['test-suite'], steps: [['npm', 'run', 'verify:revenue']] },
+      'build-production-image': {
+        needs: ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'],
+        steps: [['npm', 'run', 'build']],
+        artifact: ARTIFACT,
+      },
     }`
     : `{
       'quick-health-check': { steps: [['npm', 'run', 'health']] },
       'build-production-image': { steps: [['npm', 'run', 'build']], artifact: ARTIFACT },
     }`;
-  const config = `
+  return `
 const ARTIFACT = {
   include: ['dist', 'package.json', 'package-lock.json', 'node_modules'],
   install: ['npm', 'prune', '--omit=dev', '--no-audit', '--no-fund'],
@@ -91,19 +149,20 @@ const release = {
 };
 export default {
   app: 'saas-app',
-  source: ${JSON.stringify(APP_DIR)},
   runner: 'host',
+  dependencies: [{ path: 'node_modules', key: ['package-lock.json'] }],
   stages: ${stages},
   environments: [
-    { name: 'staging', port: ${staging}, ...release },
-    { name: 'production', port: ${production}, ...release },
+    { name: 'staging', port: ${staging}, ...release, smoke: { routes: ['/api/insights?q=pricing'] } },
+    {
+      name: 'production',
+      port: ${production},
+      ...release,
+      promotion: { mode: '${options.promotion}', approvers: ['alice'], timeout: '10m' },
+      verification: { duration: '${options.verification ?? '3s'}', interval: '500ms', maxP95LatencyMs: 800 },
+    },
   ],
-  promotion: { mode: '${options.promotion}', approvers: ['alice'], timeout: '10m' },
-  smoke: { routes: ['/api/insights?q=pricing'] },
-  verification: { duration: '${options.verification ?? '3s'}', interval: '500ms', maxP95LatencyMs: 800 },
+  revenue: {},
 };
 `;
-  const path = join(dir, 'tollgate.config.ts');
-  writeFileSync(path, config);
-  return path;
 }

@@ -8,40 +8,50 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
-import { STAGE_NAMES } from '../../src/constants.js';
+import { environmentStatus } from '../../src/environments/local/index.js';
+import { queryStatus } from '../../src/cli/runs.js';
 import type { ReleasePhase } from '../../src/types.js';
-import { statusQuery } from '../../src/workflows/messages.js';
 import { buildSampleApp } from '../support/delivery.js';
 import { startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
-import { Scenario, writeConfig } from './cli.js';
+import { Scenario, type ScenarioOptions } from './cli.js';
+
+/** Every status entry of the sample's full pipeline: its six stages, then staging's and production's steps. */
+const ALL_STAGES = [
+  'quick-health-check',
+  'test-suite',
+  'test-stripe-integration',
+  'test-rag-engine',
+  'verify-revenue-metrics',
+  'build-production-image',
+  'deploy-to-staging',
+  'smoke-test-staging',
+  'deploy-to-production',
+];
 
 let env: TestWorkflowEnvironment;
 const scenarios: Scenario[] = [];
 before(async () => {
-  buildSampleApp();
+  await buildSampleApp();
   env = await startTestServer();
 });
 after(async () => {
-  for (const s of scenarios) {
-    await s.killWorkers();
-    for (const name of ['staging', 'production']) await stopEnvironment(s.home, name).catch(() => undefined);
-  }
+  for (const s of scenarios) await s.stop();
   await env?.teardown();
 });
 
-async function scenario(label: string, options: Parameters<typeof writeConfig>[1]): Promise<Scenario> {
-  const dir = tempDir(label);
-  const s = new Scenario(env, join(dir, 'home'), uniqueIds(label).taskQueue, await writeConfig(dir, options));
+async function scenario(label: string, options: ScenarioOptions): Promise<Scenario> {
+  const s = new Scenario(env, tempDir(label), uniqueIds(label).taskQueue);
+  await s.init(options, 'e2e-first');
   scenarios.push(s);
   return s;
 }
 
-async function waitForPhase(workflowId: string, phase: ReleasePhase): Promise<void> {
+/** Waits until the run is in `phase` (in `environment`, when given). */
+async function waitForPhase(workflowId: string, phase: ReleasePhase, environment?: string): Promise<void> {
   const handle = env.client.workflow.getHandle(workflowId);
   for (;;) {
-    const status = await handle.query(statusQuery).catch(() => undefined);
-    if (status?.phase === phase) return;
+    const status = await queryStatus(handle).catch(() => undefined);
+    if (status?.phase === phase && (!environment || status.environment === environment)) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -49,6 +59,7 @@ async function waitForPhase(workflowId: string, phase: ReleasePhase): Promise<vo
 describe('tollgate end to end', () => {
   it('releases the sample app through every stage to production (tollgate run --wait)', async () => {
     const s = await scenario('e2e-full', { fullStages: true, promotion: 'auto' });
+    const commit = s.commit('e2e0001');
     s.startWorker();
     const summaryFile = join(s.home, '..', 'step-summary.md');
     const run = await s.cliWith(
@@ -61,23 +72,24 @@ describe('tollgate end to end', () => {
       'e2e0001',
     );
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    for (const stage of STAGE_NAMES) {
+    for (const stage of ALL_STAGES) {
       assert.match(run.stdout, new RegExp(`✓ ${stage}`), `${stage} succeeded`);
     }
     assert.match(run.stdout, /✓ release succeeded: release-saas-app/);
     assert.match(run.stdout, /http:\/\/localhost:8233\/namespaces\/default\/workflows\/release-saas-app\//);
     const summary = readFileSync(summaryFile, 'utf8');
-    assert.match(summary, /### Tollgate: saas-app @ `e2e0001` — succeeded/);
+    assert.ok(summary.includes(`### Tollgate: saas-app @ \`${commit.slice(0, 12)}\` — succeeded`), summary);
     assert.match(summary, /\| test-suite \| succeeded \| 1 \| [\d.]+ s \|/);
     assert.match(summary, /\[release-saas-app in the Temporal UI\]\(http:\/\/localhost:8233\//);
-    const production = await environmentStatus(s.home, 'production');
-    assert.match(production.current ?? '', /^saas-app-e2e0001-/);
+    const production = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+    assert.ok(production.current?.startsWith(`saas-app-${commit.slice(0, 7)}-`), production.current ?? '');
     const health = await fetch(`${production.url}/healthz`);
     assert.equal(health.status, 200);
   });
 
   it('holds the lane: a second run is refused naming the holder; --queue runs after; promote and history', async () => {
     const s = await scenario('e2e-lane', { fullStages: false, promotion: 'manual' });
+    const lane = ['lane001', 'lane002', 'lane003'].map((label) => s.commit(label));
     s.startWorker();
     const first = s.cli('run', '-c', s.configPath, '--wait', '--ref', 'lane001');
     await waitForPhase('release-saas-app', 'awaiting-promotion');
@@ -86,7 +98,9 @@ describe('tollgate end to end', () => {
     assert.equal(refused.code, 5, refused.stderr);
     assert.match(
       refused.stderr,
-      /release lane is held by release-saas-app \(run [0-9a-f-]+, saas-app @ lane001, phase awaiting-promotion/,
+      new RegExp(
+        `release lane is held by release-saas-app \\(run [0-9a-f-]+, saas-app @ ${lane[0]!.slice(0, 12)}, phase awaiting-promotion`,
+      ),
     );
     assert.match(refused.stderr, /--queue/);
 
@@ -112,16 +126,20 @@ describe('tollgate end to end', () => {
     const second = await queued;
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.match(second.stderr, /Waiting for the release lane, held by release-saas-app/);
-    assert.match((await environmentStatus(s.home, 'production')).current ?? '', /^saas-app-lane003-/);
+    assert.ok((await s.serving('production'))?.startsWith(`saas-app-${lane[2]!.slice(0, 7)}-`));
 
     const history = await s.cli('history', '--json');
-    const rows = JSON.parse(history.stdout) as { ref: string; outcome: string; promotedBy: string | null }[];
+    const rows = JSON.parse(history.stdout) as {
+      commit: string;
+      outcome: string;
+      promotedBy: string | null;
+    }[];
     // The server is shared with the other scenarios: keep this one's releases.
     assert.deepEqual(
-      rows.filter((r) => r.ref.startsWith('lane')).map((r) => [r.ref, r.outcome, r.promotedBy]),
+      rows.filter((r) => lane.includes(r.commit)).map((r) => [r.commit, r.outcome, r.promotedBy]),
       [
-        ['lane003', 'succeeded', 'tollgate'],
-        ['lane001', 'succeeded', 'alice'],
+        [lane[2], 'succeeded', 'tollgate'],
+        [lane[0], 'succeeded', 'alice'],
       ],
     );
 
@@ -137,30 +155,32 @@ describe('tollgate end to end', () => {
       s.configPath,
     );
     assert.equal(rollback.code, 0, rollback.stderr);
-    assert.match((await environmentStatus(s.home, 'production')).current ?? '', /^saas-app-lane001-/);
+    assert.ok((await s.serving('production'))?.startsWith(`saas-app-${lane[0]!.slice(0, 7)}-`));
     const finished = await s.cli('promote', 'release-saas-app', '--by', 'alice');
     assert.equal(finished.code, 2);
     assert.match(finished.stderr, /has finished/);
   });
 
-  for (const phase of ['production', 'verifying'] as const) {
-    it(`a worker SIGKILLed in phase ${phase} is replaced and the run ends with exactly one release serving`, async () => {
+  for (const phase of ['deploying', 'verifying'] as const) {
+    it(`a worker SIGKILLed in production (${phase}) is replaced and the run ends with exactly one release serving`, async () => {
       const s = await scenario(`e2e-kill-${phase}`, {
         fullStages: false,
         promotion: 'auto',
         verification: '4s',
       });
+      const [first, second] = ['kill001', 'kill002'].map((label) => s.commit(label));
       s.startWorker();
-      const first = await s.cli('run', '-c', s.configPath, '--wait', '--ref', 'kill001');
-      assert.equal(first.code, 0, first.stderr);
+      const firstRun = await s.cli('run', '-c', s.configPath, '--wait', '--ref', 'kill001');
+      assert.equal(firstRun.code, 0, firstRun.stderr);
+      assert.ok(first);
       const run = s.cli('run', '-c', s.configPath, '--wait', '--ref', 'kill002');
-      await waitForPhase('release-saas-app', phase);
+      await waitForPhase('release-saas-app', phase, 'production');
       await s.killWorkers();
       s.startWorker();
       const result = await run;
       assert.equal(result.code, 0, result.stdout + result.stderr);
-      const production = await environmentStatus(s.home, 'production');
-      assert.match(production.current ?? '', /^saas-app-kill002-/);
+      const production = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+      assert.ok(production.current?.startsWith(`saas-app-${second!.slice(0, 7)}-`), production.current ?? '');
       const alive = production.releases.filter((r) => r.alive).map((r) => r.releaseId);
       assert.deepEqual(alive, [production.current], 'exactly one release runs in production');
     });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { StagePlan } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
@@ -48,7 +48,7 @@ async function watchRelease(
     TOLLGATE_HOME: home,
   };
   const result = await worker.runUntil(async () => {
-    await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [releaseInput(dir, stages)],
@@ -147,7 +147,7 @@ describe('tollgate watch', () => {
     for (const stage of ['quick-health-check', 'test-suite', 'build-production-image']) {
       assert.match(lastFrame, new RegExp(`✓ ${stage} +succeeded +1 +[\\d.]+s`), shown);
     }
-    assert.match(lastFrame, new RegExp(`${w.workflowId} — fixture @ abc1234 — succeeded`), shown);
+    assert.match(lastFrame, new RegExp(`${w.workflowId} — fixture @ [0-9a-f]{12} — succeeded`), shown);
     assert.match(w.stdout, new RegExp(`✓ release succeeded: ${w.workflowId}`), shown);
   });
 });

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Environment } from '../../src/environments/environment.js';
 import {
   createLocalEnvironment,
+  envPaths,
   environmentStatus,
   listLocalEnvironments,
   stopEnvironment,
@@ -26,6 +27,7 @@ import {
 } from './local-harness.js';
 
 const NAME = 'staging';
+const KEY = { app: 'fixture', name: NAME };
 
 /** A fresh home and port for one test, stopped and removed when the test ends, even on failure. */
 async function setup(
@@ -35,10 +37,10 @@ async function setup(
   const home = await tempHome();
   const port = await freePort();
   t.after(async () => {
-    await stopEnvironment(home, NAME);
+    await stopEnvironment(envPaths(home, KEY));
     await removeHome(home);
   });
-  return { env: createLocalEnvironment({ name: NAME, port, home, readyTimeoutMs }), home, port };
+  return { env: createLocalEnvironment({ ...KEY, port, home, readyTimeoutMs }), home, port };
 }
 
 async function deployFixture(
@@ -96,18 +98,18 @@ void test('deploy, activate, switch and roll back', async (t) => {
   assert.equal(await env.previous(), null);
   assert.equal((await env.current())?.releaseId, 'rel-a');
 
-  const state = JSON.parse(readFileSync(join(home, 'envs', NAME, 'state.json'), 'utf8')) as {
+  const state = JSON.parse(readFileSync(join(home, 'envs', KEY.app, NAME, 'state.json'), 'utf8')) as {
     current: string;
     history: unknown[];
   };
   assert.equal(state.current, 'rel-a');
   assert.ok(state.history.length >= 4);
   assert.ok(
-    !readFileSync(join(home, 'envs', NAME, 'state.json'), 'utf8').includes('not-a-real-secret'),
+    !readFileSync(join(home, 'envs', KEY.app, NAME, 'state.json'), 'utf8').includes('not-a-real-secret'),
     'no secret in state.json',
   );
-  assert.deepEqual(await listLocalEnvironments(home), [NAME]);
-  const status = await environmentStatus(home, NAME);
+  assert.deepEqual(await listLocalEnvironments(home), [KEY]);
+  const status = await environmentStatus(home, KEY);
   assert.equal(status.current, 'rel-a');
   assert.ok(status.supervisorPid);
 });
@@ -144,7 +146,7 @@ void test('a release that never becomes ready is refused and leaves nothing behi
   const { env, home } = await setup(t, 2000);
   await deployFixture(env, home, 'rel-a');
   await env.activate('rel-a');
-  const stateFile = join(home, 'envs', NAME, 'state.json');
+  const stateFile = join(home, 'envs', KEY.app, NAME, 'state.json');
   const before = readFileSync(stateFile, 'utf8');
   await assert.rejects(deployFixture(env, home, 'rel-stuck', { FAULT: 'not-ready' }), (err: Error) => {
     assert.match(err.message, /release rel-stuck was not ready within 2000 ms/);
@@ -157,8 +159,8 @@ void test('a release that never becomes ready is refused and leaves nothing behi
     /rel-crash exited before it was ready[\s\S]*crashing on purpose/,
   );
   assert.equal(readFileSync(stateFile, 'utf8'), before, 'state unchanged');
-  assert.equal(existsSync(join(home, 'envs', NAME, 'releases', 'rel-stuck')), false);
-  const log = readFileSync(join(home, 'envs', NAME, 'releases', 'rel-stuck.log'), 'utf8');
+  assert.equal(existsSync(join(home, 'envs', KEY.app, NAME, 'releases', 'rel-stuck')), false);
+  const log = readFileSync(join(home, 'envs', KEY.app, NAME, 'releases', 'rel-stuck.log'), 'utf8');
   const pid = Number(/pid (\d+)/.exec(log)?.[1]);
   assert.ok(pid > 0);
   assert.equal(isAlive(pid), false, 'the unready process was stopped');
@@ -172,7 +174,7 @@ void test('releases and proxy outlive the process that created the driver', asyn
   const script = `
     const { createLocalEnvironment } = await import(process.argv[1]);
     const [home, port, spec] = [process.argv[2], Number(process.argv[3]), JSON.parse(process.argv[4])];
-    const env = createLocalEnvironment({ name: ${JSON.stringify(NAME)}, port, home });
+    const env = createLocalEnvironment({ app: ${JSON.stringify(KEY.app)}, name: ${JSON.stringify(NAME)}, port, home });
     env.deploy(spec).then(() => env.activate(spec.releaseId)).then(() => { console.log('ACTIVE'); setInterval(() => {}, 1000); },
       (err) => { console.error(err); process.exit(1); });`;
   const worker = spawn(
@@ -206,7 +208,7 @@ void test('a killed supervisor is restarted by the next call and re-adopts the r
   await deployFixture(env, home, 'rel-a');
   await env.activate('rel-a');
   const releasePid = (await env.current())?.pid;
-  const { pid } = JSON.parse(readFileSync(join(home, 'envs', NAME, 'supervisor.pid'), 'utf8')) as {
+  const { pid } = JSON.parse(readFileSync(join(home, 'envs', KEY.app, NAME, 'supervisor.pid'), 'utf8')) as {
     pid: number;
   };
   process.kill(pid, 'SIGKILL');
@@ -219,7 +221,9 @@ void test('a killed supervisor is restarted by the next call and re-adopts the r
 
   // A release whose process also died is restarted from its directory.
   process.kill(-(releasePid as number), 'SIGKILL');
-  const { pid: pid2 } = JSON.parse(readFileSync(join(home, 'envs', NAME, 'supervisor.pid'), 'utf8')) as {
+  const { pid: pid2 } = JSON.parse(
+    readFileSync(join(home, 'envs', KEY.app, NAME, 'supervisor.pid'), 'utf8'),
+  ) as {
     pid: number;
   };
   process.kill(pid2, 'SIGKILL');
@@ -263,7 +267,7 @@ void test('retire refuses the current release and stops the previous one', async
   await assert.rejects(env.retire('rel-b'), /rel-b is current/);
   await env.retire('rel-a');
   assert.equal(isAlive(previousPid), false);
-  assert.equal(existsSync(join(home, 'envs', NAME, 'releases', 'rel-a')), false);
+  assert.equal(existsSync(join(home, 'envs', KEY.app, NAME, 'releases', 'rel-a')), false);
   assert.equal(await env.previous(), null);
   assert.deepEqual(await env.rollback(), { from: null, to: null }, 'nothing left to roll back to');
   await env.retire('rel-a'); // idempotent
@@ -314,7 +318,7 @@ void test('settle parks the previous release for rollback and deletes older ones
   }
   const result = await env.settle();
   assert.deepEqual(result, { parked: 'r2', retired: ['r1'] });
-  const status = await environmentStatus(home, NAME);
+  const status = await environmentStatus(home, KEY);
   assert.deepEqual(status.releases.map((r) => [r.releaseId, r.alive]).sort(), [
     ['r2', false],
     ['r3', true],

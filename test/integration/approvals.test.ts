@@ -10,19 +10,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { signApproval } from '../../src/approvals/sign.js';
-import { stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
-import type { AuditEntry, DecisionArgs, DeliveryPlan } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
-import { promoteSignal, promoteUpdate, statusQuery } from '../../src/workflows/messages.js';
+import type { AuditEntry, DecisionArgs } from '../../src/types.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
+import { queryStatus } from '../../src/cli/runs.js';
+import { promoteSignal, promoteUpdate } from '../../src/workflows/messages.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import {
-  APP_DIR,
   APP_SECRETS,
   buildSampleApp,
-  deliveryPlan,
-  packStage,
+  sampleChain,
+  sampleCommit,
+  sampleInput,
+  stopSampleEnvironments,
   waitForPhase,
+  type ChainOptions,
 } from '../support/delivery.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
@@ -32,12 +34,11 @@ const APPROVERS = ['release-manager', 'alice', 'bob'];
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
 before(async () => {
-  buildSampleApp();
+  await buildSampleApp();
   env = await startTestServer();
 });
 after(async () => {
-  for (const home of homes)
-    for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
+  await stopSampleEnvironments(homes);
   await env?.teardown();
 });
 
@@ -59,13 +60,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
 async function waitingRun(
   label: string,
   secret: string | undefined,
-  overrides: Partial<DeliveryPlan> = {},
+  options: ChainOptions = {},
 ): Promise<{
   worker: Worker;
-  start: () => Promise<WorkflowHandle<typeof releasePipeline>>;
+  start: () => Promise<WorkflowHandle<ReleaseWorkflow>>;
   nextWorker: () => Promise<Worker>;
 }> {
-  const home = join(tempDir(label), 'home');
+  const dir = tempDir(label);
+  const home = join(dir, 'home');
   homes.push(home);
   const { taskQueue, workflowId } = uniqueIds(label);
   const nextWorker = () =>
@@ -77,25 +79,21 @@ async function waitingRun(
       },
     });
   const worker = await nextWorker();
-  const delivery = await deliveryPlan({
-    promotion: { mode: 'manual', approvers: APPROVERS, timeoutMs: 120_000, onTimeout: 'rollback' },
-    ...overrides,
+  const chain = await sampleChain({
+    ...options,
+    promotion: {
+      mode: 'manual',
+      approvers: APPROVERS,
+      timeoutMs: 120_000,
+      onTimeout: 'rollback',
+      ...options.promotion,
+    },
   });
   const start = async () => {
-    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
-      args: [
-        {
-          app: 'saas-app',
-          ref: `${label.slice(0, 4)}aaaa`,
-          sourceDir: APP_DIR,
-          runner: 'host',
-          requestedBy: 'test',
-          stages: [packStage()],
-          delivery,
-        },
-      ],
+      args: [sampleInput(sampleCommit(join(dir, 'repo'), label), chain)],
     });
     await waitForPhase(handle, 'awaiting-promotion');
     return handle;
@@ -103,10 +101,10 @@ async function waitingRun(
   return { worker, start, nextWorker };
 }
 
-/** Waits until the audit trail has `count` entries. */
+/** Waits until the audit trail has `count` entries besides the auto gate before staging. */
 async function auditOf(handle: WorkflowHandle, count: number): Promise<AuditEntry[]> {
   for (let i = 0; i < 100; i++) {
-    const { audit } = await handle.query(statusQuery);
+    const audit = (await queryStatus(handle)).audit.filter((e) => e.action !== 'auto-promote');
     if (audit.length >= count) return audit;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -160,14 +158,14 @@ describe('approvals', () => {
       const refused = await cliAs('mallory', {}, 'promote', handle.workflowId);
       assert.equal(refused.code, 2, refused.stderr);
       assert.match(refused.stderr, /promote refused: mallory is not an approver of saas-app/);
-      assert.equal((await handle.query(statusQuery)).phase, 'awaiting-promotion');
+      assert.equal((await queryStatus(handle)).phase, 'awaiting-promotion');
 
       const promoted = await cliAs('release-manager', {}, 'promote', handle.workflowId, '--reason', 'green');
       assert.equal(promoted.code, 0, promoted.stderr);
       assert.match(promoted.stdout, /promoted .* \(by release-manager\)/);
       const result = await handle.result();
       assert.equal(result.outcome, 'succeeded');
-      assert.equal(result.status.gate?.decidedBy, 'release-manager');
+      assert.equal(result.status.environments.production?.gate?.decidedBy, 'release-manager');
       const promotion = result.status.audit.find((e) => e.action === 'promote');
       assert.deepEqual(
         [promotion?.by, promotion?.reason, promotion?.outcome],
@@ -215,10 +213,11 @@ describe('approvals', () => {
           /^signature for promote by alice is 7 minutes old \(limit 5 min\): run tollgate promote again$/,
         ),
       );
-      const status = await handle.query(statusQuery);
+      const status = await queryStatus(handle);
       assert.equal(status.phase, 'awaiting-promotion', 'nothing refused changed the gate');
+      const requests = status.audit.filter((e) => e.action !== 'auto-promote'); // the automatic gate before staging
       assert.deepEqual(
-        status.audit.map((e) => [e.by, e.outcome, e.reason.replace(/:.*/s, '')]),
+        requests.map((e) => [e.by, e.outcome, e.reason.replace(/:.*/s, '')]),
         [
           ['alice', 'refused', 'refused'],
           ['alice', 'refused', 'refused'],
@@ -227,8 +226,8 @@ describe('approvals', () => {
         ],
         'the signal and the three forged updates are in the audit trail (the unsigned one never entered history)',
       );
-      assert.match(status.audit[1]!.reason, /made with another key/);
-      assert.match(status.audit[3]!.reason, /7 minutes old/);
+      assert.match(requests[1]!.reason, /made with another key/);
+      assert.match(requests[3]!.reason, /7 minutes old/);
 
       // A CLI where the secret is missing says so; the CLI with the secret signs, and is accepted.
       const unsigned = await cliAs('alice', {}, 'promote', handle.workflowId);
@@ -248,7 +247,7 @@ describe('approvals', () => {
       assert.equal(promoted.code, 0, promoted.stderr);
       const result = await handle.result();
       assert.equal(result.outcome, 'succeeded');
-      assert.equal(result.status.gate?.decidedBy, 'alice');
+      assert.equal(result.status.environments.production?.gate?.decidedBy, 'alice');
       assert.deepEqual(
         result.status.audit
           .filter((e) => e.outcome === 'accepted' && e.action === 'promote')
@@ -261,13 +260,7 @@ describe('approvals', () => {
 
   it('with a secret: two signed promotes at once, the first wins; a signed CLI rollback during verification', async () => {
     const { worker, start, nextWorker } = await waitingRun('approve-race', SECRET, {
-      verification: {
-        durationMs: 120_000,
-        intervalMs: 500,
-        maxErrorRate: 0.01,
-        maxP95LatencyMs: 800,
-        revenuePath: '/metrics/revenue',
-      },
+      verification: { durationMs: 120_000 },
     });
     const handle = await worker.runUntil(start());
     // With no worker running, both updates wait at the server and reach the next worker in one
@@ -285,7 +278,7 @@ describe('approvals', () => {
       const refused = settled.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
       assert.equal(accepted.length, 1, `exactly one promote wins: ${JSON.stringify(settled)}`);
       assert.equal(refused.length, 1);
-      refusedWith(/the run is not waiting at the promotion gate/)(refused[0]);
+      refusedWith(/the run is not waiting at a promotion gate/)(refused[0]);
       const status = await waitForPhase(handle, 'verifying');
       assert.equal(
         status.audit.filter((e) => e.action === 'promote' && e.outcome === 'accepted').length,
@@ -319,7 +312,10 @@ describe('approvals', () => {
         String(error),
       );
       assert.equal(error.cause.type, FailureType.RolledBack);
-      assert.match(error.cause.message, /rolled back during verification by bob: checkout looks off/);
+      assert.match(
+        error.cause.message,
+        /rolled back during verification of production by bob: checkout looks off/,
+      );
     });
   });
 });

@@ -7,12 +7,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities/index.js';
 import { RunnerSelector } from '../../src/runners/select.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput } from '../support/stages.js';
 import {
   createTestWorker,
   startTestServer,
   tempDir,
+  TEST_CACHE_DIR,
   testDataConverter,
   uniqueIds,
 } from '../support/temporal.js';
@@ -41,13 +42,14 @@ describe('build task queue', () => {
       identity: 'build-worker@test',
       activities: createActivities({
         home,
+        cacheDir: TEST_CACHE_DIR,
         runnerFor: new RunnerSelector('host').runnerFor,
         secretSource: process.env,
       }),
     });
     const result = await buildWorker.runUntil(
       releaseWorker.runUntil(
-        env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+        env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
           taskQueue,
           workflowId,
           args: [releaseInput(dir, pipelineStages(), { buildTaskQueue: buildQueue })],

@@ -7,15 +7,21 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { stopEnvironment } from '../../src/environments/local/index.js';
 import { RunnerSelector } from '../../src/runners/select.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { useSession } from '../support/dagger-fixtures.js';
-import { APP_DIR, APP_SECRETS, buildSampleApp, deliveryPlan } from '../support/delivery.js';
+import {
+  APP_DIR,
+  APP_SECRETS,
+  buildSampleApp,
+  REVENUE,
+  sampleChain,
+  stopSampleEnvironments,
+} from '../support/delivery.js';
 import * as fakeDagger from '../support/fake-dagger-session.js';
 import { pipelineStages, releaseInput } from '../support/stages.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
@@ -25,17 +31,26 @@ let session: fakeDagger.FakeDaggerSession;
 let restoreEnv: () => void;
 const homes: string[] = [];
 
-/** What the runtime image's /app holds: the built sample app and its production dependencies only. */
+/** What the runtime image's /app holds: the sample app built here, with its production dependencies only. */
 function runtimeApp(): string {
   const dir = tempDir('dagger-runtime-app');
-  for (const path of ['dist', 'package.json', 'package-lock.json', 'node_modules'])
+  for (const path of [
+    'src',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'package.json',
+    'package-lock.json',
+    'node_modules',
+  ])
     cpSync(join(APP_DIR, path), join(dir, path), { recursive: true, verbatimSymlinks: true });
+  execFileSync('npm', ['run', 'build'], { cwd: dir, stdio: 'ignore' });
   execFileSync('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'ignore' });
+  rmSync(join(dir, 'src'), { recursive: true });
   return dir;
 }
 
 before(async () => {
-  buildSampleApp();
+  await buildSampleApp();
   const app = runtimeApp();
   env = await startTestServer();
   session = await fakeDagger.start([
@@ -59,8 +74,7 @@ before(async () => {
   restoreEnv = useSession(session);
 });
 after(async () => {
-  for (const home of homes)
-    for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
+  await stopSampleEnvironments(homes);
   restoreEnv?.();
   await session?.close();
   await env?.teardown();
@@ -74,7 +88,7 @@ it('runs every stage through the Dagger runner and completes with the engine-rep
   const worker = await createTestWorker(env, taskQueue, join(dir, 'home'), { runnerFor: runners.runnerFor });
   const input = { ...releaseInput(dir, pipelineStages()), runner: 'auto' as const };
   const result = await worker.runUntil(
-    env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+    env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [input],
@@ -104,6 +118,11 @@ it('runs every stage through the Dagger runner and completes with the engine-rep
     );
   }
   assert.match(queries, /directory \(path: "\/app"\) \{ export \(path: "[^"]+",wipe: true\) \}/);
+  // What the engine gets as the source is the run's own checkout of the commit, never a working copy.
+  const uploaded = [...queries.matchAll(/host\s+\{\s*directory \(path: "([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(uploaded.length > 0, 'the source was uploaded from the host');
+  const workspaces = join(dir, 'home', 'workspaces', input.app);
+  for (const path of uploaded) assert.ok(path.startsWith(`${workspaces}/`), `${path} is under ${workspaces}`);
 });
 
 it('deploys the Dagger build to staging and production: its tarball is what the local environments run', async () => {
@@ -115,10 +134,13 @@ it('deploys the Dagger build to staging and production: its tarball is what the 
     runnerFor: new RunnerSelector('dagger').runnerFor,
     secretSource: { ...process.env, ...APP_SECRETS },
   });
-  const delivery = await deliveryPlan();
-  const input = { ...releaseInput(dir, pipelineStages()), runner: 'dagger' as const, delivery };
+  const environments = await sampleChain();
+  const input = {
+    ...releaseInput(dir, pipelineStages(), { app: 'saas-app', environments, revenue: REVENUE }),
+    runner: 'dagger' as const,
+  };
   const result = await worker.runUntil(
-    env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+    env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [input],
@@ -135,7 +157,10 @@ it('deploys the Dagger build to staging and production: its tarball is what the 
     result.status.releaseId?.endsWith(artifact.digest.slice(7, 15)),
     'the release is named by the tarball',
   );
-  assert.ok((result.status.verification?.samples.length ?? 0) > 0, 'production was verified');
+  assert.ok(
+    (result.status.environments.production?.verification?.samples.length ?? 0) > 0,
+    'production was verified',
+  );
   // Staging's smoke test also ran the image as a Dagger service and probed it through a curl container.
   assert.match(
     result.status.stages['smoke-test-staging']?.summary ?? '',

@@ -15,6 +15,8 @@ import { CATCHUP_WINDOW, healthScheduleId } from '../../src/cli/schedule.js';
 import type { DailyHealthInput, DailyHealthReport, EnvironmentPlan } from '../../src/types.js';
 import type { dailyHealthCheck } from '../../src/workflows/daily-health.js';
 import { runCli, type CliResult } from '../support/cli.js';
+import { REVENUE } from '../support/delivery.js';
+import { environmentPlan, fixtureRepo } from '../support/stages.js';
 import {
   createTestWorker,
   recordHistory,
@@ -105,13 +107,15 @@ function writeConfig(
     },
     environments: [
       { name: 'staging', port: ports[0] },
-      { name: 'production', port: ports[1] },
+      { name: 'production', port: ports[1], promotion: { mode: 'auto' } },
     ],
-    promotion: { mode: 'auto' },
-    health: { schedule: { cron, timezone }, revenueMaxAge: '24h' },
+    revenue: {},
+    health: { schedule: { cron, timezone }, revenueMaxAge: '24h', stage: 'quick-health-check' },
   };
   const path = join(dir, 'tollgate.config.ts');
   writeFileSync(path, `export default ${JSON.stringify(config, null, 2)};\n`);
+  // The health stage runs on a checkout of the repository's HEAD (nothing is deployed here).
+  fixtureRepo(dir, {});
   return path;
 }
 
@@ -125,27 +129,19 @@ function cli(args: string[], extraEnv: Record<string, string>): Promise<CliResul
   });
 }
 
-/** Input for a direct run (no health stage): environments on the given ports. */
-function directInput(app: string, ports: number[], stripeKeySecret: string): DailyHealthInput {
-  const environment = (name: string, port: number): EnvironmentPlan => ({
-    name,
-    driver: 'local',
-    port,
-    start: ['node', 'dist/server.js'],
-    env: {},
-    secrets: [],
-    healthPath: '/healthz',
-    readyPath: '/readyz',
-  });
+/** Input for a direct run (no health stage): environments on the given ports; no revenue block without a key. */
+function directInput(app: string, ports: number[], stripeKeySecret?: string): DailyHealthInput {
+  const environment = (name: string, port: number): EnvironmentPlan => environmentPlan(app, name, port);
   return {
+    schemaVersion: 2,
     app,
-    sourceDir: ROOT,
+    source: { repository: ROOT, subdir: '' },
     runner: 'host',
+    dependencies: [],
     environments: ports.map((port, i) =>
       environment(i === ports.length - 1 ? 'production' : `env-${i}`, port),
     ),
-    revenue: { path: '/metrics/revenue', maxAgeMs: 24 * HOUR },
-    stripeKeySecret,
+    ...(stripeKeySecret ? { revenue: { ...REVENUE, stripeKeySecret, maxAgeMs: 24 * HOUR } } : {}),
   };
 }
 
@@ -333,5 +329,28 @@ describe('daily health', () => {
     assert.match(stripe.detail, /STRIPE_PROD_KEY is a live key \(sk_live_\); reachability is not checked/);
     assert.doesNotMatch(JSON.stringify(report), /tollgatenotarealkey/, 'the key itself is never reported');
     assert.equal(report.ok, true, JSON.stringify(report.checks));
+  });
+
+  it('without a revenue block, no Stripe or revenue check runs, and the report says why', async () => {
+    const { taskQueue, workflowId } = uniqueIds('health-plain');
+    const home = join(tempDir('health-plain'), 'home');
+    // A plain JSON API: health and readiness, and no revenue endpoint at all.
+    const port = await fakeEnvironment({ ready: true, lastEventAt: null });
+    const worker = await createTestWorker(env, taskQueue, home, { secretSource: {} });
+    const report = await worker.runUntil(
+      env.client.workflow.execute<typeof dailyHealthCheck>('dailyHealthCheck', {
+        taskQueue,
+        workflowId,
+        args: [directInput('health-plain', [port])],
+      }),
+    );
+    assert.equal(report.ok, true, JSON.stringify(report.checks));
+    const byName = new Map(report.checks.map((c) => [c.name, c]));
+    assert.equal(byName.get('production health')?.ok, true);
+    for (const name of ['stripe key', 'revenue freshness']) {
+      assert.match(byName.get(name)?.notChecked ?? '', /the config has no revenue block/, name);
+      assert.equal(byName.get(name)?.keyKind, undefined, `${name} did not look at any key`);
+    }
+    assert.match(byName.get('health stage')?.notChecked ?? '', /names no health.stage/);
   });
 });

@@ -18,9 +18,8 @@ import { encryptionCodecOf, encryptionDataConverter, type EncryptionCodec } from
 import { decodeSummaries, profileFromHistory } from '../../src/cli/profile.js';
 import { parseKeys } from '../../src/codec/keys.js';
 import { startCodecServer } from '../../src/codec/server.js';
-import type { StageName } from '../../src/constants.js';
 import type { ReleaseInput, ReleaseResult, StagePlan, StageResult } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import {
@@ -52,8 +51,8 @@ function clientWith(dataConverter?: DataConverter): Client {
 /** Runs a release to its end on a fresh worker with the client's data converter; returns its id and result. */
 async function runRelease(options: {
   label: string;
-  stages: Partial<Record<StageName, StagePlan>>;
-  until: StageName;
+  stages: Record<string, StagePlan>;
+  until: string;
   dataConverter: DataConverter;
 }): Promise<{ workflowId: string; result: ReleaseResult }> {
   const dir = tempDir(options.label);
@@ -66,7 +65,7 @@ async function runRelease(options: {
     { dataConverter: options.dataConverter },
   );
   const result = await worker.runUntil(
-    clientWith(options.dataConverter).workflow.execute<typeof releasePipeline>('releasePipeline', {
+    clientWith(options.dataConverter).workflow.execute<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [releaseInput(dir, pipelineStages(options.stages), { until: options.until })],
@@ -197,7 +196,7 @@ describe('payload encryption', () => {
     });
 
     const rotated = converter(`k2:${newKey()},${k1}`);
-    const result = await clientWith(rotated).workflow.getHandle<typeof releasePipeline>(workflowId).result();
+    const result = await clientWith(rotated).workflow.getHandle<ReleaseWorkflow>(workflowId).result();
     assert.equal(result.outcome, 'succeeded');
     assert.equal(result.status.stages['quick-health-check']?.state, 'succeeded');
     const history = await rawHistory(workflowId);
@@ -225,7 +224,7 @@ describe('payload encryption', () => {
     const failing = shStage('test-suite', `echo ${marker}; exit 1`);
     await worker.runUntil(
       clientWith(dataConverter)
-        .workflow.execute<typeof releasePipeline>('releasePipeline', {
+        .workflow.execute<ReleaseWorkflow>('releasePipeline', {
           taskQueue,
           workflowId,
           args: [releaseInput(dir, pipelineStages({ 'test-suite': failing }), { until: 'test-suite' })],
@@ -317,7 +316,7 @@ describe('secrets without encryption', () => {
     );
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'), { secretSource: secrets });
     const status = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [
@@ -359,7 +358,7 @@ describe('secrets without encryption', () => {
     const { taskQueue, workflowId } = uniqueIds('secrets-fail');
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'), { secretSource: secrets });
     const status = await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages({ 'test-suite': failing }), { until: 'test-suite' })],

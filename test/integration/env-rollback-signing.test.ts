@@ -18,6 +18,7 @@ import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } 
 
 const SECRET = `approval-secret-${randomUUID()}`;
 const environment: EnvironmentPlan = {
+  app: 'fixture',
   name: 'production',
   driver: 'local',
   port: 0,
@@ -105,7 +106,7 @@ function assertReachedEnvironment(error: unknown, home: string): void {
   assert.equal(cause.type, FailureType.NoPreviousRelease);
   assert.equal(cause.nonRetryable, true, 'no retry can make a previous release appear');
   assert.equal(
-    existsSync(join(home, 'envs', 'production', 'supervisor.pid')),
+    existsSync(join(home, 'envs', 'fixture', 'production', 'supervisor.pid')),
     false,
     'no supervisor was started for an environment never deployed to',
   );

@@ -9,21 +9,21 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime } from '@temporalio/worker';
-import { stopEnvironment } from '../../src/environments/local/index.js';
 import { freePort } from '../../src/environments/local/net.js';
 import { FailureType } from '../../src/failures.js';
 import { createLogger } from '../../src/observability/logging.js';
 import { METRICS } from '../../src/observability/metrics.js';
 import { installRuntime } from '../../src/observability/runtime.js';
 import type { ReleaseStatus } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { rollbackUpdate } from '../../src/workflows/messages.js';
 import {
-  APP_DIR,
   APP_SECRETS,
   buildSampleApp,
-  deliveryPlan,
-  packStage,
+  sampleChain,
+  sampleCommit,
+  sampleInput,
+  stopSampleEnvironments,
   waitForPhase,
 } from '../support/delivery.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
@@ -66,7 +66,7 @@ before(async () => {
   const { taskQueue, workflowId } = uniqueIds('metrics');
   const worker = await createTestWorker(env, taskQueue, join(passingDir, 'home'));
   await worker.runUntil(async () => {
-    const passing = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const passing = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId: `${workflowId}-ok`,
       args: [releaseInput(passingDir, pipelineStages(), { until: 'test-suite' })],
@@ -75,7 +75,7 @@ before(async () => {
     runIds.succeeded = passing.firstExecutionRunId;
 
     const failingStages = pipelineStages({ 'test-suite': shStage('test-suite', 'exit 1') });
-    const failing = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const failing = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId: `${workflowId}-fail`,
       args: [releaseInput(failingDir, failingStages, { until: 'test-suite' })],
@@ -86,30 +86,21 @@ before(async () => {
 
   // A release of the sample app into real local staging, rolled back at the gate by an operator:
   // staging is restored, so it counts as a rollback (reason operator) with a time to restore.
-  buildSampleApp();
-  deliveryHome = join(tempDir('metrics-rollback'), 'home');
+  await buildSampleApp();
+  const deliveryDir = tempDir('metrics-rollback');
+  deliveryHome = join(deliveryDir, 'home');
   deliveryTaskQueue = `${taskQueue}-delivery`;
-  const delivery = await deliveryPlan({
+  const chain = await sampleChain({
     promotion: { mode: 'manual', approvers: ['alice'], timeoutMs: 300_000, onTimeout: 'rollback' },
   });
   const deliveryWorker = await createTestWorker(env, deliveryTaskQueue, deliveryHome, {
     secretSource: { ...process.env, ...APP_SECRETS },
   });
   await deliveryWorker.runUntil(async () => {
-    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue: deliveryTaskQueue,
       workflowId: `${workflowId}-rollback`,
-      args: [
-        {
-          app: 'saas-app',
-          ref: 'aaaaaaa1',
-          sourceDir: APP_DIR,
-          runner: 'host',
-          requestedBy: 'test',
-          stages: [packStage()],
-          delivery,
-        },
-      ],
+      args: [sampleInput(sampleCommit(join(deliveryDir, 'repo')), chain)],
     });
     await waitForPhase(handle, 'awaiting-promotion');
     await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'not today' }] });
@@ -135,9 +126,7 @@ before(async () => {
   Runtime.instance().flushLogs(); // the Runtime buffers lines ~100 ms to order them
 });
 after(async () => {
-  if (deliveryHome)
-    for (const name of ['staging', 'production'])
-      await stopEnvironment(deliveryHome, name).catch(() => undefined);
+  if (deliveryHome) await stopSampleEnvironments([deliveryHome]);
   await env?.teardown();
 });
 

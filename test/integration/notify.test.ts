@@ -14,19 +14,22 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { environmentStatus, stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
 import type { SlackMessage } from '../../src/notify/slack.js';
 import type { DailyHealthInput, NotificationKind, NotificationPlan, ReleaseStatus } from '../../src/types.js';
 import type { dailyHealthCheck } from '../../src/workflows/daily-health.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
-import { promoteUpdate, rollbackUpdate, statusQuery } from '../../src/workflows/messages.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
+import { queryStatus } from '../../src/cli/runs.js';
+import { promoteUpdate, rollbackUpdate } from '../../src/workflows/messages.js';
 import {
-  APP_DIR,
   APP_SECRETS,
   buildSampleApp,
-  deliveryPlan,
-  packStage,
+  REVENUE,
+  sampleChain,
+  sampleCommit,
+  sampleInput,
+  servedIn,
+  stopSampleEnvironments,
   waitForPhase,
 } from '../support/delivery.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
@@ -70,12 +73,13 @@ after(async () => {
 /** A health run whose only check fails: the Stripe key's variable is not set on the worker. */
 function failingHealthInput(app: string, notifications: NotificationPlan): DailyHealthInput {
   return {
+    schemaVersion: 2,
     app,
-    sourceDir: ROOT,
+    source: { repository: ROOT, subdir: '' },
     runner: 'host',
+    dependencies: [],
     environments: [],
-    revenue: { path: '/metrics/revenue', maxAgeMs: 86_400_000 },
-    stripeKeySecret: 'TOLLGATE_TEST_UNSET_STRIPE_KEY',
+    revenue: { ...REVENUE, stripeKeySecret: 'TOLLGATE_TEST_UNSET_STRIPE_KEY', maxAgeMs: 86_400_000 },
     notifications,
   };
 }
@@ -231,7 +235,7 @@ function received(hook: string): { kind: string; status: number; message: SlackM
   return (requests.get(hook) ?? []).map(({ status, body }) => {
     const message = JSON.parse(body) as SlackMessage;
     const header = message.blocks[0]?.type === 'header' ? message.blocks[0].text.text : '';
-    const kind = header.endsWith(': a release is waiting at the gate')
+    const kind = header.endsWith(': a release is waiting at the gate before production')
       ? 'gate-waiting'
       : header.endsWith(': promoted to production')
         ? 'promoted'
@@ -257,7 +261,7 @@ async function waitAtGateFor(handle: WorkflowHandle, hook: string, kind: string,
   await waitForPhase(handle, 'awaiting-promotion');
   for (;;) {
     if (received(hook).filter((r) => r.kind === kind).length >= count) return;
-    const { phase } = await handle.query(statusQuery);
+    const { phase } = await queryStatus(handle);
     assert.equal(phase, 'awaiting-promotion', `the run left the gate before the ${kind} notice arrived`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -266,30 +270,24 @@ async function waitAtGateFor(handle: WorkflowHandle, hook: string, kind: string,
 describe('release notifications', () => {
   const homes: string[] = [];
   before(() => buildSampleApp());
-  after(async () => {
-    for (const home of homes)
-      for (const name of ['staging', 'production']) await stopEnvironment(home, name).catch(() => undefined);
-  });
+  after(() => stopSampleEnvironments(homes));
 
   /**
    * A worker whose webhook secret points at a fresh hook with `script`, and a started release of
    * the sample app with manual promotion (a gate timeout far off) that notifies every kind.
    */
-  async function startRelease(
-    label: string,
-    ref: string,
-    script: number[],
-    retry: NotificationPlan['retry'],
-  ) {
+  async function startRelease(label: string, script: number[], retry: NotificationPlan['retry']) {
     const { taskQueue, workflowId } = uniqueIds(label);
-    const home = join(tempDir(label), 'home');
+    const dir = tempDir(label);
+    const home = join(dir, 'home');
     homes.push(home);
     const hook = `/services/${workflowId}/token-${label}`;
     answers.set(hook, script);
     const worker = await createTestWorker(env, taskQueue, home, {
       secretSource: { ...process.env, ...APP_SECRETS, [RELEASE_SECRET]: `${base}${hook}` },
     });
-    const delivery = await deliveryPlan({
+    const commit = sampleCommit(join(dir, 'repo'), label);
+    const chain = await sampleChain({
       promotion: { mode: 'manual', approvers: APPROVERS, timeoutMs: 300_000, onTimeout: 'rollback' },
     });
     const notifications: NotificationPlan = {
@@ -297,32 +295,21 @@ describe('release notifications', () => {
       uiUrl: UI,
       ...(retry ? { retry } : {}),
     };
-    const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+    const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
-      args: [
-        {
-          app: 'saas-app',
-          ref,
-          sourceDir: APP_DIR,
-          runner: 'host',
-          requestedBy: 'test',
-          stages: [packStage()],
-          delivery,
-          notifications,
-        },
-      ],
+      args: [sampleInput(commit, chain, { notifications })],
     });
     const records = (): Recorded[] =>
       readFileSync(join(home, 'notifications.jsonl'), 'utf8')
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as Recorded);
-    return { worker, handle, hook, home, workflowId, records };
+    return { worker, handle, hook, home, workflowId, records, commit: commit.commit };
   }
 
   it('tells the webhook the release waits at the gate (naming the approvers), then who promoted it', async () => {
-    const run = await startRelease('notify-promote', 'aaaaaaa1', [200], QUICK);
+    const run = await startRelease('notify-promote', [200], QUICK);
     await run.worker.runUntil(async () => {
       const waiting = await waitForPhase(run.handle, 'awaiting-promotion');
       await waitAtGateFor(run.handle, run.hook, 'gate-waiting');
@@ -331,7 +318,7 @@ describe('release notifications', () => {
       assert.equal(notice.status, 200);
       assert.equal(
         notice.message.text,
-        `saas-app: release ${waiting.releaseId} (ref aaaaaaa1) is waiting at the promotion gate for alice, bob; at ${waiting.gate?.timeoutAt} it will be rolled back`,
+        `saas-app: release ${waiting.releaseId} (commit ${run.commit.slice(0, 12)}) is waiting at the gate before production for alice, bob; at ${waiting.environments.production?.gate?.timeoutAt} it will be rolled back`,
       );
       const section = sectionOf(notice.message);
       assert.match(section, /^\*Approvers:\* alice, bob$/m, section);
@@ -350,7 +337,7 @@ describe('release notifications', () => {
       assert.equal(accepted.accepted, true);
       const result = await run.handle.result();
       assert.equal(result.outcome, 'succeeded');
-      assert.equal((await environmentStatus(run.home, 'production')).current, result.status.releaseId);
+      assert.equal(await servedIn(run.home, 'production'), result.status.releaseId);
 
       // The run waits for its notices before it ends: both are in by now, each delivered once.
       const seen = received(run.hook);
@@ -364,7 +351,7 @@ describe('release notifications', () => {
       const promoted = seen[1]!.message;
       assert.equal(
         promoted.text,
-        `saas-app: release ${result.status.releaseId} (ref aaaaaaa1) was promoted to production by alice`,
+        `saas-app: release ${result.status.releaseId} (commit ${run.commit.slice(0, 12)}) was promoted to production by alice`,
       );
       assert.match(sectionOf(promoted), /promoted to production by \*alice\*/);
       assert.deepEqual(
@@ -380,7 +367,7 @@ describe('release notifications', () => {
   });
 
   it('tells the webhook who rolled the release back at the gate, and why', async () => {
-    const run = await startRelease('notify-rollback', 'bbbbbbb2', [200], QUICK);
+    const run = await startRelease('notify-rollback', [200], QUICK);
     await run.worker.runUntil(async () => {
       await waitAtGateFor(run.handle, run.hook, 'gate-waiting');
       await run.handle.executeUpdate(rollbackUpdate, {
@@ -397,7 +384,7 @@ describe('release notifications', () => {
       assert.equal(error.cause.type, FailureType.RolledBack);
       const status = error.cause.details?.[0] as ReleaseStatus;
       assert.equal(status.phase, 'rolled-back');
-      assert.equal(status.gate?.state, 'rolled-back');
+      assert.equal(status.environments.production?.gate?.state, 'rolled-back');
 
       const seen = received(run.hook);
       assert.deepEqual(
@@ -412,7 +399,7 @@ describe('release notifications', () => {
       assert.match(
         notice.text,
         new RegExp(
-          `^saas-app: release ${status.releaseId} \\(ref bbbbbbb2\\) was rolled back by bob: .*checkout copy is wrong`,
+          `^saas-app: release ${status.releaseId} \\(commit ${run.commit.slice(0, 12)}\\) was rolled back by bob: .*checkout copy is wrong`,
         ),
       );
       const section = sectionOf(notice);
@@ -427,7 +414,7 @@ describe('release notifications', () => {
 
   it('a webhook that always answers 500 is given up; the release is still promoted and succeeds', async () => {
     const attempts = 2;
-    const run = await startRelease('notify-release-down', 'ccccccc3', [500], {
+    const run = await startRelease('notify-release-down', [500], {
       ...QUICK,
       maximumAttempts: attempts,
     });
@@ -437,7 +424,7 @@ describe('release notifications', () => {
       await run.handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice' }] });
       const result = await run.handle.result();
       assert.equal(result.outcome, 'succeeded');
-      assert.equal((await environmentStatus(run.home, 'production')).current, result.status.releaseId);
+      assert.equal(await servedIn(run.home, 'production'), result.status.releaseId);
 
       assert.deepEqual(
         received(run.hook).map((r) => [r.kind, r.status]),

@@ -6,19 +6,21 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { COMMAND_STAGES, REVENUE_GATES } from '../../src/constants.js';
 import { FailureType } from '../../src/failures.js';
 import type { ReleaseStatus } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
-import { statusQuery } from '../../src/workflows/messages.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
+import { queryStatus } from '../../src/cli/runs.js';
 import {
   groupAlive,
   markers,
   processAlive,
   pipelineStages,
   releaseInput,
+  REVENUE_GATES,
   shStage,
 } from '../support/stages.js';
+
+const COMMAND_STAGES = pipelineStages().map((s) => s.name);
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -35,7 +37,7 @@ describe('releasePipeline', () => {
     const { taskQueue, workflowId } = uniqueIds('happy');
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'));
     const result = await worker.runUntil(
-      env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+      env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages())],
@@ -47,8 +49,8 @@ describe('releasePipeline', () => {
       assert.equal(result.status.stages[stage]?.state, 'succeeded');
       assert.equal(result.status.stages[stage]?.attempts, 1);
     }
-    const start = (s: (typeof COMMAND_STAGES)[number]): number => markers(dir, s).starts[0]!;
-    const end = (s: (typeof COMMAND_STAGES)[number]): number => markers(dir, s).ends[0]!;
+    const start = (s: string): number => markers(dir, s).starts[0]!;
+    const end = (s: string): number => markers(dir, s).ends[0]!;
     assert.ok(end('quick-health-check') <= start('test-suite'), 'health before tests');
     for (const gate of REVENUE_GATES) {
       assert.ok(end('test-suite') <= start(gate), `tests before ${gate}`);
@@ -77,7 +79,7 @@ describe('releasePipeline', () => {
       `n=$(cat "${dir}/count" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "${dir}/count"; if [ $n -lt 3 ]; then kill -9 $$; fi`,
     );
     const result = await worker.runUntil(
-      env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+      env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages({ 'test-rag-engine': flaky }))],
@@ -98,7 +100,7 @@ describe('releasePipeline', () => {
       { retryableExitCodes: [75] },
     );
     const result = await worker.runUntil(
-      env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+      env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages({ 'test-stripe-integration': flaky }))],
@@ -114,7 +116,7 @@ describe('releasePipeline', () => {
     const failing = shStage('test-suite', 'echo "1 test failed: checkout rejects negative amounts"; exit 1');
     const error = await worker.runUntil(
       env.client.workflow
-        .execute<typeof releasePipeline>('releasePipeline', {
+        .execute<ReleaseWorkflow>('releasePipeline', {
           taskQueue,
           workflowId,
           args: [releaseInput(dir, pipelineStages({ 'test-suite': failing }))],
@@ -130,7 +132,7 @@ describe('releasePipeline', () => {
     assert.match(error.cause.message, /stage test-suite failed \[StepFailed\]/);
     assert.match(error.cause.message, /exited with 1/);
     assert.equal(markers(dir, 'test-suite').starts.length, 1, 'a failing test is not retried');
-    for (const later of [...REVENUE_GATES, 'build-production-image'] as const) {
+    for (const later of [...REVENUE_GATES, 'build-production-image']) {
       assert.equal(markers(dir, later).starts.length, 0, `${later} never ran`);
     }
     const status = error.cause.details?.[0] as ReleaseStatus;
@@ -152,7 +154,7 @@ describe('releasePipeline', () => {
     );
     const error = await worker.runUntil(
       env.client.workflow
-        .execute<typeof releasePipeline>('releasePipeline', {
+        .execute<ReleaseWorkflow>('releasePipeline', {
           taskQueue,
           workflowId,
           args: [
@@ -178,7 +180,7 @@ describe('releasePipeline', () => {
       `sleep 300 & echo $! > "${dir}/child.pid"; echo $$ > "${dir}/rag.pgid"; wait`,
     );
     await worker.runUntil(async () => {
-      const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages({ 'test-rag-engine': slow }))],
@@ -189,7 +191,7 @@ describe('releasePipeline', () => {
       const error = await handle.result().catch((e: unknown) => e);
       assert.ok(error instanceof WorkflowFailedError);
       assert.ok(error.cause instanceof CancelledFailure, 'the run ends cancelled');
-      const status = await handle.query(statusQuery);
+      const status = await queryStatus(handle);
       assert.equal(status.phase, 'cancelled');
       assert.equal(status.stages['build-production-image']?.state, 'skipped');
     });
@@ -205,7 +207,7 @@ describe('releasePipeline', () => {
     const { taskQueue, workflowId } = uniqueIds('until');
     const worker = await createTestWorker(env, taskQueue, join(dir, 'home'));
     const result = await worker.runUntil(
-      env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+      env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId,
         args: [releaseInput(dir, pipelineStages(), { until: 'test-suite' })],

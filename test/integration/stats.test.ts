@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { PipelineMetrics } from '../../src/stats/metrics.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
@@ -33,7 +33,7 @@ before(async () => {
   const outcomes = await worker.runUntil(
     Promise.allSettled(
       inputs.map((input, i) =>
-        env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+        env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
           taskQueue,
           workflowId: `${workflowId}-${i}`,
           args: [input],
@@ -119,7 +119,7 @@ describe('tollgate stats', () => {
     const { taskQueue, workflowId } = uniqueIds('stats-other');
     // No worker polls this queue: the runs never leave their first workflow task.
     const start = (suffix: string) =>
-      env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+      env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
         taskQueue,
         workflowId: `${workflowId}-${suffix}`,
         args: [releaseInput(join(dir, 'a'), pipelineStages(), { app: other })],

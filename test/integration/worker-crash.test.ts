@@ -4,8 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { StageName } from '../../src/constants.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
@@ -56,14 +55,14 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
   const home = join(dir, 'home');
   const { taskQueue, workflowId } = uniqueIds('crash');
   const long = shStage('test-rag-engine', 'sleep 6');
-  const quick = (name: StageName) => shStage(name, 'true');
+  const quick = (name: string) => shStage(name, 'true');
   const stages = pipelineStages({
     'test-rag-engine': long,
     'test-stripe-integration': quick('test-stripe-integration'),
     'verify-revenue-metrics': quick('verify-revenue-metrics'),
   });
   const first = startWorker(taskQueue, home);
-  const handle = await env.client.workflow.start<typeof releasePipeline>('releasePipeline', {
+  const handle = await env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
     taskQueue,
     workflowId,
     // A short heartbeat timeout: the server notices the dead worker in ~2 s.

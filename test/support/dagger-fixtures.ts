@@ -12,6 +12,7 @@ import type { FakeDaggerSession } from './fake-dagger-session.js';
 export function testPlan(overrides: Partial<StagePlan> = {}): StagePlan {
   return {
     name: 'test-suite',
+    needs: [],
     image: 'node:20-slim',
     steps: [
       { run: ['npm', 'ci'], env: {} },

@@ -1,13 +1,25 @@
-/** The real sample app, built once, released through real local environments in tests. */
+/** The real sample app, released from this repository's HEAD through real local environments in tests. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { DeliveryPlan, ReleasePhase, ReleaseStatus, StagePlan } from '../../src/types.js';
-import { statusQuery } from '../../src/workflows/messages.js';
+import { environmentStatus, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
+import { storeDependency } from '../../src/source/dependencies.js';
+import type {
+  DependencyPlan,
+  EnvironmentLink,
+  ReleaseInput,
+  ReleasePhase,
+  ReleaseStatus,
+  RevenuePlan,
+  SourceRef,
+  StagePlan,
+} from '../../src/types.js';
+import { queryStatus } from '../../src/cli/runs.js';
 import { reason } from '../../src/revenue/http.js';
-import { ROOT } from './temporal.js';
+import { fixtureRepo } from './stages.js';
+import { ROOT, TEST_CACHE_DIR } from './temporal.js';
 
 /** The bundled sample app's source directory. */
 export const APP_DIR = join(ROOT, 'examples/saas-app');
@@ -18,23 +30,55 @@ export const APP_SECRETS = {
   STRIPE_WEBHOOK_SECRET: 'whsec_tollgate_delivery_tests',
 };
 
-/** Installs (first time) and builds the sample app, so build stages only pack it. */
-export function buildSampleApp(): void {
+/** The sample app's dependencies, as tollgate.config.ts declares them. */
+export const DEPENDENCIES: DependencyPlan[] = [{ path: 'node_modules', key: ['package-lock.json'] }];
+
+/** The sample app's revenue block, as tollgate.config.ts declares it. */
+export const REVENUE: RevenuePlan = {
+  webhookPath: '/webhooks/stripe',
+  revenuePath: '/metrics/revenue',
+  webhookSecret: 'STRIPE_WEBHOOK_SECRET',
+  stripeKeySecret: 'STRIPE_SECRET_KEY',
+};
+
+/**
+ * Installs the sample app's dependencies once (better-sqlite3 compiles for minutes here) and puts
+ * them in the tests' dependency store, so every run's fresh checkout gets them restored, as a
+ * worker that released the app before would.
+ */
+export async function buildSampleApp(): Promise<void> {
   if (!existsSync(join(APP_DIR, 'node_modules/.package-lock.json'))) {
     execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], {
       cwd: APP_DIR,
       stdio: 'inherit',
     });
   }
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: APP_DIR, stdio: 'inherit' });
+  await storeDependency(TEST_CACHE_DIR, 'saas-app', APP_DIR, DEPENDENCIES[0]!);
 }
 
-/** A build stage that packs the already-built sample app, as tollgate.config.ts does. */
+/**
+ * A commit of the sample app in a repository of its own at `dir` (made from this repository's
+ * HEAD on first use): each call commits a RELEASE file saying `label`, so every release of a test
+ * is its own commit, as in life.
+ */
+export function sampleCommit(dir: string, label = 'first'): SourceRef {
+  if (!existsSync(join(dir, '.git'))) {
+    mkdirSync(dir, { recursive: true });
+    const archive = execFileSync('git', ['-C', ROOT, 'archive', 'HEAD:examples/saas-app'], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    execFileSync('tar', ['-x', '-C', dir], { input: archive });
+  }
+  return fixtureRepo(dir, { RELEASE: `${label}\n` });
+}
+
+/** A build stage that builds and packs the sample app (its checkout has no dist/ yet), as tollgate.config.ts does. */
 export function packStage(): StagePlan {
   return {
     name: 'build-production-image',
+    needs: [],
     image: 'node:20-slim',
-    steps: [{ run: ['true'], env: {} }],
+    steps: [{ run: ['npm', 'run', 'build', '--silent'], env: {} }],
     env: {},
     secrets: [],
     cache: false,
@@ -61,9 +105,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Staging and production on free ports, a quick verification window, and the given promotion policy. */
-export async function deliveryPlan(overrides: Partial<DeliveryPlan> = {}): Promise<DeliveryPlan> {
+/** What to change in the sample chain: the gate before production, its verification window, staging's smoke routes. */
+export interface ChainOptions {
+  promotion?: Partial<EnvironmentLink['promotion']>;
+  verification?: Partial<NonNullable<EnvironmentLink['verification']>>;
+  routes?: string[];
+}
+
+/** Staging then production on free ports: staging smoke-tested with the signed events, production behind an auto gate (by default) with a quick window. */
+export async function sampleChain(options: ChainOptions = {}): Promise<EnvironmentLink[]> {
   const environment = async (name: string) => ({
+    app: 'saas-app',
     name,
     driver: 'local' as const,
     port: await freePort(),
@@ -73,24 +125,44 @@ export async function deliveryPlan(overrides: Partial<DeliveryPlan> = {}): Promi
     healthPath: '/healthz',
     readyPath: '/readyz',
   });
+  const auto = { mode: 'auto' as const, approvers: [], timeoutMs: 60_000, onTimeout: 'rollback' as const };
+  return [
+    {
+      environment: await environment('staging'),
+      promotion: auto,
+      smoke: { routes: options.routes ?? ['/api/insights?q=pricing'], revenueEvents: true },
+    },
+    {
+      environment: await environment('production'),
+      promotion: { ...auto, approvers: ['alice'], ...options.promotion },
+      verification: {
+        durationMs: 3000,
+        intervalMs: 500,
+        maxErrorRate: 0.01,
+        maxP95LatencyMs: 800,
+        ...options.verification,
+      },
+    },
+  ];
+}
+
+/** A release of `source` (a sampleCommit) through `environments`, building with `packStage()`. */
+export function sampleInput(
+  source: SourceRef,
+  environments: EnvironmentLink[],
+  extra: Partial<ReleaseInput> = {},
+): ReleaseInput {
   return {
-    staging: await environment('staging'),
-    production: await environment('production'),
-    promotion: { mode: 'auto', approvers: ['alice'], timeoutMs: 60_000, onTimeout: 'rollback' },
-    smoke: {
-      routes: ['/api/insights?q=pricing'],
-      webhookPath: '/webhooks/stripe',
-      revenuePath: '/metrics/revenue',
-      webhookSecret: 'STRIPE_WEBHOOK_SECRET',
-    },
-    verification: {
-      durationMs: 3000,
-      intervalMs: 500,
-      maxErrorRate: 0.01,
-      maxP95LatencyMs: 800,
-      revenuePath: '/metrics/revenue',
-    },
-    ...overrides,
+    schemaVersion: 2,
+    app: 'saas-app',
+    source,
+    runner: 'host',
+    requestedBy: 'test',
+    stages: [packStage()],
+    environments,
+    dependencies: DEPENDENCIES,
+    revenue: REVENUE,
+    ...extra,
   };
 }
 
@@ -127,11 +199,25 @@ export function requestLoop(
 /** Polls until the run shows `phase`; fails if the run ends first (so a lost run cannot hang the test). */
 export async function waitForPhase(handle: WorkflowHandle, phase: ReleasePhase): Promise<ReleaseStatus> {
   for (;;) {
-    const status = await handle.query(statusQuery);
+    const status = await queryStatus(handle);
     if (status.phase === phase) return status;
     if (['succeeded', 'failed', 'rolled-back', 'cancelled'].includes(status.phase)) {
       throw new Error(`run ended in ${status.phase} while waiting for ${phase}: ${status.failure ?? ''}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Stops the sample app's environments under each home (test cleanup; missing ones are fine). */
+export async function stopSampleEnvironments(homes: readonly string[]): Promise<void> {
+  for (const home of homes) {
+    for (const name of ['staging', 'production']) {
+      await stopEnvironment(envPaths(home, { app: 'saas-app', name })).catch(() => undefined);
+    }
+  }
+}
+
+/** What an environment of the sample app serves now, by release id. */
+export async function servedIn(home: string, name: string): Promise<string | null> {
+  return (await environmentStatus(home, { app: 'saas-app', name })).current;
 }

@@ -17,13 +17,24 @@ import { loadSettings } from '../../src/settings.js';
 /** The repository root (dist/test/support → three levels up). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Path of the Temporal CLI, found or installed by scripts/ensure-tools. */
-export function temporalBinary(): string {
-  return execFileSync('bash', [join(ROOT, 'scripts/ensure-tools'), '--print', 'temporal'], {
+/**
+ * The dependency store every test worker shares (TOLLGATE_CACHE_DIR): the sample app's node_modules
+ * is compiled once per suite, not once per test home.
+ */
+export const TEST_CACHE_DIR = process.env.TOLLGATE_CACHE_DIR ?? join(ROOT, '.tollgate', 'test-cache');
+
+/** Path of a tool (`temporal`, `temporal-test-server`, `stripe-mock`), found or installed by scripts/ensure-tools. */
+export function toolBinary(tool: 'temporal' | 'temporal-test-server' | 'stripe-mock'): string {
+  return execFileSync('bash', [join(ROOT, 'scripts/ensure-tools'), '--print', tool], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
     .toString()
     .trim();
+}
+
+/** Path of the Temporal CLI, found or installed by scripts/ensure-tools. */
+export function temporalBinary(): string {
+  return toolBinary('temporal');
 }
 
 /**
@@ -113,6 +124,7 @@ export function createTestWorker(
     ...(dataConverter ? { dataConverter } : {}),
     activities: createActivities({
       home,
+      cacheDir: TEST_CACHE_DIR,
       runnerFor: new RunnerSelector('host').runnerFor,
       secretSource: process.env,
       ...deps,

@@ -14,9 +14,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ReleaseResult } from '../../src/types.js';
-import type { releasePipeline } from '../../src/workflows/deploy.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { initialSearch, SEARCH_KEYS, searchAttributePairs } from '../../src/workflows/ui.js';
-import { pipelineStages, releaseInput } from '../support/stages.js';
+import { releaseInput, shStage } from '../support/stages.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -66,8 +66,16 @@ describe('the Temporal UI', { skip }, () => {
   let uiPort: number;
   const { taskQueue, workflowId } = uniqueIds('ui');
   const dir = tempDir('ui');
-  const input = releaseInput(dir, pipelineStages());
-  const summary = `Release ${input.app} @ ${input.ref}`;
+  // A pipeline of the user's own: five stages, two of them in parallel (no sample names at all).
+  const input = releaseInput(dir, [
+    shStage('install', 'echo installed'),
+    shStage('lint', 'echo linted', { needs: ['install'] }),
+    shStage('unit-tests', 'echo tested', { needs: ['install'] }),
+    shStage('integration-tests', 'echo integrated', { needs: ['unit-tests'] }),
+    shStage('package', 'echo packed', { needs: ['lint', 'integration-tests'] }),
+  ]);
+  const commit = input.source.commit;
+  const summary = `Release ${input.app} @ ${commit.slice(0, 12)}`;
   let result: ReleaseResult;
 
   before(async () => {
@@ -76,12 +84,12 @@ describe('the Temporal UI', { skip }, () => {
     worker = await createTestWorker(env, taskQueue, tempDir('ui-home'));
     running = worker.run();
     // Started as `tollgate run` starts it: static summary and details, and the search attributes.
-    result = await env.client.workflow.execute<typeof releasePipeline>('releasePipeline', {
+    result = await env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
       taskQueue,
       workflowId,
       args: [input],
       staticSummary: summary,
-      staticDetails: `**app** ${input.app} · **ref** \`${input.ref}\` · **requested by** ${input.requestedBy}`,
+      staticDetails: `**app** ${input.app} · **commit** \`${commit}\` · **requested by** ${input.requestedBy}`,
       typedSearchAttributes: searchAttributePairs(initialSearch(input)),
     });
     browser = await chromium.launch({ executablePath: CHROMIUM });
@@ -99,8 +107,9 @@ describe('the Temporal UI', { skip }, () => {
     assert.equal(result.outcome, 'succeeded');
     const attributes = (await env.client.workflow.getHandle(workflowId).describe()).typedSearchAttributes;
     assert.equal(attributes.get(SEARCH_KEYS.app), 'fixture');
-    assert.equal(attributes.get(SEARCH_KEYS.revision), 'abc1234');
-    assert.equal(attributes.get(SEARCH_KEYS.stage), 'build-production-image');
+    assert.equal(attributes.get(SEARCH_KEYS.revision), commit);
+    assert.equal(attributes.get(SEARCH_KEYS.tree), input.source.tree);
+    assert.equal(attributes.get(SEARCH_KEYS.stage), 'package');
     assert.equal(attributes.get(SEARCH_KEYS.environment), '');
     assert.equal(attributes.get(SEARCH_KEYS.outcome), 'succeeded');
     const found: string[] = [];
@@ -115,9 +124,11 @@ describe('the Temporal UI', { skip }, () => {
   it('keeps current details for the UI', async () => {
     const metadata = await env.client.workflow.getHandle(workflowId).query(workflowMetadataQuery);
     const details = metadata.currentDetails ?? '';
-    assert.match(details, /### fixture @ `abc1234`/);
+    assert.ok(details.includes(`### fixture @ \`${commit.slice(0, 12)}\``), details);
     assert.match(details, /\*\*outcome\*\* succeeded/);
-    assert.match(details, /✓ test-stripe-integration/);
+    for (const plan of input.stages)
+      assert.match(details, new RegExp(`✓ ${plan.name} — `), `${plan.name} in the details`);
+    assert.ok(details.includes(`**Source** \`${commit}\``), 'the details name the commit');
   });
 
   it('finds the release by search attribute and shows its summary, details and stage summaries', async () => {
@@ -149,7 +160,7 @@ describe('the Temporal UI', { skip }, () => {
       }
       // Summary, details and current details are markdown the UI renders in frames of their own.
       await frameShowing(page, summary);
-      await frameShowing(page, 'phase succeeded · stage build-production-image');
+      await frameShowing(page, 'phase succeeded · stage package');
       await page.screenshot({ path: SCREENSHOT });
     } finally {
       await page.close();

@@ -31,8 +31,8 @@ const CASES: { notification: Notification; header: RegExp; text: RegExp; section
       timeoutAt: '2025-03-01T10:30:00.000Z',
       onTimeout: 'rollback',
     },
-    header: /^saas-app: a release is waiting at the gate$/,
-    text: /saas-app-3f2a9c1-0a1b2c3d .*waiting at the promotion gate for release-manager, oncall; at 2025-03-01T10:30:00.000Z it will be rolled back/,
+    header: /^saas-app: a release is waiting at the gate before production$/,
+    text: /saas-app-3f2a9c1-0a1b2c3d .*waiting at the gate before production for release-manager, oncall; at 2025-03-01T10:30:00.000Z it will be rolled back/,
     section: [
       /\*Approvers:\* release-manager, oncall/,
       /tollgate promote release-saas-app --by &lt;name&gt;/,
@@ -42,7 +42,7 @@ const CASES: { notification: Notification; header: RegExp; text: RegExp; section
   {
     notification: { ...RELEASE, kind: 'promoted', by: 'alice' },
     header: /^saas-app: promoted to production$/,
-    text: /saas-app-3f2a9c1-0a1b2c3d \(ref 3f2a9c1\) was promoted to production by alice$/,
+    text: /saas-app-3f2a9c1-0a1b2c3d \(commit 3f2a9c1\) was promoted to production by alice$/,
     section: [/promoted to production by \*alice\*/],
   },
   {

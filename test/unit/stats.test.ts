@@ -1,4 +1,7 @@
-/** `tollgate stats` without a server: the metrics from hand-made runs, the HTML report, the window and git. */
+/**
+ * `tollgate stats` without a server: the metrics from hand-made runs (schema 2 statuses, and schema 1
+ * ones as toSchema2 reads them), the HTML report, the window and git.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,10 +10,20 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gitCommitTime, statsWindow } from '../../src/commands/stats.js';
 import { ExitError } from '../../src/cli/exit.js';
-import type { StageName } from '../../src/constants.js';
 import { escapeXml, renderHtml } from '../../src/stats/html.js';
 import { computeMetrics, type RunRecord, type StatsWindow } from '../../src/stats/metrics.js';
-import type { AuditEntry, ReleasePhase, ReleaseStatus, StageState, StageStatus } from '../../src/types.js';
+import type {
+  AuditEntry,
+  CompensationReport,
+  EnvironmentProgress,
+  ReleasePhase,
+  ReleaseStatus,
+  StageState,
+  StageStatus,
+  VerificationSample,
+} from '../../src/types.js';
+import { toSchema2 } from '../../src/workflows/legacy/status.js';
+import type { ReleaseStatus as ReleaseStatusV1 } from '../../src/workflows/legacy/types.js';
 
 const WINDOW: StatsWindow = { from: '2025-03-01T00:00:00.000Z', to: '2025-03-08T00:00:00.000Z' };
 const S = 1000;
@@ -18,24 +31,26 @@ const S = 1000;
 const at = (start: string, offsetS: number): string =>
   new Date(Date.parse(start) + offsetS * S).toISOString();
 
+/** The sample app's stages and its staging → production chain, as groups that start together. */
+const ORDER: string[][] = [
+  ['quick-health-check'],
+  ['test-suite'],
+  ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'],
+  ['build-production-image'],
+  ['deploy-to-staging'],
+  ['smoke-test-staging'],
+  ['deploy-to-production'],
+];
+
 /** Stages laid out from `start`: each [duration in s, state]; the revenue gates run side by side. */
 function stages(
   start: string,
-  spec: Partial<Record<StageName, [number, StageState] | StageState>>,
+  spec: Record<string, [number, StageState] | StageState>,
   productionAtS?: number,
 ): ReleaseStatus['stages'] {
   const out: ReleaseStatus['stages'] = {};
   let clock = 0;
-  const order: StageName[][] = [
-    ['quick-health-check'],
-    ['test-suite'],
-    ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'],
-    ['build-production-image'],
-    ['deploy-to-staging'],
-    ['smoke-test-staging'],
-    ['deploy-to-production'],
-  ];
-  for (const group of order) {
+  for (const group of ORDER) {
     let longest = 0;
     if (group[0] === 'deploy-to-production' && productionAtS !== undefined) clock = productionAtS;
     for (const name of group) {
@@ -102,17 +117,60 @@ function audit(
   return { at, workflowId: 'w', app: 'shop', action, by, reason: '', outcome };
 }
 
-function status(phase: ReleasePhase, extra: Partial<ReleaseStatus>): ReleaseStatus {
-  return { app: 'shop', ref: 'abc1234', phase, stages: {}, compensations: [], audit: [], ...extra };
+const sample = (at: string, extra: Partial<VerificationSample> = {}): VerificationSample => ({
+  at,
+  healthy: true,
+  requests: 10,
+  errorRate: 0,
+  p95LatencyMs: 5,
+  revenueEvents: 1,
+  ...extra,
+});
+
+/** A schema 2 status of the chain staging → production (`production` fills in that link). */
+function status(
+  phase: ReleasePhase,
+  extra: Partial<ReleaseStatus> = {},
+  production: EnvironmentProgress = {},
+): ReleaseStatus {
+  return {
+    schemaVersion: 2,
+    app: 'shop',
+    source: {
+      repository: '/srv/git/shop',
+      commit: 'abc1234'.padEnd(40, '0'),
+      tree: null,
+      subdir: '',
+      revision: 'main',
+    },
+    phase,
+    stages: {},
+    environments: { staging: {}, production },
+    compensations: [],
+    audit: [],
+    ...extra,
+  };
 }
 
-const SWITCHED_BACK = [
+/** The undos of a rollback after production switched: production first, as the saga runs them. */
+const RESTORED: CompensationReport[] = [
+  { name: 'restore production', ok: true },
+  { name: 'restore staging', ok: true },
+  { name: 'discard artifact', ok: true },
+];
+
+/** The same undos as a schema 1 run (Tollgate 0.1) recorded them. */
+const SWITCHED_BACK_V1: CompensationReport[] = [
   { name: 'switch production back', ok: true },
   { name: 'restore staging', ok: true },
   { name: 'discard artifact', ok: true },
 ];
 
-/** Seven runs: two deployments, a test failure, a breach, an operator rollback, a cancel, one in flight. */
+/**
+ * Seven runs: two deployments, a test failure, a breach, an operator rollback, a cancel, one in
+ * flight. The breach is a schema 1 run (top-level verification, "switch production back"), read
+ * through toSchema2 as `stats` reads it.
+ */
 function fixtureRuns(): RunRecord[] {
   const a = '2025-03-02T10:00:00.000Z';
   const b = '2025-03-03T12:00:00.000Z';
@@ -120,6 +178,27 @@ function fixtureRuns(): RunRecord[] {
   const d = '2025-03-05T09:00:00.000Z';
   const e = '2025-03-06T16:00:00.000Z';
   const f = '2025-03-07T08:00:00.000Z';
+  const breachV1: ReleaseStatusV1 = {
+    app: 'shop',
+    ref: 'abc1234',
+    phase: 'rolled-back',
+    stages: delivered(d, [10, 70, 30, 60, 20, 10, 60], 600),
+    verification: {
+      samples: [
+        sample('2025-03-05T09:12:00.000Z'),
+        sample('2025-03-05T09:13:00.000Z', {
+          errorRate: 0.5,
+          breach: { signal: 'error-rate', detail: '50 % > 5 %' },
+        }),
+      ],
+    },
+    compensations: SWITCHED_BACK_V1,
+    audit: [
+      audit('2025-03-05T09:09:00.000Z', 'promote', 'alice', 'accepted'),
+      audit('2025-03-05T09:13:01.000Z', 'auto-rollback', 'tollgate', 'accepted'),
+      audit('2025-03-05T09:13:45.000Z', 'release', 'ci', 'rolled-back'),
+    ],
+  };
   return [
     {
       // Production at 10:05:00–10:05:30; committed at 08:00 → lead time 2h 05m 30s.
@@ -154,64 +233,31 @@ function fixtureRuns(): RunRecord[] {
       workflowId: 'breach',
       startedAt: d,
       closedAt: '2025-03-05T09:30:00.000Z',
-      status: status('rolled-back', {
-        stages: delivered(d, [10, 70, 30, 60, 20, 10, 60], 600),
-        verification: {
-          samples: [
-            {
-              at: '2025-03-05T09:12:00.000Z',
-              healthy: true,
-              requests: 10,
-              errorRate: 0,
-              p95LatencyMs: 5,
-              revenueEvents: 1,
-            },
-            {
-              at: '2025-03-05T09:13:00.000Z',
-              healthy: true,
-              requests: 10,
-              errorRate: 0.5,
-              p95LatencyMs: 5,
-              revenueEvents: 1,
-              breach: { signal: 'error-rate', detail: '50 % > 5 %' },
-            },
-          ],
-        },
-        compensations: SWITCHED_BACK,
-        audit: [
-          audit('2025-03-05T09:09:00.000Z', 'promote', 'alice', 'accepted'),
-          audit('2025-03-05T09:13:01.000Z', 'auto-rollback', 'tollgate', 'accepted'),
-          audit('2025-03-05T09:13:45.000Z', 'release', 'ci', 'rolled-back'),
-        ],
-      }),
+      status: toSchema2(breachV1),
     },
     {
       // Production 16:20–16:21; alice rolled back at 16:25:00; final audit entry at 16:27:00 → 2 min.
       workflowId: 'operator',
       startedAt: e,
       closedAt: '2025-03-06T16:40:00.000Z',
-      status: status('rolled-back', {
-        stages: delivered(e, [30, 80, 30, 60, 20, 10, 60], 1200),
-        verification: {
-          samples: [
-            {
-              at: '2025-03-06T16:22:00.000Z',
-              healthy: true,
-              requests: 3,
-              errorRate: 0,
-              p95LatencyMs: 4,
-              revenueEvents: 0,
-            },
+      status: status(
+        'rolled-back',
+        {
+          stages: delivered(e, [30, 80, 30, 60, 20, 10, 60], 1200),
+          compensations: RESTORED,
+          audit: [
+            audit('2025-03-06T16:19:00.000Z', 'promote', 'alice', 'accepted'),
+            audit('2025-03-06T16:24:00.000Z', 'rollback', 'mallory', 'refused'),
+            audit('2025-03-06T16:25:00.000Z', 'rollback', 'alice', 'accepted'),
+            audit('2025-03-06T16:27:00.000Z', 'release', 'ci', 'rolled-back'),
           ],
         },
-        compensations: SWITCHED_BACK,
-        audit: [
-          audit('2025-03-06T16:19:00.000Z', 'promote', 'alice', 'accepted'),
-          audit('2025-03-06T16:24:00.000Z', 'rollback', 'mallory', 'refused'),
-          audit('2025-03-06T16:25:00.000Z', 'rollback', 'alice', 'accepted'),
-          audit('2025-03-06T16:27:00.000Z', 'release', 'ci', 'rolled-back'),
-        ],
-      }),
+        {
+          verification: {
+            samples: [sample('2025-03-06T16:22:00.000Z', { requests: 3, p95LatencyMs: 4, revenueEvents: 0 })],
+          },
+        },
+      ),
     },
     {
       // Cancelled while the tests ran: test-suite has times but was skipped, so it has no duration.
@@ -229,7 +275,7 @@ function fixtureRuns(): RunRecord[] {
     {
       workflowId: 'running',
       startedAt: '2025-03-07T23:00:00.000Z',
-      status: status('build', {}),
+      status: status('stages', {}),
     },
   ];
 }
@@ -376,7 +422,30 @@ describe('computeMetrics', () => {
     ]);
   });
 
-  it('a failed switch-back is not a restore, and is reported', () => {
+  it('the schema 1 run counts like the others: its breach sample, its audit and its switch-back', () => {
+    const breach = fixtureRuns().find((r) => r.workflowId === 'breach')!;
+    assert.deepEqual(Object.keys(breach.status.environments), ['staging', 'production']);
+    assert.equal(breach.status.source.commit, 'abc1234');
+    const alone = computeMetrics([breach], WINDOW);
+    assert.deepEqual(
+      [
+        alone.changeFailureRate.numerator,
+        alone.changeFailureRate.denominator,
+        alone.changeFailureRate.breach,
+      ],
+      [1, 1, 1],
+    );
+    assert.deepEqual(alone.timeToRestore, {
+      count: 1,
+      meanMs: 45_000,
+      p50Ms: 45_000,
+      p95Ms: 45_000,
+      notRestored: [],
+      unmeasured: [],
+    });
+  });
+
+  it('a failed switch-back of a schema 1 run is not a restore, and is reported', () => {
     const runs = fixtureRuns();
     const breach = runs.find((r) => r.workflowId === 'breach')!;
     breach.status.compensations = [{ name: 'switch production back', ok: false, error: 'proxy down' }];
@@ -386,6 +455,107 @@ describe('computeMetrics', () => {
     assert.equal(metrics.timeToRestore.count, 1);
     assert.equal(metrics.timeToRestore.p50Ms, 120_000);
     assert.ok(metrics.notes.some((n) => n.includes('NOT switched back')));
+  });
+
+  it("a failed restore of production is not a restore, even when staging's succeeded", () => {
+    const runs = fixtureRuns();
+    const operator = runs.find((r) => r.workflowId === 'operator')!;
+    operator.status.compensations = [
+      { name: 'restore production', ok: false, error: 'proxy down' },
+      { name: 'restore staging', ok: true },
+      { name: 'discard artifact', ok: true },
+    ];
+    const metrics = computeMetrics(runs, WINDOW);
+    assert.equal(metrics.changeFailureRate.numerator, 2);
+    assert.deepEqual(metrics.timeToRestore.notRestored, ['operator']);
+    assert.equal(metrics.timeToRestore.count, 1);
+    assert.equal(metrics.timeToRestore.p50Ms, 45_000);
+    assert.ok(metrics.notes.some((n) => n.includes('NOT switched back for operator')));
+  });
+});
+
+describe("production is the last environment of each run's chain, whatever its name", () => {
+  const start = '2025-03-04T10:00:00.000Z';
+  /** A run of `chain` whose stages are `deploy-to-<env>` each taking 60 s, back to back from +100 s. */
+  function chainRun(
+    workflowId: string,
+    chain: string[],
+    phase: ReleasePhase,
+    deployed: string[],
+    extra: Partial<ReleaseStatus> = {},
+  ): RunRecord {
+    const stagesOf: ReleaseStatus['stages'] = {
+      build: { state: 'succeeded', attempts: 1, startedAt: at(start, 0), endedAt: at(start, 100) },
+    };
+    chain.forEach((env, index) => {
+      stagesOf[`deploy-to-${env}`] = deployed.includes(env)
+        ? {
+            state: 'succeeded',
+            attempts: 1,
+            startedAt: at(start, 100 + 60 * index),
+            endedAt: at(start, 160 + 60 * index),
+          }
+        : { state: 'skipped', attempts: 0 };
+    });
+    return {
+      workflowId,
+      startedAt: start,
+      closedAt: at(start, 600),
+      status: status(phase, {
+        stages: stagesOf,
+        environments: Object.fromEntries(chain.map((env) => [env, {}])),
+        ...extra,
+      }),
+    };
+  }
+
+  it('a chain of one environment named prod: its deploy is the production deployment', () => {
+    const m = computeMetrics([chainRun('prod-only', ['prod'], 'succeeded', ['prod'])], WINDOW);
+    assert.equal(m.deploymentFrequency.deployments, 1);
+    // deploy-to-prod ended at +160 s; no commit time, so from the run's start.
+    assert.deepEqual(m.leadTime, {
+      count: 1,
+      meanMs: 160_000,
+      p50Ms: 160_000,
+      p95Ms: 160_000,
+      fromRunStart: ['prod-only'],
+    });
+  });
+
+  it('a rollback of prod is restored by "restore prod"', () => {
+    const run = chainRun('prod-rollback', ['prod'], 'rolled-back', ['prod'], {
+      compensations: [
+        { name: 'restore prod', ok: true },
+        { name: 'discard artifact', ok: true },
+      ],
+      audit: [
+        audit(at(start, 200), 'rollback', 'alice', 'accepted'),
+        audit(at(start, 230), 'release', 'ci', 'rolled-back'),
+      ],
+    });
+    const m = computeMetrics([run], WINDOW);
+    assert.deepEqual(
+      [m.changeFailureRate.numerator, m.changeFailureRate.denominator, m.changeFailureRate.operator],
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      [m.timeToRestore.count, m.timeToRestore.p50Ms, m.timeToRestore.notRestored],
+      [1, 30_000, []],
+    );
+  });
+
+  it('an environment named production that is not the last link is not production', () => {
+    // production → dr: the run switched production, then failed before dr, so it never reached its last link.
+    const partway = chainRun('partway', ['production', 'dr'], 'failed', ['production'], {
+      compensations: [{ name: 'restore production', ok: true }],
+    });
+    const through = chainRun('through', ['production', 'dr'], 'succeeded', ['production', 'dr']);
+    const m = computeMetrics([partway, through], WINDOW);
+    assert.equal(m.deploymentFrequency.deployments, 1, 'only the run that reached dr deployed');
+    assert.deepEqual([m.changeFailureRate.numerator, m.changeFailureRate.denominator], [0, 1]);
+    assert.deepEqual(m.timeToRestore.notRestored, []);
+    // through: deploy-to-dr ended at +220 s.
+    assert.equal(m.leadTime.p50Ms, 220_000);
   });
 });
 
@@ -445,7 +615,7 @@ describe('computeMetrics edge cases', () => {
   it('a run that failed after the switch counts as a change failure of cause "other", not measured', () => {
     const run = fixtureRuns().find((r) => r.workflowId === 'succeeded-a')!;
     run.status.phase = 'failed';
-    run.status.compensations = SWITCHED_BACK;
+    run.status.compensations = RESTORED;
     const m = computeMetrics([run], WINDOW);
     assert.deepEqual(
       [m.changeFailureRate.numerator, m.changeFailureRate.denominator, m.changeFailureRate.other],

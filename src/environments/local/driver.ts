@@ -10,17 +10,19 @@ import type {
 import { callControl, isSupervisorGone } from './control-client.js';
 import { ensureSupervisor } from './launcher.js';
 import { probe } from './net.js';
-import { assertSafeName, envPaths, type EnvPaths } from './paths.js';
+import { envPaths, type EnvPaths } from './paths.js';
 import type { ControlOp, ControlOps } from './protocol.js';
 import { toDeployed } from './state.js';
 import { stopEnvironment } from './status.js';
 
 /** How to reach one local environment. */
 export interface LocalEnvironmentOptions {
+  /** The app it belongs to: environments are kept per app (none: a schema 1 environment, see envPaths). */
+  app?: string;
   name: string;
   /** The proxy's fixed loopback port. */
   port: number;
-  /** Tollgate's home directory; the environment lives in `<home>/envs/<name>/`. */
+  /** Tollgate's home directory; the environment lives in `<home>/envs/<app>/<name>/`. */
   home: string;
   /** How long a release may take to answer its readyPath (default 60 s). */
   readyTimeoutMs?: number;
@@ -39,10 +41,9 @@ export class LocalEnvironment implements Environment {
   private readonly healthTimeoutMs: number;
 
   constructor(private readonly options: LocalEnvironmentOptions) {
-    assertSafeName('environment name', options.name);
     this.name = options.name;
     this.url = `http://127.0.0.1:${options.port}`;
-    this.paths = envPaths(options.home, options.name);
+    this.paths = envPaths(options.home, options);
     this.readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
     this.healthTimeoutMs = options.healthTimeoutMs ?? 2000;
   }
@@ -111,7 +112,6 @@ export class LocalEnvironment implements Environment {
     return this.call('traffic', since === undefined ? {} : { since });
   }
 
-  /** Stops a release that does not serve and deletes its directory; refuses the current one. */
   /** Parks the previous release (stopped, kept for rollback) and deletes older ones. */
   settle(): Promise<{ parked: string | null; retired: string[] }> {
     return this.call('settle', {});
@@ -122,13 +122,14 @@ export class LocalEnvironment implements Environment {
     return this.call('deactivate', {});
   }
 
+  /** Stops a release that does not serve and deletes its directory; refuses the current one. */
   async retire(releaseId: string): Promise<void> {
     await this.call('retire', { releaseId });
   }
 
   /** Stops every release and the supervisor (state.json stays: the next call starts them again). */
   async stop(): Promise<void> {
-    await stopEnvironment(this.options.home, this.options.name);
+    await stopEnvironment(this.paths);
   }
 
   /** Calls the supervisor, (re)starting it when it is gone; operations are idempotent, so resending is safe. */
@@ -142,7 +143,7 @@ export class LocalEnvironment implements Environment {
         return await callControl(this.paths.socket, op, body, timeoutMs);
       } catch (err) {
         if (!isSupervisorGone(err) || attempt === 3) throw err;
-        await ensureSupervisor(this.options.home, this.options.name, this.options.port, this.paths);
+        await ensureSupervisor(this.options.name, this.options.port, this.paths);
       }
     }
   }

@@ -4,6 +4,7 @@ import { LocalEnvironment, type LocalEnvironmentOptions } from './driver.js';
 
 export { LocalEnvironment, type LocalEnvironmentOptions } from './driver.js';
 export { LocalEnvironmentError } from './errors.js';
+export { envPaths, type EnvironmentKey } from './paths.js';
 export {
   environmentStatus,
   listLocalEnvironments,
@@ -11,7 +12,7 @@ export {
   type EnvironmentStatus,
 } from './status.js';
 
-/** Creates the driver for local environment `name` on proxy port `port`, kept under `<home>/envs/<name>/`. */
+/** Creates the driver for local environment `name` of `app` on proxy port `port`, kept under `<home>/envs/<app>/<name>/`. */
 export function createLocalEnvironment(options: LocalEnvironmentOptions): Environment {
   return new LocalEnvironment(options);
 }

@@ -43,13 +43,8 @@ async function waitForPing(paths: EnvPaths, timeoutMs: number, gone: () => boole
   return (await pingSupervisor(paths)) !== null;
 }
 
-/** Makes sure a supervisor serves environment `name` on `port`; a restarted worker just reconnects. */
-export async function ensureSupervisor(
-  home: string,
-  name: string,
-  port: number,
-  paths: EnvPaths,
-): Promise<void> {
+/** Makes sure a supervisor serves environment `name` (kept in `paths.dir`) on `port`; a restarted worker just reconnects. */
+export async function ensureSupervisor(name: string, port: number, paths: EnvPaths): Promise<void> {
   if ((await pingSupervisor(paths)) !== null) return;
   const existing = await supervisorPid(paths);
   if (existing !== null) {
@@ -63,7 +58,7 @@ export async function ensureSupervisor(
   delete env.NODE_TEST_CONTEXT; // a supervisor started from a test must not report to its runner
   let exited = false;
   try {
-    const child = spawn(process.execPath, [SUPERVISOR_JS, home, name, String(port)], {
+    const child = spawn(process.execPath, [SUPERVISOR_JS, paths.dir, name, String(port)], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       cwd: paths.dir,

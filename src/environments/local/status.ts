@@ -5,12 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { callControl } from './control-client.js';
 import { pingSupervisor, supervisorPid } from './launcher.js';
 import { STOP_GRACE_MS } from './launch.js';
-import { envPaths } from './paths.js';
+import { envPaths, legacyStateApp, type EnvPaths, type EnvironmentKey } from './paths.js';
 import { isAlive, processCwd, stopProcess } from './processes.js';
 import { readState, writeState, type HistoryEntry, type ReleaseRecord } from './state.js';
 
 /** One environment as `tollgate env status` shows it. */
 export interface EnvironmentStatus {
+  app: string;
   name: string;
   dir: string;
   port: number | null;
@@ -23,32 +24,38 @@ export interface EnvironmentStatus {
   history: HistoryEntry[];
 }
 
-/** Names of the local environments under `home` (those with a state.json). */
-export async function listLocalEnvironments(home: string): Promise<string[]> {
+/** The local environments under `home` (those with a state.json), by app, 0.1 environments included. */
+export async function listLocalEnvironments(home: string): Promise<EnvironmentKey[]> {
   const root = join(home, 'envs');
-  const names = await readdir(root).catch(() => [] as string[]);
-  const found: string[] = [];
-  for (const name of names.sort()) {
-    if (
-      await stat(envPaths(home, name).state).then(
-        () => true,
-        () => false,
-      )
-    )
-      found.push(name);
+  const found: EnvironmentKey[] = [];
+  const exists = (path: string): Promise<boolean> =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+  for (const entry of (await readdir(root).catch(() => [] as string[])).sort()) {
+    const legacyApp = legacyStateApp(join(root, entry, 'state.json'));
+    if (legacyApp) {
+      found.push({ app: legacyApp, name: entry });
+      continue;
+    }
+    for (const name of (await readdir(join(root, entry)).catch(() => [] as string[])).sort()) {
+      if (await exists(join(root, entry, name, 'state.json'))) found.push({ app: entry, name });
+    }
   }
   return found;
 }
 
-/** The state of environment `name` and which of its processes are alive; starts nothing. */
-export async function environmentStatus(home: string, name: string): Promise<EnvironmentStatus> {
-  const paths = envPaths(home, name);
+/** The state of environment `key` and which of its processes are alive; starts nothing. */
+export async function environmentStatus(home: string, key: EnvironmentKey): Promise<EnvironmentStatus> {
+  const paths = envPaths(home, key);
   const pid = await pingSupervisor(paths);
   const live = pid !== null ? await callControl(paths.socket, 'status', {}, 30_000) : null;
   const state = live?.state ?? (await readState(paths.state));
   const records = Object.values(state?.releases ?? {});
   return {
-    name,
+    app: key.app ?? records[0]?.app ?? '',
+    name: key.name,
     dir: paths.dir,
     port: state?.port ?? null,
     url: state ? `http://127.0.0.1:${state.port}` : null,
@@ -63,9 +70,8 @@ export async function environmentStatus(home: string, name: string): Promise<Env
   };
 }
 
-/** Stops the releases and the supervisor of `name`; also stops releases orphaned by a killed supervisor. */
-export async function stopEnvironment(home: string, name: string): Promise<void> {
-  const paths = envPaths(home, name);
+/** Stops the releases and the supervisor of an environment; also stops releases orphaned by a killed supervisor. */
+export async function stopEnvironment(paths: EnvPaths): Promise<void> {
   if ((await pingSupervisor(paths)) !== null) {
     const pid = await supervisorPid(paths);
     await callControl(paths.socket, 'stop', {}, STOP_GRACE_MS * 2 + 10_000);

@@ -1,14 +1,14 @@
 /**
  * One environment's supervisor: a detached process (not a child of the worker) that hosts the
  * proxy on the environment's port, the control socket, and the release processes.
- * Started by the driver as `node supervisor.js <home> <name> <port>`; exits on the `stop` operation.
+ * Started by the driver as `node supervisor.js <environment dir> <name> <port>`; exits on the `stop` operation.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startControlServer } from './control-server.js';
 import { ReleaseManager } from './manager.js';
-import { envPaths } from './paths.js';
+import { envPathsAt } from './paths.js';
 import { startProxy } from './proxy.js';
 import { emptyState, readState } from './state.js';
 import { TrafficRecorder } from './traffic.js';
@@ -34,10 +34,11 @@ async function retryWhileInUse<T>(bind: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const [home, name, portArg] = process.argv.slice(2);
+  const [dir, name, portArg] = process.argv.slice(2);
   const port = Number(portArg);
-  if (!home || !name || !Number.isInteger(port)) throw new Error('usage: supervisor.js <home> <name> <port>');
-  const paths = envPaths(home, name);
+  if (!dir || !name || !Number.isInteger(port))
+    throw new Error('usage: supervisor.js <environment dir> <name> <port>');
+  const paths = envPathsAt(dir);
   await mkdir(paths.releases, { recursive: true, mode: 0o700 });
   const state = (await readState(paths.state)) ?? emptyState(name, port);
   state.port = port;

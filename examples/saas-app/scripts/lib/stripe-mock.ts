@@ -18,7 +18,11 @@ function executable(path: string): boolean {
   }
 }
 
-/** Finds the stripe-mock binary: STRIPE_MOCK_BIN, then PATH, then the repo's .tollgate/tools/bin. */
+/**
+ * Finds the stripe-mock binary: STRIPE_MOCK_BIN, then PATH, then Tollgate's tool cache
+ * (TOLLGATE_HOME/tools/bin, which a Tollgate worker passes to its stages), then the cache of the
+ * Tollgate repository this app is bundled in (for `npm run test:stripe` in examples/saas-app).
+ */
 export function findStripeMockBinary(env: NodeJS.ProcessEnv, appDir: string): string {
   if (env.STRIPE_MOCK_BIN) {
     if (!executable(env.STRIPE_MOCK_BIN)) throw new Error(`STRIPE_MOCK_BIN=${env.STRIPE_MOCK_BIN} is not an executable file`);
@@ -28,10 +32,15 @@ export function findStripeMockBinary(env: NodeJS.ProcessEnv, appDir: string): st
     const candidate = join(dir, 'stripe-mock');
     if (executable(candidate)) return candidate;
   }
-  const bundled = resolve(appDir, '../../.tollgate/tools/bin/stripe-mock');
-  if (executable(bundled)) return bundled;
+  const caches = [
+    ...(env.TOLLGATE_HOME ? [join(env.TOLLGATE_HOME, 'tools/bin/stripe-mock')] : []),
+    resolve(appDir, '../../.tollgate/tools/bin/stripe-mock'),
+  ];
+  const cached = caches.find(executable);
+  if (cached) return cached;
   throw new Error(
-    'stripe-mock not found (STRIPE_MOCK_URL, STRIPE_MOCK_BIN, PATH, ../../.tollgate/tools/bin): run scripts/ensure-tools from the repo root',
+    'stripe-mock not found (STRIPE_MOCK_URL, STRIPE_MOCK_BIN, PATH, $TOLLGATE_HOME/tools/bin, ../../.tollgate/tools/bin): ' +
+      'run scripts/ensure-tools from the Tollgate repository, or set STRIPE_MOCK_BIN on the worker',
   );
 }
 

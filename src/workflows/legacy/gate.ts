@@ -1,7 +1,13 @@
-/** The promotion gate: promote or rollback from approvers only, only while the run can take them, signed where the worker says so. */
+/**
+ * The schema 1 promotion gate: promote or rollback from approvers only, only while the run can take
+ * them, signed where the worker says so.
+ *
+ * FROZEN (schema 1): runs started by Tollgate 0.1 clients, and every history they recorded, replay
+ * on this code, so its commands must never change; see ./README.md. New work goes to ../release/.
+ */
 import { ApplicationFailure, condition, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { APPROVAL_REFUSED, signalRefusal, unsignedRefusal } from '../approvals/protocol.js';
-import type { AuditEntry, DecisionArgs, DecisionResult, PromotionPlan, ReleaseStatus } from '../types.js';
+import { APPROVAL_REFUSED, signalRefusal, unsignedRefusal } from '../../approvals/protocol.js';
+import type { AuditEntry, DecisionArgs, DecisionResult, PromotionPlan, ReleaseStatus } from './types.js';
 import { promoteSignal, promoteUpdate, rollbackSignal, rollbackUpdate } from './messages.js';
 import { approvalActivities } from './stages.js';
 

@@ -2,6 +2,9 @@
  * The release pipeline: health, tests, revenue gates (in parallel), build, staging, smoke tests,
  * the promotion gate, blue/green production and the verification window. Every step with an undo
  * registers it on the saga; any failure, cancellation or rollback unwinds it newest first.
+ *
+ * FROZEN (schema 1): runs started by Tollgate 0.1 clients, and every history they recorded, replay
+ * on this code, so its commands must never change; see ./README.md. New work goes to ../release/.
  */
 import {
   ActivityFailure,
@@ -18,9 +21,9 @@ import {
   allHandlersFinished,
   condition,
 } from '@temporalio/workflow';
-import { REVENUE_GATES, type StageName } from '../constants.js';
-import { FailureType } from '../failures.js';
-import { recordStageDuration, type StageOutcome } from '../observability/metrics.js';
+import { REVENUE_GATES, type StageName } from './types.js';
+import { FailureType } from '../../failures.js';
+import { recordStageDuration, type StageOutcome } from '../../observability/metrics.js';
 import type {
   DeliveryPlan,
   ReleaseInput,
@@ -30,12 +33,12 @@ import type {
   ReleaseStatus,
   StageFailureDetails,
   StageResult,
-} from '../types.js';
+} from './types.js';
 import { PromotionGate } from './gate.js';
 import { statusQuery } from './messages.js';
-import { recordReleaseOutcome, recordRollback, rollbackReason } from './metrics.js';
-import { notifyInBackground, type NotificationDraft } from './notify.js';
-import { Saga } from './saga.js';
+import { recordReleaseOutcome, recordRollback, rollbackReason } from '../metrics.js';
+import { notifyInBackground, type NotificationDraft } from '../notify.js';
+import { Saga } from '../saga.js';
 import {
   compensationActivities,
   environmentActivities,
@@ -66,7 +69,7 @@ const PHASE_SEARCH: Partial<Record<ReleasePhase, Partial<ReleaseSearch>>> = {
 };
 
 /** Takes one release of an app through the gates; fails with the stage and failure type in its message. */
-export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResult> {
+export async function releasePipelineV1(input: ReleaseInput): Promise<ReleaseResult> {
   validateInput(input);
   const status: ReleaseStatus = {
     app: input.app,
@@ -116,7 +119,11 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     // Command stages record their attempts in the activity; the delivery stages are timed here.
     const timed = (outcome: StageOutcome): void => {
       if ((DELIVERY_STAGES as readonly string[]).includes(name))
-        recordStageDuration(metricMeter, name, outcome, (Date.now() - startedAt) / 1000);
+        recordStageDuration(
+          metricMeter,
+          { app: input.app, stage: name, outcome },
+          (Date.now() - startedAt) / 1000,
+        );
     };
     try {
       const result = await fn();
@@ -220,6 +227,7 @@ export async function releasePipeline(input: ReleaseInput): Promise<ReleaseResul
     const restores = status.compensations.filter((c) => RESTORES.includes(c.name));
     if (restores.length > 0) {
       recordRollback(
+        input.app,
         rollbackReason({
           cancelled: isCancellation(error),
           failureType: failureType(error),
@@ -290,7 +298,10 @@ async function deliver(
   release: ReleaseRef,
   { status, saga, gate, track, phase, stop, show, notify }: DeliveryContext,
 ): Promise<void> {
-  const { staging, production, verification } = delivery;
+  const { verification } = delivery;
+  // Environments are kept per app now; the activities read the app from the plan (not a command change).
+  const staging = { ...delivery.staging, app: input.app };
+  const production = { ...delivery.production, app: input.app };
   const releaseEnv = input.releaseEnv ?? {};
 
   phase('staging');
@@ -453,7 +464,7 @@ async function finish(
   outcome: ReleaseResult['outcome'],
   notices: Promise<void>[],
 ): Promise<ReleaseResult> {
-  recordReleaseOutcome(outcome);
+  recordReleaseOutcome(input.app, outcome);
   status.audit.push({
     at: new Date().toISOString(),
     workflowId: workflowInfo().workflowId,
