@@ -12,6 +12,7 @@ import type { DoctorOptions } from './commands/doctor.js';
 import type { EnvOptions } from './commands/env.js';
 import type { HealthOptions } from './commands/health.js';
 import type { HistoryOptions } from './commands/history.js';
+import type { InitOptions } from './commands/init.js';
 import type { PlansOptions } from './commands/plans.js';
 import type { RollbackOptions } from './commands/rollback.js';
 import type { StatsOptions } from './commands/stats.js';
@@ -83,6 +84,17 @@ releasing HEAD is refused (listing the files) unless --allow-dirty.
 ${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --until build --wait\n  tollgate run --wait --verbose --profile`,
   )
   .action(async (options: RunOptions) => exit(await (await import('./commands/run.js')).run(options)));
+
+program
+  .command('init')
+  .description(
+    'write a commented tollgate.config.ts for the app in this folder (Node, Python or Go), from what it finds',
+  )
+  .option('--dir <dir>', "the app's folder (default: here)")
+  .option('--app <name>', "the app's name (default: from package.json, pyproject.toml, go.mod or the folder)")
+  .option('--print', 'print the config instead of writing it')
+  .addHelpText('after', '\nRefuses to overwrite an existing config.\n\nExample:\n  npx tollgate init')
+  .action(async (options: InitOptions) => exit(await (await import('./commands/init.js')).init(options)));
 
 program
   .command('worker')
