@@ -79,8 +79,15 @@ export function formatChange(change: Change): string {
       return `  ${MARK[change.status.state]} ${change.stage.padEnd(24)} ${describeStage(change.status)}`;
     case 'gate':
       return `  ⏸ ${`gate before ${change.environment}`.padEnd(24)} ${describeGate(change.gate)}`;
-    case 'sample':
-      return `  ${change.sample.breach ? '✗' : '~'} ${`${change.baseline ? 'baseline' : 'verification'} ${change.environment}`.padEnd(24)} ${describeSample(change.sample)}`;
+    case 'sample': {
+      if (change.baseline) {
+        // Measured before the switch, to compare with: it judges nothing (on a first release nothing is served yet).
+        const { breach, ...measured } = change.sample;
+        const before = breach ? ` — before the switch: ${breach.detail}` : '';
+        return `  ~ ${`baseline ${change.environment}`.padEnd(24)} ${describeSample(measured)}${before}`;
+      }
+      return `  ${change.sample.breach ? '✗' : '~'} ${`verification ${change.environment}`.padEnd(24)} ${describeSample(change.sample)}`;
+    }
   }
 }
 

@@ -107,6 +107,27 @@ describe('ChangeTracker', () => {
     ]);
   });
 
+  it("a first release's baseline (nothing served yet) is shown as measured before the switch, not as a breach", () => {
+    const empty = sample('2025-03-01T10:01:05.000Z', {
+      healthy: false,
+      requests: 0,
+      errorRate: 0,
+      p95LatencyMs: null,
+      breach: { signal: 'health', detail: 'health check failed: no active release' },
+    });
+    const changes = new ChangeTracker().changes(
+      status({ environments: environments({ baseline: empty, samples: [] }) }),
+    );
+    assert.equal(
+      changes.map(formatChange).at(-1),
+      line(
+        '~',
+        'baseline production',
+        'unhealthy, errors 0.0% of 0, p95 -, revenue events 3 — before the switch: health check failed: no active release',
+      ),
+    );
+  });
+
   it('keeps each environment of the chain apart: a gate and window per environment', () => {
     const tracker = new ChangeTracker();
     const waiting: GateStatus = { state: 'waiting', since: PROMOTED.since, timeoutAt: PROMOTED.timeoutAt };
