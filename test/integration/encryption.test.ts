@@ -134,7 +134,7 @@ async function decodedEventPayloads<T>(
 }
 
 describe('payload encryption', () => {
-  it('stores every payload of a release encrypted: the marker is nowhere in the raw history, search attributes (app, ref) stay plain, a client with the key reads it', async () => {
+  it('stores every payload of a release encrypted: the marker is nowhere in the raw history, search attributes (app, commit) stay plain, a client with the key reads it', async () => {
     const dataConverter = converter(`k1:${newKey()}`);
     const marker = `tollgate-marker-${randomUUID()}`;
     const echo = shStage('test-suite', 'echo "releasing with $MARKER_VALUE"', {
@@ -160,9 +160,11 @@ describe('payload encryption', () => {
       [],
       'only search attributes are plain (Temporal never passes them through a codec)',
     );
+    const commit = result.status.source.commit;
+    assert.match(commit, /^[0-9a-f]{40}$/);
     assert.ok(
-      plain.some(({ payload }) => utf8(payload.data) === '"abc1234"'),
-      'the ref is readable as TollgateRevision',
+      plain.some(({ payload }) => utf8(payload.data) === JSON.stringify(commit)),
+      'the full commit SHA is readable as TollgateRevision',
     );
 
     // The marker really was in the history: the run's input and the stage's log tail, encrypted.
@@ -259,13 +261,14 @@ describe('payload encryption', () => {
     const events = (await rawHistory(workflowId)).events ?? [];
     assert.deepEqual(
       profileFromHistory(events).stages.map((s) => s.stage),
-      ['runStage', 'recordAudit'],
+      ['prepareSource', 'runStage', 'recordAudit', 'closeWorkspace'],
       'without the key, only the activity type is readable',
     );
     await decodeSummaries(events, rotated.payloadCodecs ?? []);
+    const commit = result.status.source.commit.slice(0, 12);
     assert.deepEqual(
       profileFromHistory(events).stages.map((s) => s.stage),
-      ['quick-health-check', 'audit trail'],
+      [`check out ${commit}`, 'quick-health-check', 'audit trail', 'remove checkout'],
     );
   });
 });
