@@ -30,7 +30,15 @@ before(async () => {
   env = await startTestServer();
 });
 after(async () => {
-  worker?.kill('SIGKILL');
+  // npx runs the bin in a child of its own: kill the whole process group, or the worker outlives the
+  // test holding its stderr, and the test runner waits for it forever.
+  if (worker?.pid) {
+    try {
+      process.kill(-worker.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   await cleanup?.();
   await env?.teardown();
 });
@@ -132,6 +140,7 @@ it(
       cwd: project,
       env: { ...process.env, ...tollgateEnv },
       stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
     });
     const run = await npx('run', '--wait', '--auto-promote');
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
