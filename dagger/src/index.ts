@@ -1,12 +1,17 @@
 /**
- * Tollgate's stages as Dagger functions, from the same plans the workflow runs (plans.json).
+ * Tollgate's stages as Dagger functions, from the same plans the workflow runs (plans.json, written
+ * by `tollgate plans` from the config): `stage --name` runs any stage of any app's config, `build`
+ * makes the image of the stage with the artifact, `full-ci-pipeline` runs the config's stage graph.
+ * The named functions (quick-health-check, …) are the bundled sample app's stages.
  *
  * @example
- * dagger call test-suite --source=.
- * dagger call build-production-image --source=. export --path=image.oci.tar
+ * dagger call stage --name=test-suite --source=.
+ * dagger call build --source=. export --path=image.oci.tar
+ * dagger call full-ci-pipeline --source=.
  */
 import { argument, func, object, type Container, type Directory, type Secret } from '@dagger.io/dagger';
-import { stagePlan, stagePlans } from './plans.js';
+import { runInGraphOrder } from './dagger-plan.js';
+import { stagePlan, stagePlans, type ModuleStagePlan } from './plans.js';
 import { runSteps, runtimeImage, stageContainer } from './stage.js';
 
 // Pre-call filtering, as the runner's exclude list: never upload installs, VCS data, state or old builds.
@@ -15,6 +20,29 @@ const IGNORE = ['**/node_modules', '.git', '**/.tollgate', '**/dist'];
 /** The release pipeline's command stages. */
 @object()
 export class Tollgate {
+  /** Any command stage of the config, by name; returns its output. */
+  @func()
+  async stage(
+    name: string,
+    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
+    secretEnv?: Secret,
+  ): Promise<string> {
+    return this.runStage(stagePlan(name), source, secretEnv);
+  }
+
+  /**
+   * The image of the stage with the artifact (the build); chain `export --path=...` or
+   * `publish --address=...`, or `directory --path=/app export --path=...` for the release's files.
+   */
+  @func()
+  async build(
+    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
+    revision = 'unknown',
+    secretEnv?: Secret,
+  ): Promise<Container> {
+    return this.image(artifactStage(), source, revision, secretEnv);
+  }
+
   /** The app's health command and the readiness of what it depends on. */
   @func()
   async quickHealthCheck(
@@ -70,36 +98,57 @@ export class Tollgate {
     revision = 'unknown',
     secretEnv?: Secret,
   ): Promise<Container> {
-    const plan = stagePlan('build-production-image');
-    const build = await runSteps(plan, await stageContainer(plan, appSource(source), secretEnv));
-    return runtimeImage(plan, build.container, revision);
+    return this.image(stagePlan('build-production-image'), source, revision, secretEnv);
   }
 
-  /** Every command stage in pipeline order, the revenue gates in parallel; returns a summary. */
+  /**
+   * Every command stage of the config, each started once the stages it needs have passed (so
+   * independent ones run at the same time), the artifact stage as its image; returns a summary.
+   * The first failure fails the call.
+   */
   @func()
   async fullCiPipeline(
     @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
     revision = 'unknown',
     secretEnv?: Secret,
   ): Promise<string> {
-    const lines: string[] = [];
-    await this.stage('quick-health-check', source, secretEnv);
-    lines.push('quick-health-check: passed');
-    await this.stage('test-suite', source, secretEnv);
-    lines.push('test-suite: passed');
-    const gates = ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'];
-    await Promise.all(gates.map((name) => this.stage(name, source, secretEnv)));
-    lines.push(...gates.map((name) => `${name}: passed`));
-    const image = await (await this.buildProductionImage(source, revision, secretEnv)).sync();
-    lines.push(`build-production-image: passed (${(await image.id()).slice(0, 24)}...)`);
-    return lines.join('\n');
+    return (
+      await runInGraphOrder(stagePlans().stages, async (name) => {
+        const plan = stagePlan(name);
+        if (!plan.artifact) {
+          await this.runStage(plan, source, secretEnv);
+          return `${name}: passed`;
+        }
+        const image = await (await this.image(plan, source, revision, secretEnv)).sync();
+        return `${name}: passed (${(await image.id()).slice(0, 24)}...)`;
+      })
+    ).join('\n');
   }
 
-  private async stage(name: string, source: Directory, secretEnv?: Secret): Promise<string> {
-    const plan = stagePlan(name);
+  private async runStage(plan: ModuleStagePlan, source: Directory, secretEnv?: Secret): Promise<string> {
     const { output } = await runSteps(plan, await stageContainer(plan, appSource(source), secretEnv));
     return output;
   }
+
+  private async image(
+    plan: ModuleStagePlan,
+    source: Directory,
+    revision: string,
+    secretEnv?: Secret,
+  ): Promise<Container> {
+    const build = await runSteps(plan, await stageContainer(plan, appSource(source), secretEnv));
+    return runtimeImage(plan, build.container, revision);
+  }
+}
+
+/** The config's stage with an artifact: what `build` makes an image of. */
+function artifactStage(): ModuleStagePlan {
+  const plan = stagePlans().stages.find((stage) => stage.artifact);
+  if (!plan)
+    throw new Error(
+      'no stage in dagger/plans.json has an artifact: add artifact: { include: [...] } to the build stage',
+    );
+  return plan;
 }
 
 /** The app's directory inside the repository the caller passed. */

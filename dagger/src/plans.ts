@@ -14,6 +14,8 @@ export interface ModuleStepPlan {
 /** The fields of src/types.ts StagePlan the module uses (typecheck/plan-compat.ts keeps them in step). */
 export interface ModuleStagePlan {
   name: string;
+  /** The stages that must pass before this one starts. */
+  needs: string[];
   image: string;
   steps: ModuleStepPlan[];
   env: Record<string, string>;

@@ -84,3 +84,32 @@ export function containerEnv(plan: {
   for (const service of plan.services ?? []) Object.assign(env, service.env);
   return Object.assign(env, plan.env);
 }
+
+/**
+ * Runs every stage once, each as soon as the stages it `needs` have finished, so independent ones
+ * run at the same time; resolves with `run`'s results in the order the stages finished. The first
+ * failure rejects (the others already started are not waited for). Assumes a valid graph (the
+ * config loader refused unknown needs and cycles before plans.json was written).
+ */
+export async function runInGraphOrder<T>(
+  stages: readonly { name: string; needs: readonly string[] }[],
+  run: (name: string) => Promise<T>,
+): Promise<T[]> {
+  const byName = new Map(stages.map((stage) => [stage.name, stage]));
+  const started = new Map<string, Promise<void>>();
+  const finished: T[] = [];
+  const start = (name: string): Promise<void> => {
+    let running = started.get(name);
+    if (!running) {
+      const stage = byName.get(name);
+      if (!stage) return Promise.reject(new Error(`no stage ${name} in the plans: regenerate them`));
+      running = Promise.all(stage.needs.map(start)).then(async () => {
+        finished.push(await run(name));
+      });
+      started.set(name, running);
+    }
+    return running;
+  };
+  await Promise.all(stages.map((stage) => start(stage.name)));
+  return finished;
+}

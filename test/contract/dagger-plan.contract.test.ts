@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, resolveConfig } from '../../src/config/load.js';
-import { cachePlan, containerEnv, installCommand, isInstallStep } from '../../src/runners/dagger-plan.js';
+import {
+  cachePlan,
+  containerEnv,
+  installCommand,
+  isInstallStep,
+  runInGraphOrder,
+} from '../../src/runners/dagger-plan.js';
 import { HostRunner } from '../../src/runners/host.js';
 import { stageContext, stripeStage } from '../support/dagger-fixtures.js';
 
@@ -148,5 +154,67 @@ void describe('stage plans as containers (contract)', () => {
       if (saved === undefined) delete process.env['STRIPE_MOCK_URL'];
       else process.env['STRIPE_MOCK_URL'] = saved;
     }
+  });
+});
+
+void describe("the module's full-ci-pipeline walks the config's stage graph (runInGraphOrder)", () => {
+  /** A stage that finishes when the test says so, recording when it started. */
+  const gated = () => {
+    const events: string[] = [];
+    const gates = new Map<string, () => void>();
+    const run = (name: string): Promise<string> => {
+      events.push(`start ${name}`);
+      return new Promise((resolve) => gates.set(name, () => resolve(name)));
+    };
+    const finish = async (name: string): Promise<void> => {
+      // Let everything the previous finish unblocked start first.
+      for (let i = 0; i < 5 && !gates.has(name); i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.ok(gates.has(name), `${name} started (started: ${events.join(', ')})`);
+      gates.get(name)!();
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    return { events, run, finish };
+  };
+
+  void it('starts each stage once its needs passed; independent stages run at the same time', async () => {
+    const config = await loadConfig('tollgate.config.ts');
+    const { events, run, finish } = gated();
+    const walking = runInGraphOrder(config.stages, run);
+    await finish('quick-health-check');
+    await finish('test-suite');
+    // The three revenue checks need only test-suite: all three are running, the build is not.
+    const gates = ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'];
+    assert.deepEqual(events.slice(2).sort(), gates.map((name) => `start ${name}`).sort());
+    await finish('test-rag-engine');
+    await finish('verify-revenue-metrics');
+    assert.ok(!events.includes('start build-production-image'), 'the build waits for all three');
+    await finish('test-stripe-integration');
+    await finish('build-production-image');
+    assert.deepEqual(await walking, [
+      'quick-health-check',
+      'test-suite',
+      'test-rag-engine',
+      'verify-revenue-metrics',
+      'test-stripe-integration',
+      'build-production-image',
+    ]);
+    assert.equal(events.length, 6, 'every stage ran once');
+  });
+
+  void it('a failing stage fails the walk, and what needs it never starts', async () => {
+    const started: string[] = [];
+    const walk = runInGraphOrder(
+      [
+        { name: 'a', needs: [] },
+        { name: 'b', needs: ['a'] },
+        { name: 'c', needs: ['b'] },
+      ],
+      (name) => {
+        started.push(name);
+        return name === 'b' ? Promise.reject(new Error('b failed')) : Promise.resolve(name);
+      },
+    );
+    await assert.rejects(walk, /b failed/);
+    assert.deepEqual(started, ['a', 'b']);
   });
 });
