@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** The `tollgate` command line: declares the commands, lazily loads each, maps errors to exit codes. */
+import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
 import { EncryptionKeyError } from './codec/keys.js';
+import { maskSecretLike } from './mask.js';
 import { SettingsError } from './settings.js';
 // Types only: each command's code is imported when that command runs.
 import type { DecisionOptions } from './cli/decision.js';
@@ -417,14 +419,14 @@ try {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadInput;
   } else if (error instanceof ExitError) {
-    console.error(`tollgate: ${error.message}`);
+    console.error(`tollgate: ${maskSecretLike(error.message)}`);
     process.exitCode = error.code;
   } else if (error instanceof EncryptionKeyError || error instanceof SettingsError) {
     // Read with the settings, before anything starts: bad input, one line, no stack.
-    console.error(`tollgate: ${error.message}`);
+    console.error(`tollgate: ${maskSecretLike(error.message)}`);
     process.exitCode = ExitCode.BadInput;
   } else {
-    console.error(error);
+    console.error(maskSecretLike(inspect(error)));
     process.exitCode = ExitCode.Failed;
   }
 }

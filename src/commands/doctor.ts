@@ -6,6 +6,7 @@ import { ENSURE_TOOLS } from '../cli/tools.js';
 import { isListening } from '../cli/dev-server.js';
 import { RunnerSelector } from '../runners/select.js';
 import { loadSettings } from '../settings.js';
+import { maskSecretLike } from '../mask.js';
 
 /** Options of `tollgate doctor`. */
 export interface DoctorOptions {
@@ -35,7 +36,7 @@ export async function doctor(options: DoctorOptions): Promise<number> {
     checks.push({
       name: 'config',
       ok: false,
-      detail: error instanceof ConfigError ? error.message : String(error),
+      detail: error instanceof ConfigError ? error.message : maskSecretLike(String(error)),
     });
   }
   for (const tool of ['temporal', 'stripe-mock'] as const) {

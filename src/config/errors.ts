@@ -1,4 +1,5 @@
 /** The error raised for an invalid config; the CLI prints it and exits with code 2. */
+import { maskSecretLike } from '../mask.js';
 
 /** One problem in the config: where, what it got, what to do. */
 export interface ConfigProblem {
@@ -17,9 +18,11 @@ export class ConfigError extends Error {
     super(
       `${file} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started:\n` +
         problems
-          .map(
-            (p) =>
+          .map((p) =>
+            // Masked: a key pasted where its name belongs must not reach the CI log in full.
+            maskSecretLike(
               `  - ${p.path || '(top level)'}: ${p.message}${p.received === undefined ? '' : ` (got ${p.received})`}`,
+            ),
           )
           .join('\n'),
     );

@@ -268,22 +268,34 @@ const CASES: BadInputCase[] = [
     name: 'secret value written inline in secrets',
     config: (c) => (c.stages['test-suite']!.secrets = ['sk_test_abc123']),
     path: 'stages.test-suite.secrets.0',
-    value: '"sk_test_abc123"',
+    // Too short to show any of it: the kind alone.
+    value: '"sk_test_…"',
+    hidden: 'abc123',
     fix: "export the secret in the worker's environment and list its name here",
   },
   {
     name: 'Stripe-key-looking value in env',
     config: (c) => (c.stages['test-suite']!.env = { NODE_ENV: 'test', STRIPE_API_KEY: 'sk_test_abc123' }),
     path: 'stages.test-suite.env.STRIPE_API_KEY',
-    value: '"sk_test_abc123"',
+    value: '"sk_test_…"',
+    hidden: 'abc123',
     fix: `export STRIPE_API_KEY where the worker runs, and add "STRIPE_API_KEY" to the stage's secrets`,
   },
   {
     name: "live Stripe key pasted into a stage's env",
-    config: (c) => (c.stages['test-suite']!.env = { STRIPE_SECRET_KEY: 'sk_live_pasted0000000000' }),
+    config: (c) => (c.stages['test-suite']!.env = { STRIPE_SECRET_KEY: 'sk_live_pasted000000009f3a' }),
     path: 'stages.test-suite.env.STRIPE_SECRET_KEY',
-    value: '"sk_live_pasted0000000000"',
+    value: '"sk_live_…9f3a"',
     fix: 'looks like a secret written inline: remove it from env',
+    hidden: 'pasted00000',
+  },
+  {
+    name: "a live key pasted into an environment's secrets is masked: its kind and last four characters",
+    config: withChain(staging({ secrets: ['sk_live_51HxPastedIntoConfig9f3a'] }), production(approved())),
+    path: 'environments.0.secrets.0',
+    value: '"sk_live_…9f3a"',
+    fix: "export the secret in the worker's environment and list its name here",
+    hidden: '51HxPastedIntoConfig',
   },
   {
     // The guard covers every command stage, not only those named like tests: live keys belong to environments.
