@@ -233,6 +233,29 @@ void test('a killed supervisor is restarted by the next call and re-adopts the r
   assert.equal(await servedBy(env), 'rel-a');
 });
 
+void test('a parked release stays stopped when the supervisor restarts', async (t) => {
+  const { env, home } = await setup(t);
+  for (const id of ['r1', 'r2']) {
+    await deployFixture(env, home, id);
+    await env.activate(id);
+  }
+  assert.deepEqual(await env.settle(), { parked: 'r1', retired: [] });
+  const { pid } = JSON.parse(readFileSync(join(home, 'envs', KEY.app, NAME, 'supervisor.pid'), 'utf8')) as {
+    pid: number;
+  };
+  process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(20);
+  // The next call starts a supervisor, which recovers the state: r2 serves, r1 stays parked.
+  assert.equal((await env.current())?.releaseId, 'r2');
+  const status = await environmentStatus(home, KEY);
+  assert.deepEqual(status.releases.map((r) => [r.releaseId, r.alive]).sort(), [
+    ['r1', false],
+    ['r2', true],
+  ]);
+  assert.deepEqual(await env.rollback(), { from: 'r2', to: 'r1' });
+  assert.equal(await servedBy(env), 'r1');
+});
+
 void test('traffic() counts requests and the 5xx share of a faulting release', async (t) => {
   const { env, home } = await setup(t);
   await deployFixture(env, home, 'rel-good');

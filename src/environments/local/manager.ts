@@ -48,6 +48,8 @@ export class ReleaseManager {
     return this.serial(async () => {
       const next = structuredClone(this.state);
       for (const record of Object.values(next.releases)) {
+        // A parked release (pid null, kept for rollback) stays stopped; rollback starts it again.
+        if (record.pid === null && record.releaseId !== next.current) continue;
         if (record.pid !== null && (await this.adoptable(record))) {
           this.note(next, 'adopted', record.releaseId, `pid ${record.pid}`);
           continue;
@@ -335,7 +337,8 @@ export class ReleaseManager {
         if (this.stopping) return;
         const next = structuredClone(this.state);
         const fresh = next.releases[releaseId];
-        if (!fresh || (fresh.pid !== null && isAlive(fresh.pid))) return;
+        // Looked at again under the lock: settle may have parked it (pid null) while this waited.
+        if (!fresh || fresh.pid === null || isAlive(fresh.pid)) return;
         await this.ensureRunning(next, releaseId, readyTimeoutMs);
         await this.commit(next);
         this.backoff.delete(releaseId);
