@@ -2,6 +2,7 @@
 /** The `tollgate` command line: declares the commands, lazily loads each, maps errors to exit codes. */
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ApproverKeyError } from './approvals/keys.js';
 import { EXIT_CODES_HELP, ExitCode, ExitError } from './cli/exit.js';
 import { EncryptionKeyError } from './codec/keys.js';
 import { maskSecretLike } from './mask.js';
@@ -15,6 +16,7 @@ import type { EnvOptions } from './commands/env.js';
 import type { HealthOptions } from './commands/health.js';
 import type { HistoryOptions } from './commands/history.js';
 import type { InitOptions } from './commands/init.js';
+import type { KeysNewOptions, KeysShowOptions } from './commands/keys.js';
 import type { PlansOptions } from './commands/plans.js';
 import type { RollbackOptions } from './commands/rollback.js';
 import type { StatsOptions } from './commands/stats.js';
@@ -22,6 +24,7 @@ import type { RunOptions } from './commands/run.js';
 import type { ScheduleOptions } from './commands/schedule.js';
 import type { StageOptions } from './commands/stage.js';
 import type { StatusOptions } from './commands/status.js';
+import type { WaitOptions } from './commands/wait.js';
 import type { WatchOptions } from './commands/watch.js';
 
 const program = new Command('tollgate')
@@ -76,6 +79,10 @@ program
   .option('--release-env <KEY=VALUE...>', 'env for this release in every environment (repeatable)')
   .option('-v, --verbose', "with --wait: stream each step's output as it runs (see below)")
   .option('--profile', 'with --wait: end with queue wait, run time and retries per stage')
+  .option(
+    '--until-gate',
+    'with --wait: exit 0 once the run waits at a promotion gate, printing the promote and wait commands',
+  )
   .option('--json', 'machine-readable output (one object at the end; --verbose output goes to stderr)')
   .addHelpText(
     'after',
@@ -83,7 +90,7 @@ program
 for the run; stages never work in your working copy. With uncommitted changes in the app's folder,
 releasing HEAD is refused (listing the files) unless --allow-dirty.
 
-${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --until build --wait\n  tollgate run --wait --verbose --profile`,
+${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --until build --wait\n  tollgate run --wait --verbose --profile\n  tollgate run --wait --until-gate   # CI: end the job at the gate, promote later`,
   )
   .action(async (options: RunOptions) => exit(await (await import('./commands/run.js')).run(options)));
 
@@ -143,6 +150,28 @@ Examples:
   );
 
 program
+  .command('wait <run>')
+  .description('follow a running release to its end (CI: one line per change) and exit with its outcome')
+  .option('--until-gate', 'exit 0 once the run waits at a promotion gate (at once if it waits there now)')
+  .option('-v, --verbose', "stream each step's output as it runs")
+  .option('--json', 'one JSON object at the end (with workflowId, runId, outcome, status)')
+  .addHelpText(
+    'after',
+    `
+Prints one line per change, never redrawn (for CI logs; \`watch\` redraws on a terminal), and says on
+stderr when no worker polls the run's task queue. Exits with the run's outcome: 0 succeeded (or,
+with --until-gate, waiting at a gate), 1 failed or rolled back, 4 cancelled. Under GitHub Actions
+each stage's lines are grouped, a failed stage is annotated and the job summary links the run.
+
+Examples:
+  tollgate run --wait --until-gate && tollgate wait release-saas-app
+  tollgate wait release-saas-app --json`,
+  )
+  .action(async (run: string, options: WaitOptions) =>
+    exit(await (await import('./commands/wait.js')).wait(run, options)),
+  );
+
+program
   .command('stage <name>')
   .description('run one stage on this machine, without a Temporal server')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
@@ -155,8 +184,10 @@ program
 const BY_HELP =
   "who decides; must be one of the config's approvers (default: with CI set, $GITHUB_ACTOR, $GITLAB_USER_LOGIN or $BUILDKITE_BUILD_CREATOR; otherwise the OS user)";
 
-const SIGNING_HELP = `With TOLLGATE_APPROVAL_SECRET set here, a decision on a running release is signed (HMAC over the run,
-action, identity, reason and time); a worker with the secret accepts only signed ones, at most 5 minutes old.`;
+const SIGNING_HELP = `With TOLLGATE_APPROVER_KEY set here (your private key file, from \`tollgate keys new\`), the decision
+is signed with it (Ed25519 over the run, action, identity, reason and time). A worker with
+TOLLGATE_APPROVER_KEYS accepts only decisions signed with the key of the approver named by --by, at
+most 5 minutes old; a signed \`rollback --env\` request works once. See docs/approvals.md.`;
 
 program
   .command('promote <run>')
@@ -179,12 +210,49 @@ program
   .option('--by <name>', BY_HELP)
   .option('--reason <text>', 'why, for the audit trail (required with --env)')
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .option('--json', 'machine-readable output (docs/cli-json.md)')
   .addHelpText(
     'after',
     `\n${SIGNING_HELP}\n\nExamples:\n  tollgate rollback release-saas-app --by alice --reason "checkout errors"\n  tollgate rollback --env production --by alice --reason "revert 3f2a9c1"`,
   )
   .action(async (run: string | undefined, options: RollbackOptions) =>
     exit(await (await import('./commands/rollback.js')).rollback(run, options)),
+  );
+
+const keys = program
+  .command('keys')
+  .description(
+    "approvers' signing keys (Ed25519): make a key pair, print the entry for the worker's keys file",
+  )
+  .addHelpText(
+    'after',
+    `
+Each approver signs with a private key of their own (TOLLGATE_APPROVER_KEY where they run
+tollgate); the worker holds every approver's public key in the JSON file TOLLGATE_APPROVER_KEYS
+names: {"alice": "<base64 SPKI>", "bob": "<base64 SPKI>"}. See docs/approvals.md.
+
+Examples:
+  tollgate keys new --approver alice --out ~/.tollgate
+  tollgate keys show ~/.tollgate/alice.key --json`,
+  );
+keys
+  .command('new')
+  .description('write <approver>.key (mode 0600, never over an existing file) and print its public entry')
+  .requiredOption('--approver <name>', 'whose key it is: the name they decide as (--by)')
+  .option('--out <dir>', 'the folder to write <approver>.key in (created if missing)', '.')
+  .option('--json', 'print only the entry, as a JSON object')
+  .addHelpText('after', '\nExample:\n  tollgate keys new --approver alice --out ~/.tollgate')
+  .action(async (options: KeysNewOptions) =>
+    exit(await (await import('./commands/keys.js')).keysNew(options)),
+  );
+keys
+  .command('show <keyfile>')
+  .description("print the worker's keys-file entry for a key (a private key file, or a public key PEM)")
+  .option('--approver <name>', 'the approver it is for (default: the file name without .key)')
+  .option('--json', 'print only the entry, as a JSON object')
+  .addHelpText('after', '\nExample:\n  tollgate keys show ~/.tollgate/alice.key')
+  .action(async (keyfile: string, options: KeysShowOptions) =>
+    exit(await (await import('./commands/keys.js')).keysShow(keyfile, options)),
   );
 
 program
@@ -421,8 +489,12 @@ try {
   } else if (error instanceof ExitError) {
     console.error(`tollgate: ${maskSecretLike(error.message)}`);
     process.exitCode = error.code;
-  } else if (error instanceof EncryptionKeyError || error instanceof SettingsError) {
-    // Read with the settings, before anything starts: bad input, one line, no stack.
+  } else if (
+    error instanceof EncryptionKeyError ||
+    error instanceof SettingsError ||
+    error instanceof ApproverKeyError
+  ) {
+    // Settings and key files, read before anything is sent: bad input, one line, no stack.
     console.error(`tollgate: ${maskSecretLike(error.message)}`);
     process.exitCode = ExitCode.BadInput;
   } else {

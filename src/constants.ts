@@ -18,6 +18,9 @@ export const SEARCH_ATTRIBUTES = {
 /** Largest log tail a stage result may carry into workflow history. */
 export const LOG_TAIL_BYTES = 4096;
 
+/** How many of a failed stage's last lines its status entry carries (the CLI shows them). */
+export const STATUS_LOG_TAIL_LINES = 20;
+
 /** The status entries of an environment's link, beside the command stages (names a user sees). */
 export const deliveryStep = {
   deploy: (environment: string): string => `deploy-to-${environment}`,

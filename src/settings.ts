@@ -1,4 +1,5 @@
 /** Process settings read once from the environment (the pipeline itself lives in tollgate.config.ts). */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -74,7 +75,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     cacheDir: env.TOLLGATE_CACHE_DIR ? resolve(env.TOLLGATE_CACHE_DIR) : join(home, 'cache'),
     ...(runner ? { runnerOverride: runner as RunnerKind } : {}),
     temporal,
-    uiUrl: (env.TOLLGATE_UI_URL ?? 'http://localhost:8233').replace(/\/$/, ''),
+    uiUrl: (
+      env.TOLLGATE_UI_URL ??
+      recordedUiUrl(home, temporal.connectionOptions.address) ??
+      DEFAULT_UI_URL
+    ).replace(/\/$/, ''),
     taskQueue: env.TOLLGATE_TASK_QUEUE ?? TASK_QUEUE,
     ...(env.TOLLGATE_BUILD_TASK_QUEUE ? { buildTaskQueue: env.TOLLGATE_BUILD_TASK_QUEUE } : {}),
     workerQueues: queues as Settings['workerQueues'],
@@ -82,4 +87,46 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(keys ? { dataConverter: encryptionDataConverter(keys) } : {}),
     ...(env.TOLLGATE_CODEC_ENDPOINT ? { codecEndpoint: env.TOLLGATE_CODEC_ENDPOINT.replace(/\/$/, '') } : {}),
   };
+}
+
+/** The Temporal UI of a server nobody described: the dev server's default. */
+export const DEFAULT_UI_URL = 'http://localhost:8233';
+
+/** Where `tollgate dev` records the server it started: its address and its UI's (JSON). */
+export const devServerRecordPath = (home: string): string => join(home, 'dev-server.json');
+
+/** What `tollgate dev` records. */
+export interface DevServerRecord {
+  address: string;
+  uiUrl: string;
+  pid: number;
+}
+
+/** The UI address `tollgate dev` recorded for the server at `address` (a loopback one, by port), if any. */
+export function recordedUiUrl(home: string, address: string | undefined): string | undefined {
+  try {
+    const record = JSON.parse(readFileSync(devServerRecordPath(home), 'utf8')) as Partial<DevServerRecord>;
+    const loopback = (a: string): string | undefined => {
+      const match = /^(?:localhost|127\.0\.0\.1|\[::1\]):(\d+)$/.exec(a);
+      return match?.[1];
+    };
+    const port = loopback(address ?? 'localhost:7233');
+    if (typeof record.uiUrl !== 'string' || !record.address || !port || !isAlive(record.pid))
+      return undefined;
+    return loopback(record.address) === port ? record.uiUrl : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process with this pid runs (a record of a server that has stopped is ignored). */
+function isAlive(pid: unknown): boolean {
+  if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -172,6 +172,10 @@ export interface StageStatus {
   endedAt?: string;
   summary?: string;
   failureType?: string;
+  /** A failed command stage: its last lines of output (at most STATUS_LOG_TAIL_LINES), secrets redacted. */
+  logTail?: string;
+  /** A failed command stage: where its full log is on the worker's machine. */
+  logPath?: string;
 }
 
 /** Where a run is, as a whole (`environment` in the status says which link of the chain). */
@@ -350,8 +354,12 @@ export interface ReleaseRef {
 export interface DecisionArgs {
   by: string;
   reason?: string;
-  /** Set by `tollgate promote`/`rollback` where TOLLGATE_APPROVAL_SECRET is set: HMAC-SHA256 over the run, action, identity, reason and `at`. */
-  signature?: { at: string; mac: string; keyId?: string };
+  /**
+   * Set by `tollgate promote`/`rollback` where TOLLGATE_APPROVER_KEY is set: the approver's Ed25519
+   * signature (`sig`, base64) over the run, action, identity, reason and `at`; `keyId` is the first
+   * 16 hex digits of the SHA-256 of the signing key's public key (SPKI DER), for messages only.
+   */
+  signature?: { alg: 'ed25519'; at: string; sig: string; keyId: string };
 }
 
 /** What a promote or rollback update answers. */
@@ -376,7 +384,8 @@ export interface AuditEntry {
   /** The commit and tree released. */
   commit?: string;
   tree?: string;
-  outcome: 'accepted' | 'refused' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+  /** `unchanged`: a request that found nothing to do (an environment rolled back before). */
+  outcome: 'accepted' | 'refused' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled' | 'unchanged';
 }
 
 /** A promotion gate's state in the status query. */
@@ -492,4 +501,14 @@ export interface NotificationPlan {
   };
   /** Retry of the notify activity; production values where absent (tests shorten it). */
   retry?: Partial<RetryPlan>;
+}
+
+/** What a rollback did: the release it left and the one now serving (null: none). */
+export interface RollbackResult {
+  from: string | null;
+  to: string | null;
+  /** False when this request switched nothing (the environment was rolled back before); absent from older supervisors. */
+  changed?: boolean;
+  /** When the switch happened (the earlier one, when `changed` is false). */
+  at?: string;
 }

@@ -1,5 +1,11 @@
-/** Approval checks, run as local activities on the worker: TOLLGATE_APPROVAL_SECRET never leaves it. */
+/** Approval checks, run as local activities on the worker, against the approvers' public keys (TOLLGATE_APPROVER_KEYS). */
 import { Context, log } from '@temporalio/activity';
+import {
+  ApproverKeyError,
+  approverKeysFile,
+  loadApproverKeys,
+  refuseRetiredSecret,
+} from '../approvals/keys.js';
 import { claimRequest, ledgerDir } from '../approvals/ledger.js';
 import type { ApprovalRequest, ApprovalVerdict } from '../approvals/protocol.js';
 import { verifyApproval as verify } from '../approvals/verify.js';
@@ -8,25 +14,30 @@ import { verifyApproval as verify } from '../approvals/verify.js';
 export interface ApprovalDeps {
   /** TOLLGATE_HOME: where single-use requests are recorded once used. */
   home: string;
-  /** The worker's environment: TOLLGATE_APPROVAL_SECRET, when approvals must be signed. */
+  /** The worker's environment: TOLLGATE_APPROVER_KEYS, when approvals must be signed. */
   secretSource: NodeJS.ProcessEnv;
   /** The worker's clock (tests pass their own). */
   now?: () => number;
 }
 
-/** Builds the approval activities. */
+/**
+ * Builds the approval activities. Throws an ApproverKeyError (the worker does not start) where the
+ * retired TOLLGATE_APPROVAL_SECRET is set, or TOLLGATE_APPROVER_KEYS names an unusable file.
+ */
 export function createApprovalActivities(deps: ApprovalDeps) {
-  const secret = (): string | undefined => deps.secretSource.TOLLGATE_APPROVAL_SECRET || undefined;
+  refuseRetiredSecret(deps.secretSource, 'worker');
+  const file = approverKeysFile(deps.secretSource);
+  if (file) loadApproverKeys(file);
   return {
-    /** Whether this worker requires signed approvals (it holds TOLLGATE_APPROVAL_SECRET). */
+    /** Whether this worker requires signed approvals (TOLLGATE_APPROVER_KEYS is set, usable or not: fail closed). */
     approvalsRequired(): Promise<{ required: boolean }> {
-      return Promise.resolve({ required: secret() !== undefined });
+      return Promise.resolve({ required: file !== undefined });
     },
 
-    /** Checks a decision's signature: the MAC in constant time, its time within the window of this clock. */
+    /** Checks a decision's signature against the keys file as it is now, and its time within the window of this clock. */
     verifyApproval(request: ApprovalRequest): Promise<ApprovalVerdict> {
       const now = (deps.now ?? Date.now)();
-      let verdict = verify(secret(), request, now);
+      let verdict = check(request, now);
       if (verdict.ok && verdict.required && request.singleUse) verdict = claim(request, now);
       if (!verdict.ok) {
         log.warn('refused an approval', {
@@ -39,6 +50,18 @@ export function createApprovalActivities(deps: ApprovalDeps) {
       return Promise.resolve(verdict);
     },
   };
+
+  /** The verdict under the keys file read now: keys added or removed count without a restart. */
+  function check(request: ApprovalRequest, now: number): ApprovalVerdict {
+    if (!file) return verify(undefined, request, now);
+    try {
+      return verify(loadApproverKeys(file), request, now);
+    } catch (error) {
+      if (!(error instanceof ApproverKeyError)) throw error;
+      // The file broke after the worker started: refuse rather than wave decisions through.
+      return { ok: false, required: true, reason: `the worker cannot check signatures: ${error.message}` };
+    }
+  }
 
   /** A valid single-use request is this run's only if no other run has used it (see ledger.ts). */
   function claim(request: ApprovalRequest, now: number): ApprovalVerdict {

@@ -2,7 +2,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
-import type { DeployedRelease, Environment } from '../environments/environment.js';
+import type { DeployedRelease, Environment, RollbackResult } from '../environments/environment.js';
 import { createLocalEnvironment, envPaths, LocalEnvironmentError } from '../environments/local/index.js';
 import { FailureType } from '../failures.js';
 import { reason, request } from '../revenue/http.js';
@@ -292,13 +292,16 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
         throw failure(FailureType.EnvironmentFailed, `${args.url}${args.path} answered ${status}`);
     },
 
-    /** Puts the environment back on its previous release (after a run has finished). */
-    async rollbackToPrevious(args: {
-      environment: PlanArg;
-    }): Promise<{ from: string | null; to: string | null }> {
+    /**
+     * Puts the environment back on its previous release (after a run has finished). `changed: false`:
+     * it was already rolled back by another request, and this one switched nothing.
+     */
+    async rollbackToPrevious(args: { environment: PlanArg; requestId?: string }): Promise<RollbackResult> {
       return beating(async () => {
         const env = driver(args.environment);
-        const result = await guarded(`rolling ${args.environment.name} back`, () => env.rollback());
+        const result = await guarded(`rolling ${args.environment.name} back`, () =>
+          env.rollback(args.requestId),
+        );
         if (!result.to) {
           // Nothing was switched, and no retry will make a previous release appear.
           throw failure(

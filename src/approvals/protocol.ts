@@ -34,12 +34,12 @@ export interface ApprovalRequest {
   app?: string;
 }
 
-/** The worker's answer: `required` says whether it holds TOLLGATE_APPROVAL_SECRET. */
+/** The worker's answer: `required` says whether it holds approver keys (TOLLGATE_APPROVER_KEYS). */
 export type ApprovalVerdict = { ok: true; required: boolean } | { ok: false; required: true; reason: string };
 
 /** The refusal of a decision that carries no signature where one is required. */
 export function unsignedRefusal(action: ApprovalAction): string {
-  return `TOLLGATE_APPROVAL_SECRET is set on the worker but this ${action} is unsigned: set TOLLGATE_APPROVAL_SECRET where you run tollgate`;
+  return `the worker holds approver keys (TOLLGATE_APPROVER_KEYS) but this ${action} is unsigned: set TOLLGATE_APPROVER_KEY to your private key file where you run tollgate (make one with \`tollgate keys new --approver <name>\`)`;
 }
 
 /** The refusal of a UI signal where approvals must be signed (a signal cannot carry a checked signature). */

@@ -1,7 +1,7 @@
 /** Sends promote or rollback to a running release as an update: the caller learns at once whether it was accepted. */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { CI_ACTOR_VARIABLES, defaultIdentity } from '../approvals/identity.js';
-import { signApproval } from '../approvals/sign.js';
+import { signDecision } from '../approvals/sign.js';
 import type { DecisionArgs, DecisionResult } from '../types.js';
 import { promoteUpdate, rollbackUpdate } from '../workflows/messages.js';
 import { ExitCode, ExitError } from './exit.js';
@@ -19,6 +19,12 @@ export function decisionIdentity(
   options: DecisionOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
+  if (options.by !== undefined && options.by.trim() === '') {
+    throw new ExitError(
+      ExitCode.BadInput,
+      `${action} --by is empty: name who is deciding (one of the config's approvers), or leave --by out to use the CI actor or OS user`,
+    );
+  }
   const by = options.by?.trim() || defaultIdentity(env);
   if (!by) {
     throw new ExitError(
@@ -30,8 +36,8 @@ export function decisionIdentity(
 }
 
 /**
- * Sends the decision as `by`; refused ones exit 2 with the workflow's reason. With `secret`
- * (TOLLGATE_APPROVAL_SECRET), the decision is signed for this run, action, identity and reason.
+ * Sends the decision as `by`; refused ones exit 2 with the workflow's reason. With TOLLGATE_APPROVER_KEY
+ * in `env`, the decision is signed with that private key for this run, action, identity and reason.
  */
 export async function sendDecision(
   client: Client,
@@ -39,7 +45,7 @@ export async function sendDecision(
   workflowId: string,
   by: string,
   options: DecisionOptions,
-  secret: string | undefined = process.env.TOLLGATE_APPROVAL_SECRET || undefined,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<DecisionResult> {
   const handle = client.workflow.getHandle(workflowId);
   const description = await handle.describe().catch((error: unknown) => {
@@ -59,17 +65,14 @@ export async function sendDecision(
   }
   const reason = options.reason ? { reason: options.reason } : {};
   const { workflowId: id, runId } = description;
-  const args: DecisionArgs = {
-    by,
-    ...reason,
-    ...(secret ? { signature: signApproval(secret, { workflowId: id, runId, action, by, ...reason }) } : {}),
-  };
+  const signature = signDecision({ workflowId: id, runId, action, by, ...reason }, env);
+  const args: DecisionArgs = { by, ...reason, ...(signature ? { signature } : {}) };
   try {
     return await handle.executeUpdate(action === 'promote' ? promoteUpdate : rollbackUpdate, {
       args: [args],
       // Deterministic per run and person: repeating the same command is idempotent. A signed one adds
-      // its MAC: the server keeps a refused update's outcome per id, and a re-signed retry must be heard.
-      updateId: `${action}-${runId}-${by}${args.signature ? `-${args.signature.mac.slice(0, 16)}` : ''}`,
+      // its signature: the server keeps a refused update's outcome per id, and a re-signed retry must be heard.
+      updateId: `${action}-${runId}-${by}${args.signature ? `-${args.signature.sig.slice(0, 16)}` : ''}`,
     });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {

@@ -1,9 +1,10 @@
 /** Starts the Temporal dev server with Tollgate's search attributes, or finds one already running. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTES } from '../constants.js';
+import { devServerRecordPath, type DevServerRecord } from '../settings.js';
 import { toolPath } from './tools.js';
 
 /** Where and how to run the dev server. */
@@ -66,8 +67,16 @@ export async function startDevServer(options: DevServerOptions): Promise<{ pid: 
   });
   if (child.pid === undefined) throw new Error(`could not start ${temporal}`);
   writeFileSync(join(options.home, 'temporal.pid'), String(child.pid));
+  // Every link the CLI prints for this server points at the UI it really has (settings.ts reads this).
+  const record: DevServerRecord = {
+    address: `127.0.0.1:${options.port}`,
+    uiUrl: `http://localhost:${options.uiPort}`,
+    pid: child.pid,
+  };
+  writeFileSync(devServerRecordPath(options.home), `${JSON.stringify(record)}\n`);
   if (!options.detach) {
     await new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    rmSync(devServerRecordPath(options.home), { force: true });
     return { pid: child.pid, logPath };
   }
   child.unref();

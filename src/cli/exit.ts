@@ -32,9 +32,9 @@ export class ExitError extends Error {
 
 /** The exit-code table for help texts. */
 export const EXIT_CODES_HELP = `Exit codes:
-  0  success
-  1  the release failed a gate (compensations ran)
-  2  bad input: invalid config or arguments; nothing was started
+  0  success (--until-gate: the run waits at a gate; a repeated promote of a promoted release)
+  1  the release failed a gate (compensations ran) or was rolled back; doctor: a check failed
+  2  bad input: invalid config or arguments, a refused decision; nothing was started
   3  the Temporal server could not be reached
   4  the release was cancelled, terminated or timed out
   5  another release of the app is in flight (run with --queue to wait your turn)`;

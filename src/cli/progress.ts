@@ -1,4 +1,5 @@
 /** Turns successive status queries into changes (phase, stage, gate, verification sample) and renders them as lines. */
+import { maskSecretLike } from '../mask.js';
 import type { GateStatus, ReleaseStatus, StageStatus, VerificationSample } from '../types.js';
 
 /** Something that changed between two status queries. */
@@ -129,4 +130,61 @@ export function took(stage: StageStatus, now?: number): string {
 export function firstLine(text: string, max = 140): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+
+/** An outcome (a RunOutcome) as a person reads it: `rolled-back` is `rolled back`; JSON keeps the hyphen. */
+export function outcomeWords(outcome: string): string {
+  if (outcome === 'rolled-back') return 'rolled back';
+  if (outcome === 'waiting-at-gate') return 'waiting at the gate';
+  return outcome;
+}
+
+/** The run a stage belongs to. */
+export interface RunRef {
+  workflowId: string;
+  runId?: string;
+}
+
+/** Where a stage's full log is. */
+export interface LogLocation {
+  /** The path on the worker's machine, when the status says it. */
+  onWorker?: string;
+  /** The same as `$TOLLGATE_HOME/runs/<workflow>/<run>/<stage>.log`, wherever the worker's home is. */
+  inHome: string;
+}
+
+/** Where `stage`'s log is: the worker's path (from the status) and its place under `$TOLLGATE_HOME`. */
+export function logLocation(stage: string, status: StageStatus, run: RunRef): LogLocation {
+  const marker = `/runs/${run.workflowId}/`;
+  const at = status.logPath ? status.logPath.lastIndexOf(marker) : -1;
+  const inHome =
+    status.logPath && at >= 0
+      ? `$TOLLGATE_HOME${status.logPath.slice(at)}`
+      : `$TOLLGATE_HOME/runs/${run.workflowId}/${run.runId ? `${run.runId}/` : ''}${stage}.log`;
+  return { ...(status.logPath ? { onWorker: status.logPath } : {}), inHome };
+}
+
+/** A failed stage's last lines of output (credential-looking values masked), at most `max`. */
+export function tailLines(status: StageStatus, max = Infinity): string[] {
+  const lines = (status.logTail ?? '').split(/\r?\n/).filter((line) => line.trim().length > 0);
+  return lines.slice(Math.max(0, lines.length - max)).map((line) => maskSecretLike(line));
+}
+
+/** The line saying where a stage's full log is. */
+export function describeLog(where: LogLocation): string {
+  return where.onWorker
+    ? `full log: ${where.onWorker} on the worker (${where.inHome})`
+    : `full log: ${where.inHome} on the worker`;
+}
+
+/**
+ * What explains a failed stage, below its line: its last lines of output and where the full log is.
+ * Nothing for a step that has no log of its own (a deploy, a smoke test).
+ */
+export function describeFailure(stage: string, status: StageStatus, run: RunRef): string[] {
+  if (!status.logTail && !status.logPath) return [];
+  return [
+    ...tailLines(status).map((line) => `    │ ${line}`),
+    `    ${describeLog(logLocation(stage, status, run))}`,
+  ];
 }

@@ -1,11 +1,14 @@
 /** Looks up runs and reads their status (of either schema) for the CLI's read commands. */
 import {
+  WorkflowFailedError,
   WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import type { ReleaseStatus } from '../types.js';
+import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
+import type { ReleaseResult, ReleaseStatus } from '../types.js';
 import { toSchema2 } from '../workflows/legacy/status.js';
 import { statusQuery } from '../workflows/messages.js';
 import { ExitCode, ExitError } from './exit.js';
@@ -33,4 +36,72 @@ export async function queryStatus(handle: WorkflowHandle): Promise<ReleaseStatus
 /** A status found in a run's result or failure details, in the schema 2 shape. */
 export function statusFrom(value: unknown): ReleaseStatus | undefined {
   return value && typeof value === 'object' && 'app' in value ? toSchema2(value as ReleaseStatus) : undefined;
+}
+
+/** How a closed release run ended, read from its history alone (no worker needed). */
+export interface ClosedRun {
+  outcome: ReleaseResult['outcome'];
+  exitCode: ExitCode;
+  /** The final status the run returned (or attached to its failure); absent when it left none. */
+  status: ReleaseStatus | undefined;
+  /** The failure's message, when it failed. */
+  message?: string;
+}
+
+/** Reads a closed run's result or failure: 0 succeeded, 1 failed or rolled back, 4 cancelled. */
+export async function readClosedRun(handle: WorkflowHandle): Promise<ClosedRun> {
+  try {
+    const result = (await handle.result()) as Partial<ReleaseResult> | undefined;
+    const status = statusFrom(result?.status);
+    const outcome = result?.outcome ?? 'succeeded';
+    const exitCode =
+      outcome === 'succeeded' ? ExitCode.Ok : outcome === 'cancelled' ? ExitCode.Cancelled : ExitCode.Failed;
+    return { outcome, exitCode, status };
+  } catch (error) {
+    if (!(error instanceof WorkflowFailedError)) throw error;
+    const cause = error.cause;
+    const cancelled =
+      cause instanceof CancelledFailure ||
+      cause instanceof TerminatedFailure ||
+      cause instanceof TimeoutFailure;
+    const status =
+      cause && 'details' in cause && Array.isArray(cause.details) ? statusFrom(cause.details[0]) : undefined;
+    return {
+      outcome: cancelled ? 'cancelled' : status?.phase === 'rolled-back' ? 'rolled-back' : 'failed',
+      exitCode: cancelled ? ExitCode.Cancelled : ExitCode.Failed,
+      status,
+      message: cause?.message ?? error.message,
+    };
+  }
+}
+
+/** The run's final status (closed: from its history) or, while running, its live status (from a worker). */
+export async function releaseStatus(
+  client: Client,
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status'>,
+): Promise<ReleaseStatus | undefined> {
+  const handle = client.workflow.getHandle(info.workflowId, info.runId);
+  if (info.status.name === 'RUNNING') return queryStatus(handle).catch(() => undefined);
+  return (await readClosedRun(handle)).status;
+}
+
+/** A run's input, from the first event of its history (one small RPC); undefined when unreadable. */
+export async function startInput<T>(
+  client: Client,
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId'>,
+): Promise<T | undefined> {
+  try {
+    const response = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId: info.workflowId, runId: info.runId },
+      maximumPageSize: 1,
+    });
+    let payloads = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+    if (!payloads?.[0]) return undefined;
+    const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
+    for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
+    return payloadConverter.fromPayload<T>(payloads[0]!);
+  } catch {
+    return undefined;
+  }
 }

@@ -111,6 +111,28 @@ export class StepOutput {
   }
 }
 
+/**
+ * The last `maxLines` lines of a stage log on this machine, or undefined when there is none: for a
+ * failed stage whose status carries no tail (a worker older than this CLI) but whose log is here.
+ */
+export async function localLogTail(path: string, maxLines: number): Promise<string | undefined> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const { size } = await handle.stat();
+    // Enough bytes for the lines asked for; a longer line is cut at its start.
+    const length = Math.min(size, 256 * maxLines);
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, size - length);
+    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n');
+    if (length < size) lines.shift(); // the first is likely a part of a line
+    const kept = lines.filter((line) => line.trim()).slice(-maxLines);
+    return kept.length > 0 ? kept.join('\n') : undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The attempt each running stage is on, from the pending activities' heartbeats (the status query learns it only at the end). */
 export async function liveAttempts(client: Client, handle: WorkflowHandle): Promise<Map<string, number>> {
   const attempts = new Map<string, number>();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { isListening, startDevServer } from '../cli/dev-server.js';
 import { ExitCode } from '../cli/exit.js';
 import { encryptionCodecOf, type EncryptionCodec } from '../codec/codec.js';
-import { loadSettings } from '../settings.js';
+import { loadSettings, recordedUiUrl } from '../settings.js';
 import { serveCodec } from './codec-server.js';
 
 /** Options of `tollgate dev`. */
@@ -23,8 +23,10 @@ export async function dev(options: DevOptions): Promise<number> {
   const settings = loadSettings();
   const codec = encryptionCodecOf(settings.dataConverter);
   if (await isListening(options.port)) {
+    // The UI it was started with (recorded by the `tollgate dev` that started it), not this call's --ui-port.
+    const ui = recordedUiUrl(settings.home, `127.0.0.1:${options.port}`);
     console.log(
-      `A Temporal server already listens on 127.0.0.1:${options.port}; UI at http://localhost:${options.uiPort}`,
+      `A Temporal server already listens on 127.0.0.1:${options.port}; ${ui ? `UI at ${ui}` : 'it was not started by `tollgate dev` with this TOLLGATE_HOME, so its UI address is unknown: set TOLLGATE_UI_URL for the links the CLI prints'}`,
     );
     if (codec) {
       console.log(

@@ -5,8 +5,18 @@ import { ExitCode } from '../cli/exit.js';
 import { ENSURE_TOOLS } from '../cli/tools.js';
 import { isListening } from '../cli/dev-server.js';
 import { RunnerSelector } from '../runners/select.js';
-import { loadSettings } from '../settings.js';
+import { connectClient } from '../cli/connect.js';
+import { printJson } from '../cli/json.js';
+import { noWorkerMessage, taskQueuePollers } from '../cli/pollers.js';
+import { loadSettings, type Settings } from '../settings.js';
 import { maskSecretLike } from '../mask.js';
+
+/** One line of the report. */
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** Options of `tollgate doctor`. */
 export interface DoctorOptions {
@@ -17,7 +27,7 @@ export interface DoctorOptions {
 /** Prints one line per check; exit 1 when something the pipeline needs is missing. */
 export async function doctor(options: DoctorOptions): Promise<number> {
   const settings = loadSettings();
-  const checks: { name: string; ok: boolean; detail: string }[] = [];
+  const checks: Check[] = [];
 
   try {
     const config = await loadConfig(options.config);
@@ -62,9 +72,55 @@ export async function doctor(options: DoctorOptions): Promise<number> {
       ? `${address} accepts connections (UI ${settings.uiUrl})`
       : `${address} does not answer: start one with \`tollgate dev --detach\``,
   });
+  if (reachable) checks.push(...(await workerChecks(settings, address)));
   checks.push({ name: 'home', ok: true, detail: `${settings.home} (task queue ${settings.taskQueue})` });
 
-  if (options.json) console.log(JSON.stringify(checks, null, 2));
+  if (options.json) printJson('doctor', { ok: checks.every((c) => c.ok), checks });
   else for (const c of checks) console.log(`${c.ok ? '✓' : '✗'} ${c.name.padEnd(16)} ${c.detail}`);
   return checks.every((c) => c.ok) ? ExitCode.Ok : ExitCode.Failed;
+}
+
+/** Whether workers poll the task queues this machine sends work to (the server's description of them). */
+async function workerChecks(settings: Settings, address: string): Promise<Check[]> {
+  const queues = [settings.taskQueue, ...(settings.buildTaskQueue ? [settings.buildTaskQueue] : [])];
+  let connected: Awaited<ReturnType<typeof connectClient>>;
+  try {
+    connected = await connectClient(settings);
+  } catch (error) {
+    return [
+      {
+        name: 'worker',
+        ok: false,
+        detail: maskSecretLike(error instanceof Error ? error.message : String(error)),
+      },
+    ];
+  }
+  try {
+    return await Promise.all(
+      queues.map(async (queue): Promise<Check> => {
+        const name = queue === settings.taskQueue ? 'worker' : 'build worker';
+        try {
+          const { workflow, activity } = await taskQueuePollers(connected.client, queue);
+          // The main queue carries workflow tasks (the release's steps) and activities (its stages);
+          // a build queue only activities.
+          const missing = activity.length === 0 || (queue === settings.taskQueue && workflow.length === 0);
+          if (missing) return { name, ok: false, detail: noWorkerMessage(queue, address) };
+          const seen = activity.map((p) => `${p.identity} (${Math.round(p.lastSeenMs / 1000)} s ago)`);
+          return {
+            name,
+            ok: true,
+            detail: `${activity.length} polling task queue ${queue}: ${seen.join(', ')}`,
+          };
+        } catch (error) {
+          return {
+            name,
+            ok: false,
+            detail: `cannot describe task queue ${queue}: ${maskSecretLike(error instanceof Error ? error.message : String(error))}`,
+          };
+        }
+      }),
+    );
+  } finally {
+    await connected.connection.close();
+  }
 }

@@ -1,4 +1,5 @@
 /** `tollgate env status [name]` and `tollgate env stop <name>`: what the local environments run, per app. */
+import { printJson } from '../cli/json.js';
 import { existsSync } from 'node:fs';
 import {
   envPaths,
@@ -24,7 +25,7 @@ export async function envStatus(name: string | undefined, options: EnvOptions): 
   const keys = await matching(home, name, options, false);
   const statuses = await Promise.all(keys.map((key) => environmentStatus(home, key)));
   if (options.json) {
-    console.log(JSON.stringify(statuses, null, 2));
+    printJson('env status', { environments: statuses });
     return ExitCode.Ok;
   }
   if (statuses.length === 0) console.log(`No environments under ${home} yet.`);

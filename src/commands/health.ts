@@ -1,4 +1,5 @@
 /** `tollgate health`: runs the daily health workflow now and, with --wait, prints its report. */
+import { printJson } from '../cli/json.js';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { loadConfigOrExit } from '../cli/config.js';
@@ -31,7 +32,8 @@ export async function health(options: HealthOptions): Promise<number> {
     });
     const url = runLink(settings, namespace, workflowId, handle.firstExecutionRunId);
     if (!options.wait) {
-      console.log(options.json ? JSON.stringify({ workflowId, url }) : `Started ${workflowId}\n  ${url}`);
+      if (options.json) printJson('health', { workflowId, runId: handle.firstExecutionRunId, url });
+      else console.log(`Started ${workflowId}\n  ${url}`);
       return ExitCode.Ok;
     }
     if (!options.json) console.log(`Started ${workflowId}\n  ${url}`);
@@ -52,11 +54,13 @@ export async function followHealth(
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;
     const message = error.cause?.message ?? error.message;
-    if (options.json) console.log(JSON.stringify({ workflowId: handle.workflowId, error: message }, null, 2));
-    else console.log(`✗ health run ${handle.workflowId} failed: ${message}`);
+    if (options.json) {
+      printJson('health', { workflowId: handle.workflowId, runId: await runIdOf(handle), error: message });
+    } else console.log(`✗ health run ${handle.workflowId} failed: ${message}`);
     return ExitCode.Failed;
   }
-  if (options.json) console.log(JSON.stringify({ workflowId: handle.workflowId, ...report }, null, 2));
+  if (options.json)
+    printJson('health', { workflowId: handle.workflowId, runId: await runIdOf(handle), ...report });
   else for (const line of reportLines(report)) console.log(line);
   return report.ok ? ExitCode.Ok : ExitCode.Failed;
 }
@@ -70,4 +74,9 @@ export function reportLines(report: DailyHealthReport): string[] {
       ? `✓ ${report.app} is healthy (${report.checks.length} checks)`
       : `✗ ${report.app}: ${failed} of ${report.checks.length} checks failed`,
   ];
+}
+
+/** The run id of the handle's run, from the server. */
+async function runIdOf(handle: WorkflowHandle): Promise<string | null> {
+  return (await handle.describe().catch(() => undefined))?.runId ?? null;
 }

@@ -1,10 +1,11 @@
 /** `tollgate history`: recent releases with outcome, who promoted them and how long they took. */
-import { WorkflowFailedError, type Client, type WorkflowExecutionInfo } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { connectClient } from '../cli/connect.js';
 import { ExitCode } from '../cli/exit.js';
 import { loadSettings } from '../settings.js';
-import { queryStatus, statusFrom } from '../cli/runs.js';
-import type { ReleaseStatus } from '../types.js';
+import { printJson } from '../cli/json.js';
+import { readEnvironmentRollback, ROLLBACK_WORKFLOW_QUERY } from '../cli/rollbacks.js';
+import { releaseStatus } from '../cli/runs.js';
 
 /** Options of `tollgate history`. */
 export interface HistoryOptions {
@@ -13,23 +14,32 @@ export interface HistoryOptions {
   json?: boolean;
 }
 
-/** One release in the history. */
+/** One run in the history: a release, a partial run (`--until`), or an environment rollback. */
 export interface HistoryRow {
+  /** `partial`: a run that stopped before its chain's end on purpose (`--until build` on a pull request). */
+  kind: 'release' | 'partial' | 'rollback';
   workflowId: string;
   runId: string;
   startedAt: string;
   durationS: number | null;
   app: string;
-  /** The full commit SHA and its tree hash (the tree is unknown for runs of Tollgate 0.1). */
-  commit: string;
+  /** The full commit SHA and its tree hash (the tree is unknown for runs of Tollgate 0.1); null for rollbacks. */
+  commit: string | null;
   tree: string | null;
   /** A snapshot of a dirty working tree (`--allow-dirty`). */
   dirty: boolean;
   /** Set for partial runs (`--until`): the stage or environment they stopped after. */
   until: string | null;
+  /** For a rollback: the environment rolled back. */
+  environment: string | null;
   outcome: string;
   promotedBy: string | null;
+  /** For a rollback: who asked for it. */
+  requestedBy: string | null;
+  /** The release built (for a rollback: the one it reverted). */
   releaseId: string | null;
+  /** For a rollback: the release it restored. */
+  restored: string | null;
   reason: string | null;
 }
 
@@ -38,33 +48,18 @@ export async function history(options: HistoryOptions): Promise<number> {
   const { client, connection } = await connectClient(loadSettings());
   try {
     const rows: HistoryRow[] = [];
-    for await (const info of client.workflow.list({ query: "WorkflowType = 'releasePipeline'" })) {
-      const row = await toRow(client, info);
+    const query = `WorkflowType = 'releasePipeline' OR ${ROLLBACK_WORKFLOW_QUERY}`;
+    for await (const info of client.workflow.list({ query })) {
+      const row =
+        info.type === 'rollbackEnvironment' ? await rollbackRow(client, info) : await toRow(client, info);
       if (row && (!options.app || row.app === options.app)) rows.push(row);
       if (rows.length >= options.limit) break;
     }
-    if (options.json) console.log(JSON.stringify(rows, null, 2));
+    if (options.json) printJson('history', { runs: rows });
     else printTable(rows);
     return ExitCode.Ok;
   } finally {
     await connection.close();
-  }
-}
-
-/** The run's final status (from its result or failure) or, while running, its live status. */
-export async function releaseStatus(
-  client: Client,
-  info: WorkflowExecutionInfo,
-): Promise<ReleaseStatus | undefined> {
-  const handle = client.workflow.getHandle(info.workflowId, info.runId);
-  if (info.status.name === 'RUNNING') return queryStatus(handle).catch(() => undefined);
-  try {
-    return statusFrom(((await handle.result()) as { status?: unknown }).status);
-  } catch (error) {
-    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
-    return cause && 'details' in cause && Array.isArray(cause.details)
-      ? statusFrom(cause.details[0])
-      : undefined;
   }
 }
 
@@ -76,22 +71,53 @@ async function toRow(client: Client, info: WorkflowExecutionInfo): Promise<Histo
     .reverse()
     .find((e) => ['promote', 'auto-promote', 'gate-timeout'].includes(e.action) && e.outcome === 'accepted');
   return {
+    kind: status.until ? 'partial' : 'release',
     workflowId: info.workflowId,
     runId: info.runId,
     startedAt: info.startTime.toISOString(),
-    durationS: info.closeTime
-      ? Math.round((info.closeTime.getTime() - info.startTime.getTime()) / 100) / 10
-      : null,
+    durationS: durationOf(info),
     app: status.app,
     commit: status.source.commit,
     tree: status.source.tree,
     dirty: status.source.dirty !== undefined,
     until: status.until ?? null,
+    environment: null,
     outcome: info.status.name === 'RUNNING' ? `running (${status.phase})` : status.phase,
     promotedBy: promotion?.by ?? null,
+    requestedBy: null,
     releaseId: status.releaseId ?? null,
+    restored: null,
     reason: status.failure ?? null,
   };
+}
+
+async function rollbackRow(client: Client, info: WorkflowExecutionInfo): Promise<HistoryRow | undefined> {
+  const rollback = await readEnvironmentRollback(client, info);
+  if (!rollback) return undefined;
+  return {
+    kind: 'rollback',
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: rollback.requestedAt,
+    durationS: durationOf(info),
+    app: rollback.app,
+    commit: null,
+    tree: null,
+    dirty: false,
+    until: null,
+    environment: rollback.environment,
+    outcome: rollback.outcome,
+    promotedBy: null,
+    requestedBy: rollback.by,
+    releaseId: rollback.from,
+    restored: rollback.to,
+    reason: rollback.message ?? rollback.reason,
+  };
+}
+
+/** Seconds from start to close, to a tenth; null while running. */
+function durationOf(info: WorkflowExecutionInfo): number | null {
+  return info.closeTime ? Math.round((info.closeTime.getTime() - info.startTime.getTime()) / 100) / 10 : null;
 }
 
 function printTable(rows: HistoryRow[]): void {
@@ -100,14 +126,19 @@ function printTable(rows: HistoryRow[]): void {
     return;
   }
   console.log(
-    `${'started (UTC)'.padEnd(20)} ${'app'.padEnd(12)} ${'commit'.padEnd(14)} ${'outcome'.padEnd(28)} ${'promoted by'.padEnd(12)} duration`,
+    `${'started (UTC)'.padEnd(20)} ${'kind'.padEnd(9)} ${'app'.padEnd(12)} ${'commit'.padEnd(14)} ${'outcome'.padEnd(28)} ${'by'.padEnd(12)} duration`,
   );
   for (const r of rows) {
-    const commit = `${r.commit.slice(0, 7)}${r.dirty ? '+dirty' : ''}`;
+    const what =
+      r.kind === 'rollback'
+        ? (r.environment ?? '')
+        : `${r.commit?.slice(0, 7) ?? ''}${r.dirty ? '+dirty' : ''}`;
     const outcome = r.until ? `${r.outcome} (until ${r.until})` : r.outcome;
     console.log(
-      `${r.startedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${r.app.padEnd(12)} ${commit.padEnd(14)} ${outcome.padEnd(28)} ${(r.promotedBy ?? '-').padEnd(12)} ${r.durationS === null ? '-' : `${r.durationS}s`}`,
+      `${r.startedAt.slice(0, 19).replace('T', ' ').padEnd(20)} ${r.kind.padEnd(9)} ${r.app.padEnd(12)} ${what.padEnd(14)} ${outcome.padEnd(28)} ${(r.promotedBy ?? r.requestedBy ?? '-').padEnd(12)} ${r.durationS === null ? '-' : `${r.durationS}s`}`,
     );
-    if (r.reason) console.log(`  ↳ ${r.reason.split('\n')[0]}`);
+    if (r.kind === 'rollback' && r.outcome === 'rolled-back')
+      console.log(`  ↳ ${r.releaseId ?? 'none'} → ${r.restored ?? 'none'}: ${r.reason ?? ''}`);
+    else if (r.reason) console.log(`  ↳ ${r.reason.split('\n')[0]}`);
   }
 }

@@ -1,4 +1,5 @@
 /** `tollgate plans --json`: the resolved stage plans, for the Dagger module (dagger/plans.json). */
+import { printJson } from '../cli/json.js';
 import { loadConfigOrExit } from '../cli/config.js';
 import { ExitCode } from '../cli/exit.js';
 
@@ -11,6 +12,6 @@ export interface PlansOptions {
 export async function plans(options: PlansOptions): Promise<number> {
   const config = await loadConfigOrExit(options.config);
   const source = config.location.subdir || '.';
-  console.log(JSON.stringify({ app: config.app, source, stages: config.stages }, null, 2));
+  printJson('plans', { app: config.app, source, stages: config.stages });
   return ExitCode.Ok;
 }

@@ -1,5 +1,4 @@
 /** `tollgate run`: starts the release pipeline for the configured app, and with --wait follows it. */
-import { appendFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { defaultIdentity } from '../approvals/identity.js';
@@ -7,14 +6,14 @@ import { loadConfigOrExit } from '../cli/config.js';
 import { connectClient, runLink } from '../cli/connect.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
 import { laneId, startInLane } from '../cli/lane.js';
-import { follow, outcomeLine } from '../cli/follow.js';
-import { formatProfile, type RunProfile } from '../cli/profile.js';
+import { follow, followOptions, reportOutcome } from '../cli/follow.js';
+import { printJson } from '../cli/json.js';
 import { scopeUntil } from '../config/graph.js';
 import type { ResolvedConfig } from '../config/index.js';
 import { SourceError } from '../source/errors.js';
 import { locateSource, resolveRevision } from '../source/revision.js';
 import { loadSettings } from '../settings.js';
-import type { ReleaseInput, ReleaseStatus, SourceRef, StageStatus } from '../types.js';
+import type { ReleaseInput, SourceRef } from '../types.js';
 import type { ReleaseWorkflow } from '../workflows/release/index.js';
 import { describeSource, initialSearch, searchAttributePairs } from '../workflows/ui.js';
 
@@ -40,17 +39,24 @@ export interface RunOptions {
   verbose?: boolean;
   /** With --wait: end with a per-stage timing breakdown from the workflow history. */
   profile?: boolean;
+  /** With --wait: exit 0 once the run waits at a promotion gate, printing how to promote and follow it. */
+  untilGate?: boolean;
   /** Poll interval of --wait, in ms. */
   pollMs?: number;
 }
 
 /** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
 export async function run(options: RunOptions): Promise<number> {
-  for (const flag of ['verbose', 'profile'] as const) {
+  for (const [flag, other] of [
+    ['verbose', 'watch <run> --verbose'],
+    ['profile', 'watch <run> --profile'],
+    ['untilGate', 'wait <run> --until-gate'],
+  ] as const) {
     if (options[flag] && !options.wait) {
+      const name = flag === 'untilGate' ? 'until-gate' : flag;
       throw new ExitError(
         ExitCode.BadInput,
-        `--${flag} follows the run: add --wait, or use \`tollgate watch <run> --${flag}\``,
+        `--${name} follows the run: add --wait, or use \`tollgate ${other}\``,
       );
     }
   }
@@ -103,7 +109,8 @@ export async function run(options: RunOptions): Promise<number> {
       options.queue ?? false,
       (holder) => console.error(`Waiting for the release lane, held by ${holder}`),
     );
-    const url = runLink(settings, namespace, workflowId, handle.firstExecutionRunId);
+    const runId = handle.firstExecutionRunId;
+    const url = runLink(settings, namespace, workflowId, runId);
     if (!options.json) {
       console.log(
         `Started ${workflowId}: ${config.app} @ ${shown} (${source.revision}${source.tree ? `, tree ${source.tree.slice(0, 12)}` : ''})\n  ${url}`,
@@ -116,35 +123,20 @@ export async function run(options: RunOptions): Promise<number> {
     }
     if (!options.wait) {
       if (options.json) {
-        console.log(
-          JSON.stringify({
-            workflowId,
-            runId: handle.firstExecutionRunId,
-            url,
-            commit: source.commit,
-            tree: source.tree,
-          }),
-        );
+        printJson('run', {
+          workflowId,
+          runId,
+          url,
+          outcome: 'running',
+          commit: source.commit,
+          tree: source.tree,
+        });
       }
       return ExitCode.Ok;
     }
-    const ended = await follow(client, handle, {
-      view: options.json ? 'quiet' : 'lines',
-      home: settings.home,
-      codecs: settings.dataConverter?.payloadCodecs ?? [],
-      ...(options.verbose ? { verbose: true } : {}),
-      ...(options.profile ? { profile: true } : {}),
-      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    });
-    const { status, outcome, message, profile } = ended;
-    report(options, {
-      workflowId,
-      url,
-      outcome,
-      status,
-      ...(message ? { message } : {}),
-      ...(profile ? { profile } : {}),
-    });
+    const view = options.json ? 'quiet' : 'lines';
+    const ended = await follow(client, handle, followOptions(settings, settings.taskQueue, view, options));
+    reportOutcome('run', ended, { workflowId, runId, url, json: options.json === true });
     return ended.exitCode;
   } finally {
     await connection.close();
@@ -166,57 +158,6 @@ async function resolveSource(config: ResolvedConfig, options: RunOptions): Promi
     if (error instanceof SourceError) throw new ExitError(ExitCode.BadInput, error.message);
     throw error;
   }
-}
-
-/** Appends a markdown table of the stages and the UI link to GitHub's job summary, when there is one. */
-function writeStepSummary(summary: {
-  workflowId: string;
-  url: string;
-  outcome: string;
-  status: ReleaseStatus | undefined;
-  message?: string;
-}): void {
-  const file = process.env.GITHUB_STEP_SUMMARY;
-  if (!file || !summary.status) return;
-  const seconds = (s: StageStatus): string =>
-    s.startedAt && s.endedAt
-      ? `${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)} s`
-      : '–';
-  const rows = Object.entries(summary.status.stages).map(
-    ([name, s]) => `| ${name} | ${s.state} | ${s.attempts} | ${seconds(s)} |`,
-  );
-  const lines = [
-    `### Tollgate: ${summary.status.app} @ \`${describeSource(summary.status.source)}\` — ${summary.outcome}`,
-    '',
-    '| stage | state | attempts | duration |',
-    '| --- | --- | --- | --- |',
-    ...rows,
-    '',
-    ...(summary.message ? [`> ${summary.message.split('\n')[0]}`, ''] : []),
-    `[${summary.workflowId} in the Temporal UI](${summary.url})`,
-    '',
-  ];
-  appendFileSync(file, `${lines.join('\n')}\n`);
-}
-
-function report(
-  options: RunOptions,
-  summary: {
-    workflowId: string;
-    url: string;
-    outcome: string;
-    status: ReleaseStatus | undefined;
-    message?: string;
-    profile?: RunProfile;
-  },
-): void {
-  writeStepSummary(summary);
-  if (options.json) {
-    console.log(JSON.stringify(summary, null, 2));
-    return;
-  }
-  console.log(outcomeLine(summary));
-  if (summary.profile) for (const line of formatProfile(summary.profile)) console.log(line);
 }
 
 /** KEY=VALUE pairs for --release-env; secrets belong in the environment's secrets, not here. */

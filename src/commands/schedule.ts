@@ -1,4 +1,5 @@
 /** `tollgate schedule apply|status|trigger|pause|unpause|delete`: the app's daily health schedule. */
+import { printJson } from '../cli/json.js';
 import {
   ScheduleNotFoundError,
   type CalendarSpecDescription,
@@ -32,7 +33,7 @@ export function scheduleApply(options: ScheduleOptions): Promise<number> {
     const { cron, timezone } = config.health.schedule;
     const next = (await handle.describe()).info.nextActionTimes[0];
     if (options.json)
-      console.log(JSON.stringify({ scheduleId: handle.scheduleId, outcome, cron, timezone, next }));
+      printJson('schedule apply', { scheduleId: handle.scheduleId, outcome, cron, timezone, next });
     else
       console.log(
         `${outcome === 'created' ? 'Created' : 'Updated'} ${handle.scheduleId}: \`${cron}\` (${timezone})${next ? `, next run ${next.toISOString()}` : ''}`,
@@ -70,7 +71,7 @@ export function scheduleStatus(options: ScheduleOptions): Promise<number> {
       recentRuns: recent,
     };
     if (options.json) {
-      console.log(JSON.stringify(summary, null, 2));
+      printJson('schedule status', summary);
       return ExitCode.Ok;
     }
     console.log(
@@ -92,11 +93,8 @@ export function scheduleTrigger(options: ScheduleOptions): Promise<number> {
     const before = (await describeOrExit(handle)).info.numActionsTaken;
     await handle.trigger();
     if (!options.wait) {
-      console.log(
-        options.json
-          ? JSON.stringify({ scheduleId: handle.scheduleId, triggered: true })
-          : `Triggered ${handle.scheduleId}`,
-      );
+      if (options.json) printJson('schedule trigger', { scheduleId: handle.scheduleId, triggered: true });
+      else console.log(`Triggered ${handle.scheduleId}`);
       return ExitCode.Ok;
     }
     const started = await waitForAction(handle, before);

@@ -20,7 +20,13 @@ import { mirrorPath } from '../source/mirror.js';
 import { isRepositoryUrl } from '../source/git.js';
 import type { ReleaseInput, ReleaseStatus } from '../types.js';
 import type { ReleaseInput as ReleaseInputV1 } from '../workflows/legacy/types.js';
-import { releaseStatus } from './history.js';
+import { printJson } from '../cli/json.js';
+import {
+  readEnvironmentRollback,
+  ROLLBACK_WORKFLOW_QUERY,
+  type EnvironmentRollback,
+} from '../cli/rollbacks.js';
+import { releaseStatus, startInput } from '../cli/runs.js';
 
 /** Options of `tollgate stats`. */
 export interface StatsOptions {
@@ -46,10 +52,11 @@ export async function stats(options: StatsOptions): Promise<number> {
   const { client, connection } = await connectClient(settings);
   try {
     const { records, notes } = await collectRuns(client, window, options.app, settings.home);
-    const metrics = computeMetrics(records, window, options.app ?? null);
+    const rollbacks = await collectRollbacks(client, window, options.app);
+    const metrics = computeMetrics(records, window, options.app ?? null, rollbacks);
     metrics.notes.push(...notes);
     if (options.html) writeFileSync(options.html, renderHtml(metrics));
-    if (options.json) console.log(JSON.stringify(metrics, null, 2));
+    if (options.json) printJson('stats', metrics);
     else printSummary(metrics);
     // On stderr with --json, so stdout stays one JSON document.
     if (options.html && options.json) console.error(`HTML report written to ${options.html}`);
@@ -109,7 +116,7 @@ async function collectRuns(
   const withoutStatus: string[] = [];
   const unreadable: string[] = [];
   const read = async (info: WorkflowExecutionInfo): Promise<RunRecord | undefined> => {
-    const input = await startInput(client, info);
+    const input = await startInput<AnyReleaseInput>(client, info);
     if (app && input && input.app !== app) return undefined;
     const running = info.status.name === 'RUNNING';
     let status: ReleaseStatus | undefined;
@@ -161,6 +168,21 @@ async function collectRuns(
   return { records, notes };
 }
 
+/** Environment rollbacks from the window's start on (a release in the window may be reverted after it). */
+async function collectRollbacks(
+  client: Client,
+  window: StatsWindow,
+  app: string | undefined,
+): Promise<EnvironmentRollback[]> {
+  const found: EnvironmentRollback[] = [];
+  const query = `${ROLLBACK_WORKFLOW_QUERY} AND StartTime >= '${window.from}'`;
+  for await (const info of client.workflow.list({ query })) {
+    const rollback = await readEnvironmentRollback(client, info);
+    if (rollback && (!app || rollback.app === app)) found.push(rollback);
+  }
+  return found;
+}
+
 /** A run's input, of either schema. */
 type AnyReleaseInput = ReleaseInput | ReleaseInputV1;
 
@@ -184,24 +206,6 @@ function emptyStatus(input: AnyReleaseInput | undefined, phase: ReleaseStatus['p
     compensations: [],
     audit: [],
   };
-}
-
-/** The run's input, from the first event of its history (one small RPC). */
-async function startInput(client: Client, info: WorkflowExecutionInfo): Promise<AnyReleaseInput | undefined> {
-  try {
-    const response = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: { workflowId: info.workflowId, runId: info.runId },
-      maximumPageSize: 1,
-    });
-    let payloads = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    if (!payloads?.[0]) return undefined;
-    const { payloadCodecs, payloadConverter } = client.options.loadedDataConverter;
-    for (const codec of [...payloadCodecs].reverse()) payloads = await codec.decode(payloads);
-    return payloadConverter.fromPayload<AnyReleaseInput>(payloads[0]!);
-  } catch {
-    return undefined;
-  }
 }
 
 /** A final status for a run that left none: terminated and timed-out runs count as cancelled (exit code 4). */
@@ -266,7 +270,7 @@ function printSummary(m: PipelineMetrics): void {
     formatRate(m.changeFailureRate.rate),
     m.changeFailureRate.denominator === 0
       ? 'nothing reached production'
-      : `${m.changeFailureRate.numerator} of ${m.changeFailureRate.denominator} reached production (breach ${m.changeFailureRate.breach}, operator ${m.changeFailureRate.operator}, other ${m.changeFailureRate.other})`,
+      : `${m.changeFailureRate.numerator} of ${m.changeFailureRate.denominator} reached production (breach ${m.changeFailureRate.breach}, operator ${m.changeFailureRate.operator}, reverted ${m.changeFailureRate.reverted}, other ${m.changeFailureRate.other})`,
   );
   line(
     'time to restore',
@@ -298,7 +302,7 @@ function printSummary(m: PipelineMetrics): void {
   }
   console.log('');
   console.log(
-    `Seed figures: pipeline success rate ${formatRate(m.seed.pipelineSuccessRate)}, average pipeline time ${formatDuration(m.seed.averagePipelineTimeMs)}, deployment frequency ${formatPerDay(m.seed.deploymentFrequencyPerDay)}`,
+    `Summary: success rate ${formatRate(m.summary.successRate)}, average pipeline time ${formatDuration(m.summary.averagePipelineTimeMs)}, deployment frequency ${formatPerDay(m.summary.deploymentFrequencyPerDay)}`,
   );
   for (const note of m.notes) console.log(`note: ${note}`);
 }

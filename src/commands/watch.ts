@@ -1,7 +1,8 @@
 /** `tollgate watch <run>`: a live view of a release until it closes. */
 import { connectClient, runLink } from '../cli/connect.js';
-import { follow, outcomeLine } from '../cli/follow.js';
+import { follow, followOptions, outcomeLine } from '../cli/follow.js';
 import { formatProfile } from '../cli/profile.js';
+import { jsonDocument } from '../cli/json.js';
 import { describeRun } from '../cli/runs.js';
 import { loadSettings } from '../settings.js';
 import type { ReleaseWorkflow } from '../workflows/release/index.js';
@@ -28,19 +29,24 @@ export async function watch(workflowId: string, options: WatchOptions): Promise<
     const handle = client.workflow.getHandle<ReleaseWorkflow>(workflowId);
     const tty = process.stdout.isTTY === true;
     if (!options.json && !tty) console.log(`Watching ${workflowId}\n  ${url}`);
-    const ended = await follow(client, handle, {
-      view: options.json ? 'ndjson' : tty ? 'screen' : 'lines',
-      home: settings.home,
-      codecs: settings.dataConverter?.payloadCodecs ?? [],
-      ...(options.verbose ? { verbose: true } : {}),
-      ...(options.profile ? { profile: true } : {}),
-      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    });
+    const view = options.json ? 'ndjson' : tty ? 'screen' : 'lines';
+    const ended = await follow(client, handle, followOptions(settings, description.taskQueue, view, options));
     const { exitCode, outcome, message, profile } = ended;
     if (options.json) {
-      if (profile) console.log(JSON.stringify({ workflowId, event: 'profile', ...profile }));
+      const ids = { workflowId, runId: description.runId };
+      if (profile)
+        console.log(JSON.stringify(jsonDocument('watch', { ...ids, event: 'profile', ...profile })));
       console.log(
-        JSON.stringify({ workflowId, event: 'end', outcome, exitCode, url, ...(message ? { message } : {}) }),
+        JSON.stringify(
+          jsonDocument('watch', {
+            ...ids,
+            event: 'end',
+            outcome,
+            exitCode,
+            url,
+            ...(message ? { message } : {}),
+          }),
+        ),
       );
     } else {
       console.log(outcomeLine({ workflowId, url, outcome, ...(message ? { message } : {}) }));

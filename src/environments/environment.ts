@@ -36,6 +36,10 @@ export interface DeployedRelease {
 }
 
 /** Health of the environment as seen through its proxy. */
+/** What a rollback did (declared with the shared types: the rollback workflow returns it). */
+export type { RollbackResult } from '../types.js';
+import type { RollbackResult } from '../types.js';
+
 export interface EnvironmentHealth {
   ok: boolean;
   /** Release serving traffic, if any. */
@@ -63,8 +67,12 @@ export interface Environment {
   deploy(spec: ReleaseSpec): Promise<DeployedRelease>;
   /** Moves traffic to the release atomically: in-flight requests finish on the old one. */
   activate(releaseId: string): Promise<{ previous: string | null }>;
-  /** Moves traffic back to the previous release (which must still be running, or is restarted). */
-  rollback(): Promise<{ from: string | null; to: string | null }>;
+  /**
+   * Moves traffic back to the previous release (which must still be running, or is restarted).
+   * `requestId` names the request: repeating it answers as the first time (`changed: true`); another
+   * request after the switch answers the last rollback with `changed: false`.
+   */
+  rollback(requestId?: string): Promise<RollbackResult>;
   /**
    * Takes the current release out of traffic (the proxy answers 503) without starting another:
    * used when a failed first release must stop serving and there is nothing to go back to.

@@ -46,7 +46,7 @@ export function renderHtml(metrics: PipelineMetrics): string {
     [
       'Change failure rate',
       formatRate(m.changeFailureRate.rate),
-      `${m.changeFailureRate.numerator} of ${m.changeFailureRate.denominator} releases that reached production (breach ${m.changeFailureRate.breach}, operator ${m.changeFailureRate.operator}, other ${m.changeFailureRate.other})`,
+      `${m.changeFailureRate.numerator} of ${m.changeFailureRate.denominator} releases that reached production (breach ${m.changeFailureRate.breach}, operator ${m.changeFailureRate.operator}, reverted ${m.changeFailureRate.reverted}, other ${m.changeFailureRate.other})`,
     ],
     [
       'Time to restore',
@@ -91,7 +91,7 @@ td.figure { font-weight: 600; white-space: nowrap; }
 <tr><th>Metric</th><th>Value</th><th>Detail</th></tr>
 ${rows.map(([name, value, detail]) => `<tr><td>${escapeXml(name)}</td><td class="figure">${escapeXml(value)}</td><td>${escapeXml(detail)}</td></tr>`).join('\n')}
 </table>
-<p id="seed">Seed figures: pipeline success rate ${formatRate(m.seed.pipelineSuccessRate)}, average pipeline time ${formatDuration(m.seed.averagePipelineTimeMs)}, deployment frequency ${formatPerDay(m.seed.deploymentFrequencyPerDay)}.</p>
+<p id="summary">Summary: success rate ${formatRate(m.summary.successRate)}, average pipeline time ${formatDuration(m.summary.averagePipelineTimeMs)}, deployment frequency ${formatPerDay(m.summary.deploymentFrequencyPerDay)}.</p>
 <h2>Stage durations (p50 and p95)</h2>
 ${legend([
   ['p50', COLORS.p50],

@@ -17,6 +17,18 @@ export interface RunRecord {
   commitTime?: string;
 }
 
+/** An environment rollback (`rollback --env`) after its release's run had finished. */
+export interface EnvironmentRollbackRecord {
+  workflowId: string;
+  environment: string;
+  /** The release it reverted. */
+  from: string | null;
+  requestedAt: string;
+  closedAt: string | null;
+  /** Only `rolled-back` ones moved traffic; `unchanged`, `failed` and `running` ones count for nothing. */
+  outcome: string;
+}
+
 /** The time range the runs were started in: `from` inclusive, `to` exclusive. */
 export interface StatsWindow {
   from: string;
@@ -71,13 +83,15 @@ export interface PipelineMetrics {
   successRate: Ratio;
   deploymentFrequency: { deployments: number; days: number; perDay: number | null };
   leadTime: Distribution & { fromRunStart: string[] };
-  changeFailureRate: Ratio & { breach: number; operator: number; other: number };
+  /** Causes: a verification breach, an operator's rollback during the run, a later `rollback --env` (reverted), other. */
+  changeFailureRate: Ratio & { breach: number; operator: number; reverted: number; other: number };
   timeToRestore: Distribution & { notRestored: string[]; unmeasured: string[] };
   pipelineTime: Distribution;
   stages: StageMetrics[];
   daily: DailyOutcomes[];
-  seed: {
-    pipelineSuccessRate: number | null;
+  /** The three headline figures in one place: success rate, average pipeline time, deployment frequency. */
+  summary: {
+    successRate: number | null;
     averagePipelineTimeMs: number | null;
     deploymentFrequencyPerDay: number | null;
   };
@@ -117,6 +131,27 @@ export function productionFailureCause(status: ReleaseStatus): 'breach' | 'opera
     if (status.audit.some((e) => e.action === 'rollback' && e.outcome === 'accepted')) return 'operator';
   }
   return 'other';
+}
+
+/** The first `rollback --env` of the run's production that moved traffic off its release, after it deployed. */
+function revertOf(
+  run: RunRecord,
+  rollbacks: readonly EnvironmentRollbackRecord[],
+): EnvironmentRollbackRecord | undefined {
+  const production = lastEnvironment(run.status);
+  const releaseId = run.status.releaseId;
+  const deployed = ms(production ? run.status.stages[deliveryStep.deploy(production)]?.endedAt : undefined);
+  if (!production || !releaseId) return undefined;
+  return rollbacks
+    .filter(
+      (r) =>
+        r.outcome === 'rolled-back' &&
+        r.environment === production &&
+        r.from === releaseId &&
+        r.closedAt !== null &&
+        !(ms(r.requestedAt) < deployed),
+    )
+    .sort((a, b) => ms(a.requestedAt) - ms(b.requestedAt))[0];
 }
 
 /** Median: the middle value, or the mean of the two middle values, rounded to whole ms. */
@@ -175,6 +210,7 @@ export function computeMetrics(
   records: readonly RunRecord[],
   window: StatsWindow,
   app: string | null = null,
+  rollbacks: readonly EnvironmentRollbackRecord[] = [],
 ): PipelineMetrics {
   const days = (ms(window.to) - ms(window.from)) / DAY_MS;
   const finished = records.filter(isFinished);
@@ -199,7 +235,7 @@ export function computeMetrics(
 
   const reached = finished.filter((r) => reachedProduction(r.status));
   const failedInProduction = reached.filter((r) => r.status.phase !== 'succeeded');
-  const causes = { breach: 0, operator: 0, other: 0 };
+  const causes = { breach: 0, operator: 0, reverted: 0, other: 0 };
   const restoreTimes: number[] = [];
   const notRestored: string[] = [];
   const unmeasured: string[] = [];
@@ -215,6 +251,16 @@ export function computeMetrics(
     const took = cause === 'other' ? NaN : restoredMoment(run) - breachMoment(run.status, cause);
     if (Number.isNaN(took)) unmeasured.push(run.workflowId);
     else restoreTimes.push(took);
+  }
+  // A release that succeeded and was later reverted by `rollback --env` failed in production too:
+  // restored once that rollback finished, timed from the operator's request (when the failure was known).
+  const reverted = deployments.flatMap((run) => {
+    const revert = revertOf(run, rollbacks);
+    return revert ? [{ run, revert }] : [];
+  });
+  for (const { revert } of reverted) {
+    causes.reverted += 1;
+    restoreTimes.push(ms(revert.closedAt ?? undefined) - ms(revert.requestedAt));
   }
   if (notRestored.length > 0) {
     notes.push(
@@ -248,13 +294,13 @@ export function computeMetrics(
     successRate,
     deploymentFrequency: { deployments: deployments.length, days, perDay },
     leadTime: { ...distribution(leadTimes), fromRunStart },
-    changeFailureRate: { ...ratio(failedInProduction.length, reached.length), ...causes },
+    changeFailureRate: { ...ratio(failedInProduction.length + reverted.length, reached.length), ...causes },
     timeToRestore: { ...distribution(restoreTimes), notRestored, unmeasured },
     pipelineTime,
     stages: stageMetrics(finished),
     daily: dailyOutcomes(finished, window),
-    seed: {
-      pipelineSuccessRate: successRate.rate,
+    summary: {
+      successRate: successRate.rate,
       averagePipelineTimeMs: pipelineTime.meanMs,
       deploymentFrequencyPerDay: perDay,
     },

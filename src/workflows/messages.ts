@@ -7,7 +7,7 @@ export const statusQuery = defineQuery<ReleaseStatus>('status');
 
 /**
  * Promote the release past the gate; an update, not a signal: the caller learns at once if it was refused.
- * Where the worker holds TOLLGATE_APPROVAL_SECRET, the args must carry the CLI's signature.
+ * Where the worker holds approver keys (TOLLGATE_APPROVER_KEYS), the args must carry the approver's signature.
  */
 export const promoteUpdate = defineUpdate<DecisionResult, [DecisionArgs]>('promote');
 

@@ -2,12 +2,14 @@
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { FailureType, messageOf } from '../failures.js';
 import type { ApprovalSignature } from '../approvals/protocol.js';
-import type { AuditEntry, EnvironmentPlan } from '../types.js';
+import type { AuditEntry, EnvironmentPlan, RollbackResult } from '../types.js';
 import { recordRollback } from './metrics.js';
 import { approvalActivities, compensationActivities, environmentActivities } from './stages.js';
 
 /** Marks runs that check the request's signature before touching the environment. */
 const SIGNED_ROLLBACK_PATCH = 'signed-rollback';
+/** Marks runs that record a non-approver's refused request in the audit trail. */
+const AUDITED_REFUSAL_PATCH = 'audited-rollback-refusal';
 
 /** Input of rollbackEnvironment. */
 export interface RollbackInput {
@@ -19,21 +21,12 @@ export interface RollbackInput {
   approvers: string[];
   /** A fresh id per request: what a signature is bound to, in place of a run id the CLI cannot know yet. */
   requestId?: string;
-  /** HMAC by `tollgate rollback --env` where TOLLGATE_APPROVAL_SECRET is set; checked by the worker. */
+  /** The approver's Ed25519 signature by `tollgate rollback --env` where TOLLGATE_APPROVER_KEY is set; checked by the worker. */
   signature?: ApprovalSignature;
 }
 
 /** Switches `environment` back to its previous release and records who did it and why. */
-export async function rollbackEnvironment(
-  input: RollbackInput,
-): Promise<{ from: string | null; to: string | null }> {
-  if (input.approvers.length > 0 && !input.approvers.includes(input.by)) {
-    throw ApplicationFailure.create({
-      type: FailureType.InvalidConfig,
-      message: `${input.by} is not an approver of ${input.app} (approvers: ${input.approvers.join(', ')})`,
-      nonRetryable: true,
-    });
-  }
+export async function rollbackEnvironment(input: RollbackInput): Promise<RollbackResult> {
   const entry = (outcome: AuditEntry['outcome'], reason: string, releaseId?: string): AuditEntry => ({
     at: new Date().toISOString(),
     workflowId: workflowInfo().workflowId,
@@ -41,11 +34,20 @@ export async function rollbackEnvironment(
     action: 'rollback',
     by: input.by,
     reason,
+    environment: input.environment.name,
     ...(releaseId ? { releaseId } : {}),
     outcome,
   });
+  if (input.approvers.length > 0 && !input.approvers.includes(input.by)) {
+    const message = `${input.by} is not an approver of ${input.app} (approvers: ${input.approvers.join(', ')})`;
+    // A refused request is on record too (runs from before this was audited replay without it).
+    if (patched(AUDITED_REFUSAL_PATCH)) {
+      await compensationActivities('audit trail').recordAudit([entry('refused', `refused: ${message}`)]);
+    }
+    throw ApplicationFailure.create({ type: FailureType.InvalidConfig, message, nonRetryable: true });
+  }
   const requestedAt = Date.now();
-  // Where the worker holds TOLLGATE_APPROVAL_SECRET, only a signed request rolls anything back, once.
+  // Where the worker holds approver keys (TOLLGATE_APPROVER_KEYS), only a request signed by `by` rolls anything back, once.
   // Runs started before this check existed replay without it.
   const verdict = patched(SIGNED_ROLLBACK_PATCH)
     ? await approvalActivities().verifyApproval({
@@ -74,7 +76,19 @@ export async function rollbackEnvironment(
     const environment = { ...input.environment, app: input.app };
     const result = await environmentActivities(`rollback ${environment.name}`).rollbackToPrevious({
       environment,
+      ...(input.requestId ? { requestId: input.requestId } : {}),
     });
+    if (result.changed === false) {
+      // Rolled back before by another request: on record, but no second rollback is counted.
+      await compensationActivities('audit trail').recordAudit([
+        entry(
+          'unchanged',
+          `${input.reason} (${input.environment.name}: nothing changed; already rolled back from ${result.from ?? 'none'} to ${result.to ?? 'none'}${result.at ? ` at ${result.at}` : ''})`,
+          result.to ?? undefined,
+        ),
+      ]);
+      return result;
+    }
     await compensationActivities('audit trail').recordAudit([
       entry(
         'rolled-back',

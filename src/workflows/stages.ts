@@ -96,7 +96,7 @@ export function compensationActivities(summary: string): Activities {
   });
 }
 
-/** Approval checks as local activities: they run on the worker holding TOLLGATE_APPROVAL_SECRET, in milliseconds. */
+/** Approval checks as local activities: they run on the worker holding the approvers' public keys, in milliseconds. */
 export function approvalActivities(): Activities {
   return proxyLocalActivities<Activities>({
     startToCloseTimeout: '10 seconds',

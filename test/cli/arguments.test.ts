@@ -120,6 +120,16 @@ const CASES: ArgumentCase[] = [
     says: /^tollgate: .*tollgate\.config\.ts has no environment "qa": configured: none/,
   },
   {
+    name: 'promote with an empty --by',
+    args: () => ['promote', finishedRun, '--by', ' '],
+    says: /^tollgate: promote --by is empty: name who is deciding/,
+  },
+  {
+    name: 'rollback with an empty --by',
+    args: () => ['rollback', finishedRun, '--by', ''],
+    says: /^tollgate: rollback --by is empty: name who is deciding/,
+  },
+  {
     name: 'promote on a finished run',
     args: () => ['promote', finishedRun, '--by', 'alice'],
     says: /^tollgate: run test-arguments-\w+ has finished \(COMPLETED\); to undo a finished release use `tollgate rollback --env <env>`/,

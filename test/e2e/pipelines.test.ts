@@ -18,6 +18,7 @@ import { appFiles, startSite } from '../support/apps.js';
 import { freePort, waitForPhase } from '../support/delivery.js';
 import { fixtureRepo } from '../support/stages.js';
 import { startTestServer } from '../support/temporal.js';
+import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 let env: TestWorkflowEnvironment;
 const workers: ChildProcess[] = [];
@@ -102,7 +103,7 @@ describe('pipelines as data', () => {
 
     const run = await site.cli('run', '-c', join(repo, 'tollgate.config.ts'), '--wait', '--json');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const { status } = JSON.parse(run.stdout) as { status: ReleaseStatus };
+    const { status } = parseCliJson('run', run.stdout) as unknown as { status: ReleaseStatus };
     const names = ['lint', 'unit-tests', 'contract-tests', 'license-check', 'package'];
     for (const name of names) assert.equal(status.stages[name]?.state, 'succeeded', name);
     // The two test stages overlapped: each started before the other ended (the meeting proves they had to).

@@ -14,6 +14,7 @@ import type { ReleasePhase } from '../../src/types.js';
 import { buildSampleApp } from '../support/delivery.js';
 import { startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 import { Scenario, type ScenarioOptions } from './cli.js';
+import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 /** Every status entry of the sample's full pipeline: its six stages, then staging's and production's steps. */
 const ALL_STAGES = [
@@ -79,7 +80,10 @@ describe('tollgate end to end', () => {
     assert.match(run.stdout, /http:\/\/localhost:8233\/namespaces\/default\/workflows\/release-saas-app\//);
     const summary = readFileSync(summaryFile, 'utf8');
     assert.ok(summary.includes(`### Tollgate: saas-app @ \`${commit.slice(0, 12)}\` — succeeded`), summary);
-    assert.match(summary, /\| test-suite \| succeeded \| 1 \| [\d.]+ s \|/);
+    assert.match(
+      summary,
+      /\| \[test-suite\]\(http:\/\/localhost:8233\/[^)]+\) \| succeeded \| 1 \| [\d.]+ s \|/,
+    );
     assert.match(summary, /\[release-saas-app in the Temporal UI\]\(http:\/\/localhost:8233\//);
     const production = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
     assert.ok(production.current?.startsWith(`saas-app-${commit.slice(0, 7)}-`), production.current ?? '');
@@ -123,17 +127,30 @@ describe('tollgate end to end', () => {
     const promoted = await s.cli('promote', 'release-saas-app', '--by', 'alice', '--reason', 'looks good');
     assert.equal(promoted.code, 0, promoted.stderr);
     assert.equal((await first).code, 0);
+    // The refused promote is on record with who asked and why, in the trail the worker writes.
+    const trail = readFileSync(join(s.home, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { action: string; by: string; outcome: string; reason: string });
+    assert.ok(
+      trail.some(
+        (e) =>
+          e.action === 'promote' &&
+          e.by === 'mallory' &&
+          e.outcome === 'refused' &&
+          /mallory is not an approver/.test(e.reason),
+      ),
+      JSON.stringify(trail),
+    );
     const second = await queued;
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.match(second.stderr, /Waiting for the release lane, held by release-saas-app/);
     assert.ok((await s.serving('production'))?.startsWith(`saas-app-${lane[2]!.slice(0, 7)}-`));
 
     const history = await s.cli('history', '--json');
-    const rows = JSON.parse(history.stdout) as {
-      commit: string;
-      outcome: string;
-      promotedBy: string | null;
-    }[];
+    const { runs: rows } = parseCliJson('history', history.stdout) as unknown as {
+      runs: { commit: string; outcome: string; promotedBy: string | null }[];
+    };
     // The server is shared with the other scenarios: keep this one's releases.
     assert.deepEqual(
       rows.filter((r) => lane.includes(r.commit)).map((r) => [r.commit, r.outcome, r.promotedBy]),
@@ -141,6 +158,24 @@ describe('tollgate end to end', () => {
         [lane[2], 'succeeded', 'tollgate'],
         [lane[0], 'succeeded', 'alice'],
       ],
+    );
+
+    const stranger = await s.cli(
+      'rollback',
+      '--env',
+      'production',
+      '--by',
+      'mallory',
+      '--reason',
+      'let me in',
+      '-c',
+      s.configPath,
+    );
+    assert.equal(stranger.code, 2, stranger.stdout + stranger.stderr);
+    assert.match(stranger.stderr, /rollback refused: mallory is not an approver of saas-app/);
+    assert.match(
+      readFileSync(join(s.home, 'audit.jsonl'), 'utf8'),
+      /"action":"rollback","by":"mallory".*"outcome":"refused"/,
     );
 
     const rollback = await s.cli(
@@ -155,10 +190,78 @@ describe('tollgate end to end', () => {
       s.configPath,
     );
     assert.equal(rollback.code, 0, rollback.stderr);
+    assert.match(rollback.stdout, /✓ production rolled back: saas-app-/);
     assert.ok((await s.serving('production'))?.startsWith(`saas-app-${lane[0]!.slice(0, 7)}-`));
+    // A second rollback finds nothing to do: it says so, and moves nothing.
+    const again = await s.cli(
+      'rollback',
+      '--env',
+      'production',
+      '--by',
+      'alice',
+      '--reason',
+      'revert lane003 again',
+      '--json',
+      '-c',
+      s.configPath,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    const repeat = parseCliJson('rollback', again.stdout) as unknown as {
+      workflowId: string;
+      changed: boolean;
+      to: string;
+    };
+    assert.equal(repeat.changed, false);
+    assert.match(repeat.workflowId, /^rollback-saas-app-production-/);
+    assert.ok(repeat.to.startsWith(`saas-app-${lane[0]!.slice(0, 7)}-`));
+    assert.ok((await s.serving('production'))?.startsWith(`saas-app-${lane[0]!.slice(0, 7)}-`));
+
+    // From here on no worker runs: closed runs are read from their history alone.
+    await s.killWorkers();
+    // The rollbacks ran under their own ids: the lane still shows the last release.
+    const status = await s.cli('status', 'release-saas-app', '--json');
+    assert.equal(status.code, 0, status.stderr);
+    const last = parseCliJson('status', status.stdout) as unknown as {
+      phase: string;
+      source: { commit: string };
+    };
+    assert.deepEqual([last.phase, last.source.commit], ['succeeded', lane[2]]);
+    const watched = await s.cli('watch', 'release-saas-app');
+    assert.equal(watched.code, 0, watched.stdout + watched.stderr);
+    assert.match(watched.stdout, /✓ release succeeded/);
+
+    const after = parseCliJson(
+      'history',
+      (await s.cli('history', '--json', '--app', 'saas-app')).stdout,
+    ) as unknown as {
+      runs: { kind: string; outcome: string; environment: string | null }[];
+    };
+    assert.deepEqual(
+      after.runs.filter((r) => r.kind === 'rollback').map((r) => [r.environment, r.outcome]),
+      [
+        ['production', 'unchanged'],
+        ['production', 'rolled-back'],
+        ['production', 'refused'],
+      ],
+    );
+    const stats = parseCliJson(
+      'stats',
+      (await s.cli('stats', '--json', '--app', 'saas-app')).stdout,
+    ) as unknown as {
+      changeFailureRate: { reverted: number };
+      timeToRestore: { count: number };
+    };
+    assert.equal(stats.changeFailureRate.reverted, 1, 'the reverted release is a change failure, once');
+    assert.ok(stats.timeToRestore.count >= 1);
+
+    // A CI step that promotes again after the release moved on is told who did, and succeeds...
     const finished = await s.cli('promote', 'release-saas-app', '--by', 'alice');
-    assert.equal(finished.code, 2);
-    assert.match(finished.stderr, /has finished/);
+    assert.equal(finished.code, 0, finished.stderr);
+    assert.match(finished.stdout, /already promoted into production by tollgate at \d{4}-/);
+    // ...but only an approver's repeat: anyone else's is still refused.
+    const outsider = await s.cli('promote', 'release-saas-app', '--by', 'mallory');
+    assert.equal(outsider.code, 2);
+    assert.match(outsider.stderr, /has finished/);
   });
 
   for (const phase of ['deploying', 'verifying'] as const) {

@@ -18,6 +18,7 @@ import type { CliResult } from '../support/cli.js';
 import { freePort } from '../support/delivery.js';
 import { gitIn } from '../support/stages.js';
 import { startTestServer } from '../support/temporal.js';
+import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 let env: TestWorkflowEnvironment;
 const workers: ChildProcess[] = [];
@@ -81,7 +82,10 @@ describe('a release is one commit', () => {
 
     const run = await cli('run', '-c', app.config, '--ref', commitA.slice(0, 7), '--wait', '--json');
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    const summary = JSON.parse(run.stdout) as { status: ReleaseStatus; workflowId: string };
+    const summary = parseCliJson('run', run.stdout) as unknown as {
+      status: ReleaseStatus;
+      workflowId: string;
+    };
     assert.equal(summary.status.source.commit, commitA, 'the short SHA was resolved to the full one');
     assert.equal(summary.status.source.tree, treeA);
     assert.equal(readFileSync(app.out, 'utf8'), 'v1\n', "A's file is what the stage saw");
@@ -102,11 +106,12 @@ describe('a release is one commit', () => {
     const described = await env.client.workflow.getHandle(summary.workflowId).describe();
     assert.equal(described.typedSearchAttributes.get(SEARCH_KEYS.revision), commitA);
     assert.equal(described.typedSearchAttributes.get(SEARCH_KEYS.tree), treeA);
-    const history = JSON.parse((await cli('history', '--json', '--app', 'notes-api')).stdout) as {
-      commit: string;
-      tree: string;
-      dirty: boolean;
-    }[];
+    const { runs: history } = parseCliJson(
+      'history',
+      (await cli('history', '--json', '--app', 'notes-api')).stdout,
+    ) as unknown as {
+      runs: { commit: string; tree: string; dirty: boolean }[];
+    };
     assert.deepEqual(
       history.map((r) => [r.commit, r.tree, r.dirty]),
       [[commitA, treeA, false]],

@@ -13,6 +13,7 @@ import type { StagePlan } from '../../src/types.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 const CLI = join(ROOT, 'dist/src/client.js');
 const ESC = '\u001b';
@@ -112,7 +113,7 @@ describe('tollgate watch', () => {
     const events = w.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+      .map((line) => parseCliJson('watch', line));
     assert.ok(
       events.some((e) => e.event === 'stage' && e.stage === 'quick-health-check' && e.state === 'succeeded'),
       shown,

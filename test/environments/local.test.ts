@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Environment } from '../../src/environments/environment.js';
+import type { Environment, RollbackResult } from '../../src/environments/environment.js';
 import {
   createLocalEnvironment,
   envPaths,
@@ -13,6 +13,7 @@ import {
   listLocalEnvironments,
   stopEnvironment,
 } from '../../src/environments/local/index.js';
+import { INHERITED_ENV } from '../../src/environments/local/launch.js';
 import { freePort } from '../../src/environments/local/net.js';
 import { isAlive } from '../../src/environments/local/processes.js';
 import {
@@ -25,6 +26,9 @@ import {
   removeHome,
   tempHome,
 } from './local-harness.js';
+
+/** A rollback's answer without its time. */
+const pick = ({ from, to, changed }: RollbackResult): Omit<RollbackResult, 'at'> => ({ from, to, changed });
 
 const NAME = 'staging';
 const KEY = { app: 'fixture', name: NAME };
@@ -66,6 +70,38 @@ void test('answers 503 with a JSON reason when no release is active', async (t) 
   assert.equal((JSON.parse(h.body) as { error: string }).error, 'no_active_release');
 });
 
+void test("the supervisor and its releases get only the inherited environment, never the worker's secrets", async (t) => {
+  const planted = { STRIPE_SECRET_KEY: 'sk_test_planted_in_the_worker', TEMPORAL_ADDRESS: '127.0.0.1:1' };
+  Object.assign(process.env, planted);
+  t.after(() => {
+    for (const key of Object.keys(planted)) delete process.env[key];
+  });
+  const { env, home } = await setup(t);
+  const deployed = await env.deploy(
+    fixtureSpec('rel-env', await fixtureArtifact(home, 'rel-env'), { RELEASE_ONLY: 'yes' }),
+  );
+  const environOf = (pid: number): Map<string, string> =>
+    new Map(
+      readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+  const { pid } = JSON.parse(readFileSync(envPaths(home, KEY).pidFile, 'utf8')) as { pid: number };
+  const supervisor = environOf(pid);
+  const release = environOf(deployed.pid);
+  for (const seen of [supervisor, release]) {
+    for (const key of Object.keys(planted)) assert.equal(seen.has(key), false, `${key} leaked`);
+  }
+  assert.deepEqual(
+    [...supervisor.keys()].filter((k) => !(INHERITED_ENV as readonly string[]).includes(k)),
+    [],
+    'the supervisor has nothing but the inherited variables',
+  );
+  assert.equal(supervisor.get('PATH'), process.env.PATH);
+  assert.equal(release.get('RELEASE_ONLY'), 'yes', "the release's own env still reaches it");
+});
+
 void test('deploy, activate, switch and roll back', async (t) => {
   const { env, home } = await setup(t);
   await deployFixture(env, home, 'rel-a');
@@ -87,12 +123,14 @@ void test('deploy, activate, switch and roll back', async (t) => {
   assert.equal(await servedBy(env), 'rel-b');
   assert.equal((await env.previous())?.releaseId, 'rel-a');
 
-  assert.deepEqual(await env.rollback(), { from: 'rel-b', to: 'rel-a' });
+  const first = await env.rollback('request-1');
+  assert.deepEqual({ ...first, at: undefined }, { from: 'rel-b', to: 'rel-a', changed: true, at: undefined });
   assert.equal(await servedBy(env), 'rel-a');
+  assert.deepEqual(await env.rollback('request-1'), first, 'a retried request answers the same');
   assert.deepEqual(
-    await env.rollback(),
-    { from: 'rel-b', to: 'rel-a' },
-    'a retried rollback answers the same',
+    await env.rollback('request-2'),
+    { ...first, changed: false },
+    'another request after the switch changes nothing, and says when the switch was',
   );
   assert.equal(await servedBy(env), 'rel-a');
   assert.equal(await env.previous(), null);
@@ -252,7 +290,7 @@ void test('a parked release stays stopped when the supervisor restarts', async (
     ['r1', false],
     ['r2', true],
   ]);
-  assert.deepEqual(await env.rollback(), { from: 'r2', to: 'r1' });
+  assert.deepEqual(pick(await env.rollback()), { from: 'r2', to: 'r1', changed: true });
   assert.equal(await servedBy(env), 'r1');
 });
 
@@ -292,7 +330,11 @@ void test('retire refuses the current release and stops the previous one', async
   assert.equal(isAlive(previousPid), false);
   assert.equal(existsSync(join(home, 'envs', KEY.app, NAME, 'releases', 'rel-a')), false);
   assert.equal(await env.previous(), null);
-  assert.deepEqual(await env.rollback(), { from: null, to: null }, 'nothing left to roll back to');
+  assert.deepEqual(
+    await env.rollback(),
+    { from: null, to: null, changed: false },
+    'nothing left to roll back to',
+  );
   await env.retire('rel-a'); // idempotent
   assert.equal(await servedBy(env), 'rel-b');
 });
@@ -348,6 +390,6 @@ void test('settle parks the previous release for rollback and deletes older ones
   ]);
   assert.equal(status.previous, 'r2');
   // A rollback after the window restarts the parked release and serves it.
-  assert.deepEqual(await env.rollback(), { from: 'r3', to: 'r2' });
+  assert.deepEqual(pick(await env.rollback()), { from: 'r3', to: 'r2', changed: true });
   assert.equal(await servedBy(env), 'r2');
 });

@@ -1,6 +1,7 @@
 /**
- * Approvals end to end: the real CLI's default identity, and signed approvals (TOLLGATE_APPROVAL_SECRET)
- * against a real dev server, a real worker and the sample app released through local environments.
+ * Approvals end to end: the real CLI's default identity, and approvals signed with approvers' key pairs
+ * (TOLLGATE_APPROVER_KEY where the CLI runs, TOLLGATE_APPROVER_KEYS on the worker) against a real dev
+ * server, a real worker and the sample app released through local environments.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { AuditEntry, DecisionArgs } from '../../src/types.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { queryStatus } from '../../src/cli/runs.js';
 import { promoteSignal, promoteUpdate } from '../../src/workflows/messages.js';
+import { testApprovers } from '../support/approvers.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import {
   APP_SECRETS,
@@ -28,8 +30,10 @@ import {
 } from '../support/delivery.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
-const SECRET = 'integration-test-approval-secret';
 const APPROVERS = ['release-manager', 'alice', 'bob'];
+// The worker's keys file lists alice and bob; release-manager (an approver) and mallory have key
+// pairs the worker does not know.
+const KEYS = testApprovers(['alice', 'bob'], ['release-manager', 'mallory']);
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -51,15 +55,17 @@ function cleanEnv(): NodeJS.ProcessEnv {
     'GITLAB_USER_LOGIN',
     'BUILDKITE_BUILD_CREATOR',
     'TOLLGATE_APPROVAL_SECRET',
+    'TOLLGATE_APPROVER_KEY',
+    'TOLLGATE_APPROVER_KEYS',
   ])
     delete clean[name];
   return clean;
 }
 
-/** A worker (with `secret` as TOLLGATE_APPROVAL_SECRET, if given) and a run of the sample app waiting at a manual gate. */
+/** A worker (with `keysFile` as TOLLGATE_APPROVER_KEYS, if given) and a run of the sample app waiting at a manual gate. */
 async function waitingRun(
   label: string,
-  secret: string | undefined,
+  keysFile: string | undefined,
   options: ChainOptions = {},
 ): Promise<{
   worker: Worker;
@@ -75,7 +81,7 @@ async function waitingRun(
       secretSource: {
         ...cleanEnv(),
         ...APP_SECRETS,
-        ...(secret ? { TOLLGATE_APPROVAL_SECRET: secret } : {}),
+        ...(keysFile ? { TOLLGATE_APPROVER_KEYS: keysFile } : {}),
       },
     });
   const worker = await nextWorker();
@@ -127,18 +133,22 @@ function promoteDirectly(handle: WorkflowHandle, args: DecisionArgs): Promise<un
   return handle.executeUpdate(promoteUpdate, { args: [args] });
 }
 
-/** `args` signed with `secret` for this run (at `at`, now by default). */
+/** `args` signed with `signer`'s private key for this run (at `at`, now by default). */
 async function signedFor(
   handle: WorkflowHandle,
   args: DecisionArgs,
-  secret: string,
+  signer: string,
   at = new Date(),
 ): Promise<DecisionArgs> {
   const { runId } = await handle.describe();
   const fields = { workflowId: handle.workflowId, runId, action: 'promote' as const, by: args.by };
   return {
     ...args,
-    signature: signApproval(secret, { ...fields, ...(args.reason ? { reason: args.reason } : {}) }, at),
+    signature: signApproval(
+      KEYS.privateKey(signer),
+      { ...fields, ...(args.reason ? { reason: args.reason } : {}) },
+      at,
+    ),
   };
 }
 
@@ -151,7 +161,7 @@ function refusedWith(pattern: RegExp): (error: unknown) => boolean {
 }
 
 describe('approvals', () => {
-  it('without a secret: promote defaults to the CI actor; a non-approver is refused', async () => {
+  it('without approver keys: promote defaults to the CI actor; a non-approver is refused', async () => {
     const { worker, start } = await waitingRun('approve-plain', undefined);
     await worker.runUntil(async () => {
       const handle = await start();
@@ -166,7 +176,13 @@ describe('approvals', () => {
       const result = await handle.result();
       assert.equal(result.outcome, 'succeeded');
       assert.equal(result.status.environments.production?.gate?.decidedBy, 'release-manager');
-      const promotion = result.status.audit.find((e) => e.action === 'promote');
+      const [refusal, promotion] = result.status.audit.filter((e) => e.action === 'promote');
+      assert.deepEqual(
+        [refusal?.by, refusal?.outcome, refusal?.environment],
+        ['mallory', 'refused', 'production'],
+        "the refused promote is on the run's audit trail",
+      );
+      assert.match(refusal?.reason ?? '', /^refused: mallory is not an approver of saas-app in production/);
       assert.deepEqual(
         [promotion?.by, promotion?.reason, promotion?.outcome],
         ['release-manager', 'green', 'accepted'],
@@ -174,8 +190,8 @@ describe('approvals', () => {
     });
   });
 
-  it('with a secret on the worker: only signed updates pass; signals, unsigned, forged and stale ones are refused', async () => {
-    const { worker, start } = await waitingRun('approve-signed', SECRET);
+  it("with approver keys on the worker: only updates signed with the approver's own key pass; signals, unsigned, other keys' and stale ones are refused", async () => {
+    const { worker, start } = await waitingRun('approve-signed', KEYS.keysFile);
     await worker.runUntil(async () => {
       const handle = await start();
 
@@ -185,20 +201,32 @@ describe('approvals', () => {
       assert.deepEqual([signal?.action, signal?.by, signal?.outcome], ['promote', 'alice', 'refused']);
       assert.equal(signal?.reason, 'refused: signed approvals are required: use tollgate promote');
 
-      // Server access only: an unsigned update is rejected by the validator, before it enters history.
+      // Server access only: an unsigned update is refused, and the refusal is audited.
       await assert.rejects(
         promoteDirectly(handle, { by: 'alice' }),
         refusedWith(
-          /^TOLLGATE_APPROVAL_SECRET is set on the worker but this promote is unsigned: set TOLLGATE_APPROVAL_SECRET where you run tollgate$/,
+          /^the worker holds approver keys \(TOLLGATE_APPROVER_KEYS\) but this promote is unsigned: set TOLLGATE_APPROVER_KEY to your private key file where you run tollgate \(make one with `tollgate keys new --approver <name>`\)$/,
         ),
       );
-      // Signed, but with another secret: the worker's check refuses it, and the refusal is audited.
+      // bob, through the real CLI, signs a promote that claims to be alice's: his key is not hers.
+      const asAlice = await cliAs(
+        'alice',
+        { TOLLGATE_APPROVER_KEY: KEYS.keyFile('bob') },
+        'promote',
+        handle.workflowId,
+      );
+      assert.equal(asAlice.code, 2, asAlice.stderr);
+      assert.match(
+        asAlice.stderr,
+        /promote refused: the signature on this promote by alice was signed with bob's key \(key id [0-9a-f]{16}\), not alice's/,
+      );
+      // A key the worker does not hold (mallory's own), signing as alice.
       await assert.rejects(
-        promoteDirectly(handle, await signedFor(handle, { by: 'alice' }, 'a-guessed-secret')),
-        refusedWith(/the signature on this promote by alice was made with another key/),
+        promoteDirectly(handle, await signedFor(handle, { by: 'alice' }, 'mallory')),
+        refusedWith(/the signature on this promote by alice was made with a key the worker does not hold/),
       );
       // alice's valid signature, replayed under bob's name.
-      const alices = await signedFor(handle, { by: 'alice' }, SECRET);
+      const alices = await signedFor(handle, { by: 'alice' }, 'alice');
       await assert.rejects(
         promoteDirectly(handle, { ...alices, by: 'bob' }),
         refusedWith(/does not match this run, action, identity and reason/),
@@ -207,7 +235,7 @@ describe('approvals', () => {
       await assert.rejects(
         promoteDirectly(
           handle,
-          await signedFor(handle, { by: 'alice' }, SECRET, new Date(Date.now() - 7 * 60_000)),
+          await signedFor(handle, { by: 'alice' }, 'alice', new Date(Date.now() - 7 * 60_000)),
         ),
         refusedWith(
           /^signature for promote by alice is 7 minutes old \(limit 5 min\): run tollgate promote again$/,
@@ -221,24 +249,54 @@ describe('approvals', () => {
         [
           ['alice', 'refused', 'refused'],
           ['alice', 'refused', 'refused'],
+          ['alice', 'refused', 'refused'],
+          ['alice', 'refused', 'refused'],
           ['bob', 'refused', 'refused'],
           ['alice', 'refused', 'refused'],
         ],
-        'the signal and the three forged updates are in the audit trail (the unsigned one never entered history)',
+        'the signal, the unsigned update and the four wrongly signed ones are all in the audit trail',
       );
-      assert.match(requests[1]!.reason, /made with another key/);
-      assert.match(requests[3]!.reason, /7 minutes old/);
+      assert.match(requests[1]!.reason, /this promote is unsigned/);
+      assert.match(requests[2]!.reason, /signed with bob's key \(key id [0-9a-f]{16}\), not alice's/);
+      assert.match(requests[3]!.reason, /a key the worker does not hold/);
+      assert.match(requests[4]!.reason, /does not match this run, action, identity and reason/);
+      assert.match(requests[5]!.reason, /7 minutes old/);
 
-      // A CLI where the secret is missing says so; the CLI with the secret signs, and is accepted.
+      // An approver whose public key the worker lacks, signing with their own key: the refusal names the file.
+      const unknown = await cliAs(
+        'release-manager',
+        { TOLLGATE_APPROVER_KEY: KEYS.keyFile('release-manager') },
+        'promote',
+        handle.workflowId,
+      );
+      assert.equal(unknown.code, 2, unknown.stderr);
+      assert.ok(
+        unknown.stderr.includes(`promote refused: no public key for release-manager in ${KEYS.keysFile}`),
+        unknown.stderr,
+      );
+      // A CLI without a key says so; one still set up for the retired shared secret says how to move.
       const unsigned = await cliAs('alice', {}, 'promote', handle.workflowId);
       assert.equal(unsigned.code, 2, unsigned.stderr);
       assert.match(
         unsigned.stderr,
-        /promote refused: TOLLGATE_APPROVAL_SECRET is set on the worker but this promote is unsigned/,
+        /promote refused: the worker holds approver keys \(TOLLGATE_APPROVER_KEYS\) but this promote is unsigned/,
       );
+      const retired = await cliAs(
+        'alice',
+        { TOLLGATE_APPROVAL_SECRET: 'old-shared-secret' },
+        'promote',
+        handle.workflowId,
+      );
+      assert.equal(retired.code, 2, retired.stderr);
+      assert.match(
+        retired.stderr,
+        /TOLLGATE_APPROVAL_SECRET is set, but the shared approval secret was replaced by per-approver key pairs .*`tollgate keys new --approver <name>`/,
+      );
+      assert.equal((await queryStatus(handle)).phase, 'awaiting-promotion', 'still waiting');
+      // alice's own key: accepted.
       const promoted = await cliAs(
         'alice',
-        { TOLLGATE_APPROVAL_SECRET: SECRET },
+        { TOLLGATE_APPROVER_KEY: KEYS.keyFile('alice') },
         'promote',
         handle.workflowId,
         '--reason',
@@ -258,16 +316,16 @@ describe('approvals', () => {
     });
   });
 
-  it('with a secret: two signed promotes at once, the first wins; a signed CLI rollback during verification', async () => {
-    const { worker, start, nextWorker } = await waitingRun('approve-race', SECRET, {
+  it('with approver keys: two signed promotes at once, the first wins; a signed CLI rollback during verification', async () => {
+    const { worker, start, nextWorker } = await waitingRun('approve-race', KEYS.keysFile, {
       verification: { durationMs: 120_000 },
     });
     const handle = await worker.runUntil(start());
     // With no worker running, both updates wait at the server and reach the next worker in one
     // workflow task: both pass the validator, and the handlers' checks run concurrently.
     const outcomes = Promise.allSettled([
-      promoteDirectly(handle, await signedFor(handle, { by: 'alice' }, SECRET)),
-      promoteDirectly(handle, await signedFor(handle, { by: 'bob' }, SECRET)),
+      promoteDirectly(handle, await signedFor(handle, { by: 'alice' }, 'alice')),
+      promoteDirectly(handle, await signedFor(handle, { by: 'bob' }, 'bob')),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await (
@@ -296,7 +354,7 @@ describe('approvals', () => {
 
       const rolledBack = await cliAs(
         'bob',
-        { TOLLGATE_APPROVAL_SECRET: SECRET },
+        { TOLLGATE_APPROVER_KEY: KEYS.keyFile('bob') },
         'rollback',
         handle.workflowId,
         '--reason',

@@ -1,6 +1,7 @@
 /**
  * `rollback --env` under signed approvals: the rollbackEnvironment workflow has the worker check the
- * request's signature before it touches the environment, and records a refusal in the audit trail.
+ * request's signature against the approvers' public keys before it touches the environment, once per
+ * request, and records a refusal in the audit trail.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,13 +11,21 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApproverKeyError } from '../../src/approvals/keys.js';
 import { signApproval } from '../../src/approvals/sign.js';
 import { FailureType } from '../../src/failures.js';
 import type { AuditEntry, EnvironmentPlan } from '../../src/types.js';
 import type { RollbackInput, rollbackEnvironment } from '../../src/workflows/rollback.js';
+import { testApprovers } from '../support/approvers.js';
 import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
-const SECRET = `approval-secret-${randomUUID()}`;
+// The worker knows alice's and bob's public keys; mallory has a key pair of her own.
+const KEYS = testApprovers(['alice', 'bob'], ['mallory']);
+const workerEnv = (): NodeJS.ProcessEnv => {
+  const source: NodeJS.ProcessEnv = { ...process.env, TOLLGATE_APPROVER_KEYS: KEYS.keysFile };
+  delete source.TOLLGATE_APPROVAL_SECRET;
+  return source;
+};
 const environment: EnvironmentPlan = {
   app: 'fixture',
   name: 'production',
@@ -62,7 +71,7 @@ function request(sign: (workflowId: string, requestId: string) => RollbackInput[
   return { home, taskQueue, workflowId, input };
 }
 
-/** Runs rollbackEnvironment on a worker holding SECRET; returns the failure (if any) and the audit trail written. */
+/** Runs rollbackEnvironment on a worker holding KEYS; returns the failure (if any) and the audit trail written. */
 async function run({
   home,
   taskQueue,
@@ -70,7 +79,7 @@ async function run({
   input,
 }: Request): Promise<{ error: unknown; audit: AuditEntry[] }> {
   const worker = await createTestWorker(env, taskQueue, home, {
-    secretSource: { ...process.env, TOLLGATE_APPROVAL_SECRET: SECRET },
+    secretSource: workerEnv(),
   });
   const error = await worker
     .runUntil(
@@ -94,8 +103,17 @@ async function run({
 const rollbackWith = (sign: (workflowId: string, requestId: string) => RollbackInput['signature']) =>
   run(request(sign));
 
-const signedBySecret = (workflowId: string, requestId: string) =>
-  signApproval(SECRET, { workflowId, runId: requestId, action: 'rollback', by: 'alice', reason: 'revert' });
+/** alice's request, signed with `signer`'s private key. */
+const signedBy =
+  (signer: string) =>
+  (workflowId: string, requestId: string): RollbackInput['signature'] =>
+    signApproval(KEYS.privateKey(signer), {
+      workflowId,
+      runId: requestId,
+      action: 'rollback',
+      by: 'alice',
+      reason: 'revert',
+    });
 
 /** Past the signature check: the environment (never deployed here) is what fails, not the approval. */
 function assertReachedEnvironment(error: unknown, home: string): void {
@@ -118,14 +136,14 @@ function failureOf(error: unknown): ApplicationFailure {
   return error.cause;
 }
 
-describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
+describe('rollback --env with approver keys (TOLLGATE_APPROVER_KEYS) on the worker', () => {
   it('refuses an unsigned request before touching the environment, and audits the refusal', async () => {
     const { error, audit } = await rollbackWith(() => undefined);
     const failure = failureOf(error);
     assert.equal(failure.type, FailureType.ApprovalRefused);
     assert.match(
       failure.message,
-      /this rollback is unsigned: set TOLLGATE_APPROVAL_SECRET where you run tollgate/,
+      /this rollback is unsigned: set TOLLGATE_APPROVER_KEY to your private key file where you run tollgate/,
     );
     assert.deepEqual(
       audit.map((e) => [e.action, e.by, e.outcome]),
@@ -133,22 +151,21 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
     );
   });
 
-  it('refuses a request signed with another secret', async () => {
-    const { error, audit } = await rollbackWith((workflowId, requestId) =>
-      signApproval('another-secret', {
-        workflowId,
-        runId: requestId,
-        action: 'rollback',
-        by: 'alice',
-        reason: 'revert',
-      }),
+  it("refuses alice's request signed with bob's key, or with a key the worker does not hold", async () => {
+    const bobs = await rollbackWith(signedBy('bob'));
+    const failure = failureOf(bobs.error);
+    assert.equal(failure.type, FailureType.ApprovalRefused);
+    assert.match(failure.message, /signed with bob's key \(key id [0-9a-f]{16}\), not alice's/);
+    assert.deepEqual(
+      bobs.audit.map((e) => [e.by, e.outcome]),
+      [['alice', 'refused']],
     );
-    assert.equal(failureOf(error).type, FailureType.ApprovalRefused);
-    assert.equal(audit[0]?.outcome, 'refused');
+    const mallorys = failureOf((await rollbackWith(signedBy('mallory'))).error);
+    assert.match(mallorys.message, /made with a key the worker does not hold/);
   });
 
   it('lets a properly signed request through to the environment', async () => {
-    const signed = request(signedBySecret);
+    const signed = request(signedBy('alice'));
     const { error, audit } = await run(signed);
     assertReachedEnvironment(error, signed.home);
     recordHistory(env, signed.workflowId, 'rollback-env-signed');
@@ -159,7 +176,7 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
   });
 
   it('refuses the same signed request to a second run, even under the same workflow id', async () => {
-    const once = request(signedBySecret);
+    const once = request(signedBy('alice'));
     assertReachedEnvironment((await run(once)).error, once.home);
     const { error, audit } = await run(once);
     const failure = failureOf(error);
@@ -171,6 +188,20 @@ describe('rollback --env with TOLLGATE_APPROVAL_SECRET on the worker', () => {
         ['rollback', 'failed'],
         ['rollback', 'refused'],
       ],
+    );
+  });
+
+  it('a worker whose keys file is missing does not start, naming the variable and the file', async () => {
+    const missing = join(tempDir('env-rollback'), 'approver-keys.json');
+    const { taskQueue } = uniqueIds('env-rollback');
+    await assert.rejects(
+      async () =>
+        createTestWorker(env, taskQueue, tempDir('env-rollback'), {
+          secretSource: { ...workerEnv(), TOLLGATE_APPROVER_KEYS: missing },
+        }),
+      (error: unknown) =>
+        error instanceof ApproverKeyError &&
+        error.message.startsWith(`TOLLGATE_APPROVER_KEYS=${missing} cannot be read (ENOENT)`),
     );
   });
 });

@@ -72,7 +72,7 @@ describe('tollgate stats', () => {
       cancelled: 0,
     });
     assert.deepEqual(m.successRate, { numerator: 2, denominator: 3, rate: 2 / 3 });
-    assert.equal(m.seed.pipelineSuccessRate, 2 / 3);
+    assert.equal(m.summary.successRate, 2 / 3);
     // No environments in the fixture: nothing reached production.
     assert.deepEqual(m.deploymentFrequency, { deployments: 0, days: 7, perDay: 0 });
     assert.equal(m.changeFailureRate.rate, null);
@@ -91,7 +91,7 @@ describe('tollgate stats', () => {
     const rag = m.stages.find((s) => s.stage === 'test-rag-engine')!;
     assert.ok(rag.p50Ms! >= 1000 && rag.p95Ms! >= rag.p50Ms!, JSON.stringify(rag));
     assert.equal(m.pipelineTime.count, 3);
-    assert.ok(m.seed.averagePipelineTimeMs! > 1000);
+    assert.ok(m.summary.averagePipelineTimeMs! > 1000);
     const today = new Date().toISOString().slice(0, 10);
     assert.deepEqual(
       m.daily.find((d) => d.date === today),

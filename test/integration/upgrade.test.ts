@@ -8,7 +8,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -34,6 +33,7 @@ import {
   stopSampleEnvironments,
   waitForPhase,
 } from '../support/delivery.js';
+import { testApprovers } from '../support/approvers.js';
 import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 
 /** v0.1: the commit whose histories are in test/fixtures/histories/schema-1/v0.1. */
@@ -43,7 +43,8 @@ const SCHEMA_1 = '272164018feba299372ead16d2a24375ee17b51d';
 
 /** The release workflow as schema 1 clients started it. */
 type ReleaseWorkflowV1 = (input: ReleaseInputV1) => Promise<ReleaseResultV1>;
-const SECRET = `approval-secret-${randomUUID()}`;
+// alice's key pair: her public key in the upgraded worker's TOLLGATE_APPROVER_KEYS file.
+const KEYS = testApprovers(['alice']);
 
 let env: TestWorkflowEnvironment;
 const bundles = new Map<string, { code: string }>();
@@ -169,9 +170,9 @@ it(
     assert.equal(waiting.environments.production?.gate?.state, 'waiting');
     const beforeUpgrade = (await handle.fetchHistory()).events?.length ?? 0;
 
-    // Today's worker, holding TOLLGATE_APPROVAL_SECRET: the old run must now take signed decisions only.
+    // Today's worker, holding approver keys: the old run must now take signed decisions only.
     const current = await createTestWorker(env, taskQueue, home, {
-      secretSource: { ...secrets, TOLLGATE_APPROVAL_SECRET: SECRET },
+      secretSource: { ...secrets, TOLLGATE_APPROVER_KEYS: KEYS.keysFile },
     });
     const result = await current.runUntil(async () => {
       await assert.rejects(
@@ -182,7 +183,12 @@ it(
       );
       const { runId } = await handle.describe();
       const decision = { by: 'alice', reason: 'after the upgrade' };
-      const signature = signApproval(SECRET, { workflowId, runId, action: 'promote', ...decision });
+      const signature = signApproval(KEYS.privateKey('alice'), {
+        workflowId,
+        runId,
+        action: 'promote',
+        ...decision,
+      });
       const accepted = await handle.executeUpdate(promoteUpdate, { args: [{ ...decision, signature }] });
       assert.equal(accepted.accepted, true);
       return handle.result();

@@ -10,8 +10,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gitCommitTime, statsWindow } from '../../src/commands/stats.js';
 import { ExitError } from '../../src/cli/exit.js';
+import { deliveryStep } from '../../src/constants.js';
 import { escapeXml, renderHtml } from '../../src/stats/html.js';
-import { computeMetrics, type RunRecord, type StatsWindow } from '../../src/stats/metrics.js';
+import {
+  computeMetrics,
+  lastEnvironment,
+  type EnvironmentRollbackRecord,
+  type RunRecord,
+  type StatsWindow,
+} from '../../src/stats/metrics.js';
 import type {
   AuditEntry,
   CompensationReport,
@@ -324,6 +331,7 @@ describe('computeMetrics', () => {
       rate: 0.5,
       breach: 1,
       operator: 1,
+      reverted: 0,
       other: 0,
     });
   });
@@ -339,11 +347,11 @@ describe('computeMetrics', () => {
     });
   });
 
-  it('pipeline time and the seed figures', () => {
+  it('pipeline time and the summary figures', () => {
     // 600, 1200, 120, 1800, 2400, 300 s.
     assert.deepEqual(m.pipelineTime, { count: 6, meanMs: 1_070_000, p50Ms: 900_000, p95Ms: 2_400_000 });
-    assert.deepEqual(m.seed, {
-      pipelineSuccessRate: 2 / 6,
+    assert.deepEqual(m.summary, {
+      successRate: 2 / 6,
       averagePipelineTimeMs: 1_070_000,
       deploymentFrequencyPerDay: 2 / 7,
     });
@@ -570,8 +578,8 @@ describe('computeMetrics edge cases', () => {
     assert.equal(m.timeToRestore.p50Ms, null);
     assert.deepEqual(m.stages, []);
     assert.equal(m.daily.length, 7);
-    assert.deepEqual(m.seed, {
-      pipelineSuccessRate: null,
+    assert.deepEqual(m.summary, {
+      successRate: null,
       averagePipelineTimeMs: null,
       deploymentFrequencyPerDay: 0,
     });
@@ -590,6 +598,7 @@ describe('computeMetrics edge cases', () => {
       rate: null,
       breach: 0,
       operator: 0,
+      reverted: 0,
       other: 0,
     });
     assert.equal(m.leadTime.count, 0);
@@ -610,6 +619,39 @@ describe('computeMetrics edge cases', () => {
     });
     assert.deepEqual(m.pipelineTime, { count: 1, meanMs: 600_000, p50Ms: 600_000, p95Ms: 600_000 });
     assert.equal(m.changeFailureRate.rate, 0);
+  });
+
+  it('a release reverted later by rollback --env is a change failure, restored when that rollback ended', () => {
+    const run = fixtureRuns().find((r) => r.workflowId === 'succeeded-a')!;
+    run.status.releaseId = 'shop-abc1234-0000aaaa';
+    const production = lastEnvironment(run.status)!;
+    const deployed = Date.parse(run.status.stages[deliveryStep.deploy(production)]!.endedAt!);
+    const at = (s: number): string => new Date(deployed + s * 1000).toISOString();
+    const rollback = (over: Partial<EnvironmentRollbackRecord>): EnvironmentRollbackRecord => ({
+      workflowId: 'rollback-shop',
+      environment: production,
+      from: run.status.releaseId!,
+      requestedAt: at(600),
+      closedAt: at(640),
+      outcome: 'rolled-back',
+      ...over,
+    });
+    const m = computeMetrics([run], WINDOW, null, [
+      rollback({}),
+      // Counted once: a repeat that changed nothing, another environment, another release, a failed one.
+      rollback({ workflowId: 'again', outcome: 'unchanged', requestedAt: at(700), closedAt: at(701) }),
+      rollback({ workflowId: 'staging', environment: 'somewhere-else' }),
+      rollback({ workflowId: 'other-release', from: 'shop-0000000-ffffffff' }),
+      rollback({ workflowId: 'failed', outcome: 'failed' }),
+      // Before the deploy: a rollback of the release before, not of this one.
+      rollback({ workflowId: 'earlier', requestedAt: at(-60), closedAt: at(-50) }),
+    ]);
+    assert.deepEqual(
+      [m.changeFailureRate.numerator, m.changeFailureRate.denominator, m.changeFailureRate.reverted],
+      [1, 1, 1],
+    );
+    assert.deepEqual([m.timeToRestore.count, m.timeToRestore.p50Ms], [1, 40_000]);
+    assert.equal(m.deploymentFrequency.deployments, 1, 'it was deployed, and counts as a deployment');
   });
 
   it('a run that failed after the switch counts as a change failure of cause "other", not measured', () => {

@@ -238,17 +238,29 @@ describe('release decisions (time-skipping server, stub activities)', () => {
             error instanceof WorkflowUpdateFailedError &&
             /mallory is not an approver of fixture/.test(String(error.cause?.message)),
         );
-        assert.deepEqual(await queryStatus(handle), waiting, 'the refused promote changed nothing');
+        const after = await queryStatus(handle);
+        assert.deepEqual(
+          { ...after, audit: waiting.audit },
+          waiting,
+          'the refused promote changed nothing but the audit trail',
+        );
+        assert.match(after.audit.at(-1)?.reason ?? '', /^refused: mallory is not an approver of fixture/);
         const answer = await handle.executeUpdate(promoteUpdate, by(APPROVER, 'looks good'));
         assert.deepEqual(answer, { accepted: true, action: 'promote', phase: 'awaiting-promotion' });
       },
     });
     assert.equal(ending.outcome, 'succeeded', ending.failure?.message);
-    // The refused promote never reached the handler: the worker checked one decision, the approver's.
+    // The refused promote was answered without asking the worker: it checked one decision, the approver's.
     assertSteps(log, [...UP_TO_GATE, call.verifyApproval('promote'), ...PROMOTED]);
-    assert.deepEqual(auditTrail(log), ['auto-promote accepted', 'promote accepted', 'release succeeded']);
-    assert.equal(log.audit()[1]?.by, APPROVER);
-    assert.equal(log.audit()[1]?.environment, 'production');
+    assert.deepEqual(auditTrail(log), [
+      'auto-promote accepted',
+      'promote refused',
+      'promote accepted',
+      'release succeeded',
+    ]);
+    assert.equal(log.audit()[1]?.by, NOT_AN_APPROVER, 'the refusal is on record, with who asked');
+    assert.equal(log.audit()[2]?.by, APPROVER);
+    assert.equal(log.audit()[2]?.environment, 'production');
   });
 
   it('a rollback during the verification window switches production back, then restores staging', async () => {

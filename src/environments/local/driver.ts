@@ -5,6 +5,7 @@ import type {
   Environment,
   EnvironmentHealth,
   ReleaseSpec,
+  RollbackResult,
   TrafficStats,
 } from '../environment.js';
 import { callControl, isSupervisorGone } from './control-client.js';
@@ -67,12 +68,12 @@ export class LocalEnvironment implements Environment {
   }
 
   /** Switches back to the previous release; repeating it answers the same and changes nothing. */
-  rollback(): Promise<{ from: string | null; to: string | null }> {
+  rollback(requestId?: string): Promise<RollbackResult> {
     // Never deployed to (no state): nothing to go back to, and no reason to start a supervisor for it.
-    if (!existsSync(this.paths.state)) return Promise.resolve({ from: null, to: null });
+    if (!existsSync(this.paths.state)) return Promise.resolve({ from: null, to: null, changed: false });
     return this.call(
       'rollback',
-      { readyTimeoutMs: this.readyTimeoutMs },
+      { readyTimeoutMs: this.readyTimeoutMs, ...(requestId ? { requestId } : {}) },
       this.readyTimeoutMs + CALL_TIMEOUT_MS,
     );
   }

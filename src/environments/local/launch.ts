@@ -18,8 +18,21 @@ export interface LaunchSpec {
   env: Record<string, string>;
 }
 
-/** Variables a release inherits from the supervisor; the rest (the worker's own secrets) stay out. */
-const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'];
+/**
+ * Variables a release inherits from the supervisor, which is itself started with only these: the
+ * worker's own settings and secrets stay out of both (a release's secrets come in its launch file).
+ */
+export const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SYSTEMROOT'] as const;
+
+/** The part of `env` a supervisor or a release may see. */
+export function inheritedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = env[key];
+    if (value !== undefined) kept[key] = value;
+  }
+  return kept;
+}
 
 /** Grace between SIGTERM and SIGKILL when a release stops. */
 export const STOP_GRACE_MS = 5000;
@@ -44,12 +57,7 @@ export function spawnRelease(
 ): number {
   const [command, ...args] = launch.start;
   if (!command) throw new LocalEnvironmentError('release start command is empty');
-  const base: Record<string, string> = {};
-  for (const key of INHERITED_ENV) {
-    const value = process.env[key];
-    if (value !== undefined) base[key] = value;
-  }
-  const env = { ...base, NODE_ENV: 'production', ...launch.env, PORT: String(port) };
+  const env = { ...inheritedEnv(process.env), NODE_ENV: 'production', ...launch.env, PORT: String(port) };
   const log = openSync(logPath, 'a', 0o600);
   try {
     // 'node' means the Node that runs Tollgate, so a release never depends on the worker's PATH.

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callControl } from './control-client.js';
 import { LocalEnvironmentError } from './errors.js';
+import { inheritedEnv } from './launch.js';
 import { logTail } from './log-tail.js';
 import type { EnvPaths } from './paths.js';
 import { isAlive } from './processes.js';
@@ -54,8 +55,8 @@ export async function ensureSupervisor(name: string, port: number, paths: EnvPat
   }
   await mkdir(paths.releases, { recursive: true, mode: 0o700 });
   const logFd = openSync(paths.supervisorLog, 'a', 0o600);
-  const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT; // a supervisor started from a test must not report to its runner
+  // Only what its releases inherit: never the worker's secrets, Temporal settings or a test runner's context.
+  const env = inheritedEnv(process.env);
   let exited = false;
   try {
     const child = spawn(process.execPath, [SUPERVISOR_JS, paths.dir, name, String(port)], {

@@ -4,7 +4,7 @@
  * the file describing what the proxy serves or is about to serve.
  */
 import { rm } from 'node:fs/promises';
-import type { DeployedRelease, ReleaseSpec } from '../environment.js';
+import type { DeployedRelease, ReleaseSpec, RollbackResult } from '../environment.js';
 import { LocalEnvironmentError } from './errors.js';
 import { awaitReady, readLaunch, spawnRelease, STOP_GRACE_MS, writeLaunch } from './launch.js';
 import { freePort, portIsFree, probe } from './net.js';
@@ -147,26 +147,39 @@ export class ReleaseManager {
    * rolledBackAt, neither current nor previous) until retired, and previous becomes null, so a retried
    * rollback cannot flip traffic back to it: it answers the same as the first one.
    */
-  rollback(readyTimeoutMs: number): Promise<{ from: string | null; to: string | null }> {
+  rollback(readyTimeoutMs: number, requestId?: string): Promise<RollbackResult> {
     return this.serial(async () => {
       const { current, previous, lastRollback } = this.state;
       if (previous === null) {
-        if (lastRollback && lastRollback.to === current)
-          return { from: lastRollback.from, to: lastRollback.to };
-        return { from: null, to: null };
+        if (lastRollback && lastRollback.to === current) {
+          // The same request again (a retried activity) is told what it did; any other, that it did nothing.
+          const same = requestId !== undefined && lastRollback.requestId === requestId;
+          return { from: lastRollback.from, to: lastRollback.to, changed: same, at: lastRollback.at };
+        }
+        return { from: null, to: null, changed: false };
       }
       const next = structuredClone(this.state);
       await this.ensureRunning(next, previous, readyTimeoutMs);
       next.current = previous;
       next.previous = null;
       if (current !== null) {
-        next.lastRollback = { from: current, to: previous, at: new Date().toISOString() };
+        next.lastRollback = {
+          from: current,
+          to: previous,
+          at: new Date().toISOString(),
+          ...(requestId ? { requestId } : {}),
+        };
         const from = next.releases[current];
         if (from) from.rolledBackAt = next.lastRollback.at;
       }
       this.note(next, 'rolled-back', previous, current ? `from ${current}` : undefined);
       await this.commit(next);
-      return { from: current, to: previous };
+      return {
+        from: current,
+        to: previous,
+        changed: true,
+        at: next.lastRollback?.at ?? new Date().toISOString(),
+      };
     });
   }
 

@@ -1,5 +1,5 @@
 /** The control API between a driver and its environment's supervisor: one POST per operation, JSON in and out. */
-import type { DeployedRelease, ReleaseSpec, TrafficStats } from '../environment.js';
+import type { DeployedRelease, ReleaseSpec, RollbackResult, TrafficStats } from '../environment.js';
 import type { EnvState } from './state.js';
 
 /** What `status` answers: the durable state plus which release processes are alive now. */
@@ -14,7 +14,7 @@ export interface ControlOps {
   ping: { req: Record<string, never>; res: { pid: number; name: string; port: number } };
   deploy: { req: { spec: ReleaseSpec; readyTimeoutMs: number }; res: DeployedRelease };
   activate: { req: { releaseId: string; readyTimeoutMs: number }; res: { previous: string | null } };
-  rollback: { req: { readyTimeoutMs: number }; res: { from: string | null; to: string | null } };
+  rollback: { req: { readyTimeoutMs: number; requestId?: string }; res: RollbackResult };
   deactivate: { req: Record<string, never>; res: { previous: string | null } };
   settle: { req: Record<string, never>; res: { parked: string | null; retired: string[] } };
   status: { req: Record<string, never>; res: SupervisorStatus };

@@ -47,7 +47,7 @@ export interface EnvState {
   current: string | null;
   previous: string | null;
   /** The last rollback, so a retried rollback answers the same instead of flipping back. */
-  lastRollback: { from: string; to: string; at: string } | null;
+  lastRollback: { from: string; to: string; at: string; requestId?: string } | null;
   releases: Record<string, ReleaseRecord>;
   history: HistoryEntry[];
 }

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     ping: () => Promise.resolve({ pid: process.pid, name, port }),
     deploy: (req) => ready(() => manager.deploy(req.spec, req.readyTimeoutMs)),
     activate: (req) => ready(() => manager.activate(req.releaseId, req.readyTimeoutMs)),
-    rollback: (req) => ready(() => manager.rollback(req.readyTimeoutMs)),
+    rollback: (req) => ready(() => manager.rollback(req.readyTimeoutMs, req.requestId)),
     deactivate: () => ready(() => manager.deactivate()),
     settle: () => ready(() => manager.settle()),
     status: () => ready(() => Promise.resolve({ pid: process.pid, ...manager.snapshot() })),

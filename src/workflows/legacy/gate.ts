@@ -180,7 +180,7 @@ export class PromotionGate {
     const refusal = !verdict.ok
       ? verdict.reason
       : wasRequired && !verdict.required
-        ? `this run requires signed approvals, but the worker that checked this ${action} has no TOLLGATE_APPROVAL_SECRET: set it on every worker of the task queue`
+        ? `this run requires signed approvals, but the worker that checked this ${action} holds no approver keys: set TOLLGATE_APPROVER_KEYS on every worker of the task queue`
         : // Checked again after the wait: another decision (or the gate's timeout) may have come first.
           this.refusal(action, args);
     if (refusal) {

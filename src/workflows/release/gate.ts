@@ -39,9 +39,9 @@ export interface GateHost {
 /**
  * Signed approvals: the secret lives only on the worker, so the workflow asks it through local
  * activities. `decide()` asks once per run whether signatures are required, so the synchronous
- * parts can use the answer: the update validator rejects an unsigned decision, and a UI signal is
- * refused and audited. The update handler has the worker check the MAC and time, then applies the
- * decision only if the gate still takes it.
+ * parts can use the answer: an unsigned decision is refused at once, and a UI signal is refused.
+ * The update handler has the worker check the signature and time, then applies the decision only
+ * if the gate still takes it. Every refusal is audited.
  */
 export class Gate {
   /** The link whose gate is open, or whose verification window runs. */
@@ -52,13 +52,12 @@ export class Gate {
   private requiredCheck?: Promise<boolean>;
 
   constructor(private readonly host: GateHost) {
+    // Only a request without a name is turned away unheard (a validator's rejection leaves no trace in
+    // history). Every other refusal happens in the handler, so it is on the run's audit trail with who,
+    // what and why, and in the worker's log.
     const validator = (action: Action) => (args: DecisionArgs) => {
-      const refusal = this.refusal(action, args);
-      // A validator rejects by throwing; nothing changes and nothing enters history.
-      if (refusal) throw new Error(refusal);
-      if (this.signaturesRequired && !args.signature) {
-        log.warn('refused an unsigned decision', { action, by: args.by });
-        throw new Error(unsignedRefusal(action));
+      if (typeof args !== 'object' || args === null || typeof args.by !== 'string') {
+        throw new Error(`${action} needs an identity: pass --by <name>`);
       }
     };
     setHandler(promoteUpdate, (args) => this.checkAndApply('promote', args), {
@@ -178,6 +177,11 @@ export class Gate {
   private async checkAndApply(action: Action, args: DecisionArgs): Promise<DecisionResult> {
     const by = args.by.trim();
     const { workflowId, runId } = workflowInfo();
+    // Refusals that need no signature check are answered at once (and recorded).
+    const early =
+      this.refusal(action, args) ??
+      (this.signaturesRequired && !args.signature ? unsignedRefusal(action) : null);
+    if (early) return this.refuse(action, args, early);
     const verdict = await approvalActivities()
       .verifyApproval({
         workflowId,
@@ -197,15 +201,19 @@ export class Gate {
     const refusal = !verdict.ok
       ? verdict.reason
       : wasRequired && !verdict.required
-        ? `this run requires signed approvals, but the worker that checked this ${action} has no TOLLGATE_APPROVAL_SECRET: set it on every worker of the task queue`
+        ? `this run requires signed approvals, but the worker that checked this ${action} holds no approver keys: set TOLLGATE_APPROVER_KEYS on every worker of the task queue`
         : // Checked again after the wait: another decision (or the gate's timeout) may have come first.
           this.refusal(action, args);
-    if (refusal) {
-      this.record(action, args, 'refused', refusal);
-      throw ApplicationFailure.create({ type: APPROVAL_REFUSED, message: refusal, nonRetryable: true });
-    }
+    if (refusal) return this.refuse(action, args, refusal);
     this.apply(action, args);
     return { accepted: true, action, phase: this.host.status.phase };
+  }
+
+  /** Records a refused request on the audit trail and in the worker's log, and fails the update with why. */
+  private refuse(action: Action, args: DecisionArgs, refusal: string): never {
+    log.warn('refused a decision', { action, by: args.by, reason: refusal });
+    this.record(action, args, 'refused', refusal);
+    throw ApplicationFailure.create({ type: APPROVAL_REFUSED, message: refusal, nonRetryable: true });
   }
 
   /** A signal the synchronous checks let through: refused where signatures are required, else applied if the gate still takes it. */

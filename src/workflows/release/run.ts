@@ -16,9 +16,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { compensation, deliveryStep } from '../../constants.js';
+import { compensation, deliveryStep, STATUS_LOG_TAIL_LINES } from '../../constants.js';
 import { scopeUntil } from '../../config/graph.js';
 import { FailureType, messageOf } from '../../failures.js';
+import { maskSecretLike } from '../../mask.js';
 import { recordStageDuration, type StageOutcome } from '../../observability/metrics.js';
 import type {
   ArtifactRef,
@@ -32,6 +33,7 @@ import type {
   StageFailureDetails,
   StagePlan,
   StageResult,
+  StageStatus,
 } from '../../types.js';
 import { statusQuery } from '../messages.js';
 import { recordReleaseOutcome, recordRollback, rollbackReason } from '../metrics.js';
@@ -175,6 +177,7 @@ export class ReleaseRun implements GateHost {
         endedAt: new Date().toISOString(),
         summary: messageOf(error),
         failureType: details?.type ?? failureType(error),
+        ...failedLog(details),
       });
       this.show();
       throw error;
@@ -444,6 +447,14 @@ function failureDetails(error: unknown): StageFailureDetails | undefined {
     return cause.details[0] as StageFailureDetails | undefined;
   }
   return undefined;
+}
+
+/** A failed stage's last lines and log path for its status entry: bounded, credential-looking values masked. */
+function failedLog(details: StageFailureDetails | undefined): Pick<StageStatus, 'logTail' | 'logPath'> {
+  const logPath = typeof details?.logPath === 'string' && details.logPath ? { logPath: details.logPath } : {};
+  if (typeof details?.logTail !== 'string' || !details.logTail.trim()) return logPath;
+  const lines = details.logTail.replace(/\s+$/, '').split('\n').slice(-STATUS_LOG_TAIL_LINES);
+  return { logTail: maskSecretLike(lines.join('\n')), ...logPath };
 }
 
 /** The failure type of an error, or of the activity failure it wraps. */
