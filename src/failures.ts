@@ -19,6 +19,8 @@ export const FailureType = {
   InvalidConfig: 'InvalidConfig',
   /** The container engine could not be reached (retryable). */
   EngineUnavailable: 'EngineUnavailable',
+  /** A container image the config names did not resolve (a typo, a tag that does not exist, a registry that does not serve it). */
+  ImageNotFound: 'ImageNotFound',
   /** The Dagger CLI could not be provisioned: a configuration problem, not a transient one. */
   EngineNotInstalled: 'EngineNotInstalled',
   /** An environment driver could not deploy, switch or check a release. */
@@ -60,6 +62,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.MissingSecret,
   FailureType.InvalidConfig,
   FailureType.EngineNotInstalled,
+  FailureType.ImageNotFound,
   FailureType.SmokeTestFailed,
   FailureType.WebhookRejected,
   FailureType.NoPreviousRelease,

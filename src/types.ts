@@ -59,6 +59,20 @@ export interface ArtifactPlan {
   install: string[];
   /** Command that prints an SBOM (CycloneDX JSON) on stdout, run inside the packed directory. */
   sbom: string[];
+  /** The runtime image's base (Dagger runner; config `images.runtime`, else the -slim variant of the stage's image). */
+  runtimeImage?: string;
+  /** The scanner's image, used when a scan is asked for (config `images.scanner`). */
+  scanImage?: string;
+}
+
+/** The images a release uses besides its stages' own (config `images`), each pinned. */
+export interface ImagesPlan {
+  /** The image smoke test's probe (it runs curl). */
+  probe: string;
+  /** The build's vulnerability scanner. */
+  scanner: string;
+  /** The build's runtime base, when the config names one. */
+  runtime?: string;
 }
 
 /** A command stage as data: what both runners execute. */
@@ -332,6 +346,8 @@ export interface ReleaseInput {
   notifications?: NotificationPlan;
   /** Task queue of the artifact stage when builds run on workers of their own (TOLLGATE_BUILD_TASK_QUEUE). */
   buildTaskQueue?: string;
+  /** The images besides the stages' own (the image smoke test's probe); absent in runs started before it existed. */
+  images?: ImagesPlan;
 }
 
 /** The release workflow's one result. */

@@ -11,7 +11,6 @@ import { workflowBundlePath, WORKFLOWS_PATH } from './bundle.js';
 import { encryptionCodecOf } from './codec/codec.js';
 import { loggerFromEnv, type TollgateLogger } from './observability/logging.js';
 import { installRuntime } from './observability/runtime.js';
-import { installEngineSessionGuard } from './runners/dagger-guard.js';
 import { RunnerSelector } from './runners/select.js';
 import { loadSettings, type Settings } from './settings.js';
 
@@ -42,8 +41,7 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
   }
   const connection =
     options.connection ?? (await NativeConnection.connect(settings.temporal.connectionOptions));
-  const runners = new RunnerSelector(settings.runnerOverride);
-  installEngineSessionGuard();
+  const runners = await RunnerSelector.detect(settings.runnerOverride);
   const codec = encryptionCodecOf(settings.dataConverter);
   if (role === 'release') {
     logger.info(runners.describe());

@@ -34,15 +34,37 @@ export function isInstallStep(argv: string[]): boolean {
   return (tool === 'npm' || tool === 'pnpm') && verb !== undefined && INSTALL_VERBS.has(verb);
 }
 
+/** What a stage's container runs before its source arrives, and the steps that run after. */
+export interface InstallSplit<T> {
+  /** The dependency install, run on the manifest files alone (see MANIFEST_FILES); none: nothing to install. */
+  install?: string[];
+  /** The stage's steps that run on the whole source. */
+  steps: T[];
+}
+
 /**
- * The install command a stage's container needs before its steps, or undefined when it needs none:
- * the source has no package manifest, or the stage installs dependencies itself (quick-health-check's
- * `npm install`). `rootFiles` are the names of the files at the source root.
+ * The dependency install a stage's container needs, run before the source is copied in so that it
+ * depends on the manifest and lockfile only (a one-line source change does not reinstall). A stage
+ * whose first step installs (quick-health-check's `npm install`) has that step moved there; a stage
+ * that installs later keeps its steps as they are; otherwise the lockfile picks the installer. No
+ * manifest, no install. `rootFiles` are the names of the files at the source root.
  */
-export function installCommand(steps: { run: string[] }[], rootFiles: string[]): string[] | undefined {
-  if (steps.some((step) => isInstallStep(step.run))) return undefined;
+export function splitInstall<T extends { run: string[]; env?: Record<string, string> }>(
+  steps: T[],
+  rootFiles: string[],
+): InstallSplit<T> {
+  const [first, ...rest] = steps;
+  const hasManifest = INSTALLERS.some(([file]) => rootFiles.includes(file));
+  if (first && isInstallStep(first.run) && Object.keys(first.env ?? {}).length === 0 && hasManifest)
+    return { install: [...first.run], steps: rest };
+  if (steps.some((step) => isInstallStep(step.run))) return { steps };
   const found = INSTALLERS.find(([file]) => rootFiles.includes(file));
-  return found ? [...found[1]] : undefined;
+  return found ? { install: [...found[1]], steps } : { steps };
+}
+
+/** The manifest files the install sees (those of MANIFEST_FILES at the root, and `.npmrc` when present). */
+export function installInputs(rootFiles: string[]): string[] {
+  return [...MANIFEST_FILES, '.npmrc'].filter((file) => rootFiles.includes(file));
 }
 
 /** The cache mounts a list of commands needs (npm by default: stage images are Node images). */
@@ -112,4 +134,19 @@ export async function runInGraphOrder<T>(
   };
   await Promise.all(stages.map((stage) => start(stage.name)));
   return finished;
+}
+
+// Official images that publish a `<tag>-slim` variant; for any other image the build image is reused.
+const SLIM_FAMILIES = new Set(['node', 'python', 'ruby', 'debian']);
+
+/** `node:20` → `node:20-slim`; images without a known slim variant (or pinned by digest) stay as they are. */
+export function slimVariant(image: string): string {
+  if (image.includes('@')) return image;
+  const slash = image.lastIndexOf('/');
+  const colon = image.indexOf(':', slash + 1);
+  const repository = colon < 0 ? image : image.slice(0, colon);
+  const tag = colon < 0 ? 'latest' : image.slice(colon + 1);
+  const family = repository.replace(/^(docker\.io\/)?(library\/)?/, '');
+  if (!SLIM_FAMILIES.has(family) || /slim|alpine/.test(tag)) return image;
+  return tag === 'latest' ? `${repository}:slim` : `${repository}:${tag}-slim`;
 }

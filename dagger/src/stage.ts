@@ -6,32 +6,47 @@
  */
 import { dag, type Container, type Directory, type Secret } from '@dagger.io/dagger';
 import { checkCoverage } from './coverage.js';
-import { cacheMounts, cachePlan, containerEnv, installCommand } from './dagger-plan.js';
-import type { ModuleStagePlan } from './plans.js';
+import {
+  cacheMounts,
+  cachePlan,
+  containerEnv,
+  installInputs,
+  slimVariant,
+  splitInstall,
+} from './dagger-plan.js';
+import type { ModuleStagePlan, ModuleStepPlan } from './plans.js';
 
 /** Where the app's source is mounted, as in the runner. */
 export const WORKDIR = '/src';
 /** Where the release lives in the runtime image, as in the runner. */
 export const APP_DIR = '/app';
 
+/** Everything that is never uploaded, as in the runner. */
+const SOURCE_EXCLUDES = ['node_modules', '.git', '.tollgate', 'dist'];
+
 /**
- * The stage's container: image, caches, source, the dependency install (the shared prefix, as in the
- * runner), then the stage's name, services, env, and the declared secrets from a dotenv Secret.
+ * The stage's container: image, caches, the manifest files, the dependency install (the shared
+ * prefix, as in the runner), then the whole source, the stage's name, services, env, and the
+ * declared secrets from a dotenv Secret; with the steps that are left to run on it.
  */
 export async function stageContainer(
   plan: ModuleStagePlan,
   source: Directory,
   secretEnv?: Secret,
-): Promise<Container> {
-  const install = installCommand(plan.steps, await source.entries());
+): Promise<{ container: Container; steps: ModuleStepPlan[] }> {
+  const files = await source.entries();
+  const { install, steps } = splitInstall(plan.steps, files);
   const caches = plan.cache ? cachePlan(install, plan.steps) : undefined;
   let container = dag.container().from(plan.image);
   for (const [path, key] of caches?.beforeInstall ?? [])
     container = container.withMountedCache(path, dag.cacheVolume(key));
-  container = container.withMountedDirectory(WORKDIR, source).withWorkdir(WORKDIR);
-  if (install) container = container.withExec(install);
+  if (install) {
+    container = container.withDirectory(WORKDIR, source, { include: installInputs(files) });
+    container = container.withWorkdir(WORKDIR).withExec(install);
+  }
   for (const [path, key] of caches?.afterInstall ?? [])
     container = container.withMountedCache(path, dag.cacheVolume(key));
+  container = container.withDirectory(WORKDIR, source, { exclude: SOURCE_EXCLUDES }).withWorkdir(WORKDIR);
   container = container.withEnvVariable('TOLLGATE_STAGE', plan.name);
   for (const service of plan.services ?? []) {
     const bound = dag
@@ -43,7 +58,7 @@ export async function stageContainer(
   }
   for (const [name, value] of Object.entries(containerEnv(plan)))
     container = container.withEnvVariable(name, value);
-  if (plan.secrets.length === 0) return container;
+  if (plan.secrets.length === 0) return { container, steps };
   const values = parseDotenv(secretEnv ? await secretEnv.plaintext() : '');
   for (const name of plan.secrets) {
     const value = values.get(name);
@@ -51,18 +66,18 @@ export async function stageContainer(
       throw new Error(`${plan.name} needs secret ${name}: pass --secret-env with a ${name}=... line`);
     container = container.withSecretVariable(name, dag.setSecret(name, value));
   }
-  return container;
+  return { container, steps };
 }
 
 /** Runs the steps in order (a failing step fails the call) and applies the coverage gate; returns the output. */
 export async function runSteps(
   plan: ModuleStagePlan,
-  start: Container,
+  start: { container: Container; steps: ModuleStepPlan[] },
 ): Promise<{ container: Container; output: string }> {
-  let container = start;
+  let container = start.container;
   let output = '';
   const stageEnv = containerEnv(plan);
-  for (const step of plan.steps) {
+  for (const step of start.steps) {
     for (const [name, value] of Object.entries(step.env)) container = container.withEnvVariable(name, value);
     container = container.withExec(step.run);
     output += `$ ${step.run.join(' ')}\n${await container.combinedOutput()}`;
@@ -81,13 +96,13 @@ export async function runSteps(
   return { container, output };
 }
 
-/** The multi-stage image: build output and production dependencies only, in the `-slim` runtime image. */
+/** The multi-stage image: build output and production dependencies only, in the runtime image (`images.runtime`, else the `-slim` variant). */
 export function runtimeImage(plan: ModuleStagePlan, build: Container, revision: string): Container {
   const artifact = plan.artifact;
   if (!artifact) throw new Error(`${plan.name} has no artifact section in tollgate.config.ts`);
   let image = dag
     .container()
-    .from(slimVariant(plan.image))
+    .from(artifact.runtimeImage ?? slimVariant(plan.image))
     .withWorkdir(APP_DIR)
     .withDirectory(APP_DIR, build.directory(WORKDIR), { include: artifact.include })
     .withEnvVariable('NODE_ENV', 'production');
@@ -99,15 +114,6 @@ export function runtimeImage(plan: ModuleStagePlan, build: Container, revision: 
     .withLabel('org.opencontainers.image.revision', revision)
     .withLabel('org.opencontainers.image.created', new Date().toISOString())
     .withDefaultArgs(['npm', 'start']);
-}
-
-/** `node:20` → `node:20-slim`, as the runner does for official images with a slim variant. */
-export function slimVariant(image: string): string {
-  const match = /^((?:docker\.io\/)?(?:library\/)?(node|python|ruby|debian))(?::([^@]+))?$/.exec(image);
-  if (!match) return image;
-  const tag = match[3] ?? 'latest';
-  if (/slim|alpine/.test(tag)) return image;
-  return tag === 'latest' ? `${match[1]}:slim` : `${match[1]}:${tag}-slim`;
 }
 
 function parseDotenv(text: string): Map<string, string> {

@@ -24,6 +24,8 @@ export interface ImageSmokeInput {
   env: Record<string, string>;
   /** Port inside the container, given to the app as PORT; default IMAGE_SMOKE_PORT. */
   port?: number;
+  /** The probe's image (config `images.probe`); default DEFAULT_IMAGES.probe (runs started before it existed). */
+  probeImage?: string;
 }
 
 /** What the image smoke test needs from the worker. */
@@ -48,6 +50,7 @@ export function createDaggerSmokeActivities(deps: DaggerSmokeDeps = {}) {
           // HOST: a server that listens on loopback only (the sample app's default) is unreachable through a binding.
           env: { ...withDataDir(input.env, CONTAINER_DATA_DIR), PORT: String(port), HOST: '0.0.0.0' },
           signal: ctx.cancellationSignal,
+          ...(input.probeImage ? { curlImage: input.probeImage } : {}),
           ...(deps.cliBin ? { cliBin: deps.cliBin } : {}),
         });
         const failed = probes.filter((probe) => !probe.ok);

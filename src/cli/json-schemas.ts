@@ -119,6 +119,7 @@ export const CLI_JSON_SCHEMAS = {
     app: z.string(),
     source: z.string(),
     stages: z.array(z.looseObject({})),
+    images: z.array(z.looseObject({ image: z.string(), field: z.string() })),
   }),
   'schedule apply': envelope('schedule apply').extend({ scheduleId: id, outcome: z.string() }),
   'schedule status': envelope('schedule status').extend({ scheduleId: id, paused: z.boolean() }),

@@ -36,7 +36,7 @@ export async function doctor(options: DoctorOptions): Promise<number> {
       ok: true,
       detail: `${config.configPath}: app ${config.app}, ${config.stages.length} stages`,
     });
-    const runners = new RunnerSelector(settings.runnerOverride);
+    const runners = await RunnerSelector.detect(settings.runnerOverride);
     checks.push({
       name: 'runner',
       ok: true,

@@ -79,6 +79,7 @@ export async function run(options: RunOptions): Promise<number> {
     stages: config.stages,
     environments,
     dependencies: config.dependencies,
+    images: config.images,
     ...(config.revenue ? { revenue: config.revenue } : {}),
     ...(until ? { until: until.name } : {}),
     ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),

@@ -32,7 +32,7 @@ export async function stage(name: string, options: StageOptions): Promise<number
   }
   const sourceDir = config.localDir;
   const settings = loadSettings();
-  const runners = new RunnerSelector(settings.runnerOverride);
+  const runners = await RunnerSelector.detect(settings.runnerOverride);
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);

@@ -10,11 +10,13 @@ import { locateSource, type SourceLocation } from '../source/revision.js';
 import type {
   DependencyPlan,
   EnvironmentLink,
+  ImagesPlan,
   NotificationPlan,
   RetryPlan,
   RevenuePlan,
   StagePlan,
 } from '../types.js';
+import { slimVariant } from '../runners/dagger-plan.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { configSchema, graphOf, type TollgateConfig } from './schema.js';
 
@@ -38,6 +40,8 @@ export interface ResolvedConfig {
   /** The environment chain in order. */
   environments: EnvironmentLink[];
   dependencies: DependencyPlan[];
+  /** The images a release uses besides its stages' own (see ImagesPlan). */
+  images: ImagesPlan;
   revenue?: RevenuePlan;
   /** The daily health workflow's schedule and limits. */
   health: HealthPlan;
@@ -130,6 +134,7 @@ export async function resolveConfig(
     stages: toPlans(config),
     environments: toLinks(config),
     dependencies: config.dependencies.map((d) => ({ path: d.path, key: [...d.key] })),
+    images: { ...config.images },
     ...(revenue ? { revenue } : {}),
     health: {
       schedule: { ...config.health.schedule },
@@ -166,7 +171,15 @@ function toPlans(config: TollgateConfig): StagePlan[] {
       retry: toRetryPlan(retry),
       retryableExitCodes: stage.retryableExitCodes,
       ...(stage.coverageMinimum === undefined ? {} : { coverageMinimum: stage.coverageMinimum }),
-      ...(stage.artifact ? { artifact: stage.artifact } : {}),
+      ...(stage.artifact
+        ? {
+            artifact: {
+              ...stage.artifact,
+              runtimeImage: config.images.runtime ?? slimVariant(stage.image ?? config.defaults.image),
+              scanImage: config.images.scanner,
+            },
+          }
+        : {}),
       ...(stage.services ? { services: stage.services } : {}),
     };
   });

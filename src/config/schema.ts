@@ -4,7 +4,7 @@
  */
 import ms from 'ms';
 import { z } from 'zod';
-import { deliveryStep } from '../constants.js';
+import { DEFAULT_IMAGES, deliveryStep } from '../constants.js';
 import type { NotificationKind } from '../types.js';
 import { graphProblems } from './graph.js';
 
@@ -82,6 +82,27 @@ export const retry = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/** An image pinned to a tag (not `latest`) or a digest: an untagged or :latest image changes under the release. */
+const pinnedImage = z
+  .string({ error: 'is an image reference pinned to a tag or digest, e.g. "node:20-slim"' })
+  .refine((image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[^/:@]+$/.test(image.replace(/:latest$/, '')), {
+    message:
+      'must be pinned to a tag or digest, e.g. "stripe/stripe-mock:v0.206.0": an untagged or :latest image changes under the stage',
+  });
+
+/** The images a release uses besides its stages' own, each pinned: nothing is pulled that the config does not name. */
+const images = z.strictObject(
+  {
+    // Runs curl against the built image in the image smoke test (Dagger runner).
+    probe: pinnedImage.default(DEFAULT_IMAGES.probe),
+    // Scans the built image when TOLLGATE_SCAN_SEVERITY is set (Dagger runner).
+    scanner: pinnedImage.default(DEFAULT_IMAGES.scanner),
+    // The build's runtime base; omitted: the -slim variant of the build stage's image.
+    runtime: pinnedImage.optional(),
+  },
+  UNKNOWN_KEY,
+);
+
 /** A service beside a stage in containers (the Dagger runner binds it; the host runner ignores it). */
 const service = z.strictObject(
   {
@@ -89,15 +110,7 @@ const service = z.strictObject(
       message:
         'must be a hostname the steps can use: lower-case letters, digits and dashes, e.g. "stripe-mock"',
     }),
-    image: z
-      .string()
-      .refine(
-        (image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[^/:@]+$/.test(image.replace(/:latest$/, '')),
-        {
-          message:
-            'must be pinned to a tag or digest, e.g. "stripe/stripe-mock:v0.206.0": an untagged or :latest image changes under the stage',
-        },
-      ),
+    image: pinnedImage,
     port: z
       .number({ error: 'is required: the port the service listens on, e.g. 12111' })
       .int()
@@ -123,7 +136,7 @@ const stage = z.strictObject(
     needs: z
       .array(z.string(), { error: 'lists the stages this one waits for, e.g. needs: ["test-suite"]' })
       .optional(),
-    image: z.string().min(1).optional(),
+    image: pinnedImage.optional(),
     steps: z.array(step).min(1, {
       message: 'a stage needs at least one step, e.g. steps: [["npm", "test"]]; remove the stage to skip it',
     }),
@@ -401,7 +414,7 @@ export const configSchema = z
       defaults: z
         .strictObject(
           {
-            image: z.string().min(1).default('node:20-slim'),
+            image: pinnedImage.default('node:20-slim'),
             timeout: duration.default(600_000),
             retry: retry.default({
               initialInterval: 1000,
@@ -422,6 +435,7 @@ export const configSchema = z
             maximumAttempts: 3,
           },
         }),
+      images: images.default({ ...DEFAULT_IMAGES }),
       dependencies: z.array(dependency).default([]),
       stages: z
         .record(z.string(), stage)

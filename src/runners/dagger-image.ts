@@ -9,6 +9,7 @@ import type { Client, Container, File, ReturnType } from '@dagger.io/dagger';
 import { FailureType } from '../failures.js';
 import type { ArtifactPlan, ArtifactRef } from '../types.js';
 import { cacheMounts } from './dagger-plan.js';
+export { slimVariant } from './dagger-plan.js';
 import type { DaggerFailure } from './dagger-errors.js';
 import { execStep, exitFailure, WORKDIR, type StepReporter } from './dagger-pipeline.js';
 import { packDirectory } from './host.js';
@@ -16,8 +17,6 @@ import { packDirectory } from './host.js';
 /** Where the release lives inside the runtime image. */
 export const APP_DIR = '/app';
 
-// Official images that publish a `<tag>-slim` variant; for any other image the build image is reused.
-const SLIM_FAMILIES = new Set(['node', 'python', 'ruby', 'debian']);
 // Trivy exits with this when it found vulnerabilities at the asked severity; 1 means trivy itself failed.
 const VULNERABLE_EXIT = 3;
 
@@ -43,18 +42,6 @@ export interface ImageOptions {
 
 /** The image, or why it could not be shipped. */
 export type ImageOutcome = { artifact: ArtifactRef } | { failure: DaggerFailure };
-
-/** `node:20` → `node:20-slim`; images without a known slim variant (or pinned by digest) stay as they are. */
-export function slimVariant(image: string): string {
-  if (image.includes('@')) return image;
-  const slash = image.lastIndexOf('/');
-  const colon = image.indexOf(':', slash + 1);
-  const repository = colon < 0 ? image : image.slice(0, colon);
-  const tag = colon < 0 ? 'latest' : image.slice(colon + 1);
-  const family = repository.replace(/^(docker\.io\/)?(library\/)?/, '');
-  if (!SLIM_FAMILIES.has(family) || /slim|alpine/.test(tag)) return image;
-  return tag === 'latest' ? `${repository}:slim` : `${repository}:${tag}-slim`;
-}
 
 /**
  * Multi-stage image: only `artifact.include` from the build container's source, production

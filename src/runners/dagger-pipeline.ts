@@ -1,5 +1,6 @@
 /** A stage plan as a Dagger container chain: image, source, caches, dependencies, services, env, secrets, one withExec per step. */
 import type { Client, Container, ReturnType } from '@dagger.io/dagger';
+import type { ImageUse } from '../config/images.js';
 import { FailureType } from '../failures.js';
 import type { CommandPlan, StepPlan } from '../types.js';
 import { cachePlan, containerEnv } from './dagger-plan.js';
@@ -15,10 +16,14 @@ export const SOURCE_EXCLUDES = ['node_modules', '.git', '.tollgate', 'dist'];
 export interface StageInputs {
   sourceDir: string;
   secrets: Record<string, string>;
-  /** The dependency install to run before the steps (see installCommand), if any. */
-  install?: string[];
-  /** Set when the plan may not be cached: a value that changes per attempt, so every exec reruns. */
-  cacheBust?: string;
+  /** The dependency install (see splitInstall) and the root files it reads (see installInputs), if any. */
+  install?: { argv: string[]; inputs: string[] };
+  /**
+   * Unique to this attempt. Set before the steps (never before the install): the engine would
+   * otherwise answer a step from its cache, a failure as well as a pass, and a retry would replay
+   * the failure without running anything. When the plan may not be cached it goes before the install too.
+   */
+  attemptKey: string;
 }
 
 /** Receives a stage's progress while its steps run. */
@@ -30,34 +35,40 @@ export interface StepReporter {
 /** A stage's container before and after its dependency install. */
 export interface StageContainers {
   /**
-   * Image, caches, source and the installed dependencies: nothing stage-specific, so every stage with
-   * the same image and source asks for the identical chain, and a real engine runs the install once
-   * and answers the other stages from its cache (cache volumes are not part of the cache key).
+   * Image, caches, the manifest files and the installed dependencies: nothing stage-specific and no
+   * other source file, so every stage with the same image and lockfile asks for the identical chain,
+   * and a real engine runs the install once per lockfile and answers every other stage (and every
+   * release whose lockfile did not change) from its cache; cache volumes are not part of the key.
    */
   deps: Container;
-  /** `deps` plus the stage's name, services, env and secrets: where its steps run. */
+  /** `deps` plus the whole source, the stage's name, the attempt, services, env and secrets: where its steps run. */
   stage(deps: Container): Container;
 }
 
 /** Builds the containers of a stage. Secrets go through setSecret only, never plain env, and never reach the install. */
 export function stageContainers(client: Client, plan: CommandPlan, inputs: StageInputs): StageContainers {
-  const caches = plan.cache ? cachePlan(inputs.install, plan.steps) : undefined;
+  const caches = plan.cache ? cachePlan(inputs.install?.argv, plan.steps) : undefined;
   let deps = client.container().from(plan.image);
   for (const [path, key] of caches?.beforeInstall ?? []) {
     deps = deps.withMountedCache(path, client.cacheVolume(key));
   }
-  if (!caches && inputs.cacheBust !== undefined) {
-    deps = deps.withEnvVariable('TOLLGATE_CACHE_BUST', inputs.cacheBust);
+  if (!caches) deps = deps.withEnvVariable('TOLLGATE_CACHE_BUST', inputs.attemptKey);
+  if (inputs.install) {
+    const manifests = client.host().directory(inputs.sourceDir, { include: inputs.install.inputs });
+    deps = deps.withDirectory(WORKDIR, manifests);
   }
-  deps = deps
-    .withMountedDirectory(WORKDIR, client.host().directory(inputs.sourceDir, { exclude: SOURCE_EXCLUDES }))
-    .withWorkdir(WORKDIR);
+  deps = deps.withWorkdir(WORKDIR);
   const stage = (installed: Container): Container => {
     let container = installed;
     for (const [path, key] of caches?.afterInstall ?? []) {
       container = container.withMountedCache(path, client.cacheVolume(key));
     }
-    container = container.withEnvVariable('TOLLGATE_STAGE', plan.name);
+    // Copied over the installed dependencies (node_modules is never uploaded, so it survives the copy).
+    const source = client.host().directory(inputs.sourceDir, { exclude: SOURCE_EXCLUDES });
+    container = container
+      .withDirectory(WORKDIR, source)
+      .withEnvVariable('TOLLGATE_STAGE', plan.name)
+      .withEnvVariable('TOLLGATE_ATTEMPT', inputs.attemptKey);
     for (const service of plan.services ?? []) {
       // The service's own entrypoint (stripe-mock's image has one and no CMD); reachable as http://<name>:<port>.
       const bound = client
@@ -85,8 +96,8 @@ export async function installDependencies(
   retryableExitCodes: number[],
   expectAny: ReturnType,
   reporter: StepReporter,
+  label = `install dependencies (${install.join(' ')})`,
 ): Promise<{ container: Container } | { failure: DaggerFailure }> {
-  const label = `install dependencies (${install.join(' ')})`;
   reporter.step(label);
   const run = await execStep(deps, install, {}, expectAny);
   reporter.output(run.output);
@@ -102,7 +113,8 @@ export interface StepsOutcome {
 }
 
 /**
- * Runs steps in order and stops at the first non-zero exit. Each exec uses `expect: ANY` and then
+ * Runs steps in order and stops at the first non-zero exit; `numbering` keeps the plan's step
+ * numbers when its first step ran as the install. Each exec uses `expect: ANY` and then
  * reads `exitCode` and `combinedOutput`: a failing step is a value, not an exception, so its exit
  * code and interleaved output arrive the same way as a passing step's (an engine that still raises
  * ExecError is handled by classifyDaggerError).
@@ -113,11 +125,12 @@ export async function runSteps(
   steps: StepPlan[],
   expectAny: ReturnType,
   reporter: StepReporter,
+  numbering: { before: number; total: number } = { before: 0, total: steps.length },
 ): Promise<StepsOutcome> {
   let container = start;
   let transcript = '';
   for (const [index, step] of steps.entries()) {
-    const label = `step ${index + 1}/${steps.length} (${step.run.join(' ')})`;
+    const label = `step ${numbering.before + index + 1}/${numbering.total} (${step.run.join(' ')})`;
     reporter.step(label);
     const run = await execStep(container, step.run, step.env, expectAny);
     reporter.output(run.output);
@@ -173,4 +186,35 @@ function scopeEnv(
     next = stageValue === undefined ? next.withoutEnvVariable(name) : next.withEnvVariable(name, stageValue);
   }
   return next;
+}
+
+/**
+ * Resolves each image before anything runs on it. The engine answering with an error (a GraphQL
+ * error, D100) to a bare `from` means the image does not resolve: a configuration error, not an
+ * engine outage, so it is named with its config field and not retried. A connection failure is
+ * left to classifyDaggerError (EngineUnavailable).
+ */
+export async function resolveImages(
+  client: Client,
+  uses: ImageUse[],
+  reporter: StepReporter,
+): Promise<DaggerFailure | undefined> {
+  const seen = new Set<string>();
+  for (const { image, field } of uses) {
+    if (seen.has(image)) continue;
+    seen.add(image);
+    reporter.step(`resolve image ${image}`);
+    try {
+      await client.container().from(image).sync();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'D100') throw error;
+      const said = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return {
+        type: FailureType.ImageNotFound,
+        exitCode: null,
+        message: `image ${image} (${field}) did not resolve: ${said}: check its name and tag in the config, or that the registry (or the engine's mirror) serves it`,
+      };
+    }
+  }
+  return undefined;
 }

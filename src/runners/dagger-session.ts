@@ -1,13 +1,25 @@
-/** One Dagger session per call: loads the SDK lazily, honours an abort signal, isolates engine start failures. */
+/**
+ * One Dagger session per call. Tollgate starts the CLI's `dagger session` itself (the SDK would too,
+ * but with a five-minute connect timeout, no deadline of ours, and a child it never kills when the
+ * caller gives up): here connecting has a deadline of its own, the session runs in a process group
+ * of its own, and that group is killed on abort, on timeout and when the worker exits. The SDK then
+ * connects to the session it printed, the documented way (DAGGER_SESSION_PORT and _TOKEN).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type * as DaggerModule from '@dagger.io/dagger';
 import type { Client } from '@dagger.io/dagger';
 import { detectDagger } from './dagger-detect.js';
 import { EngineSessionStartError, INSTALL_HINT } from './dagger-errors.js';
-import { installEngineSessionGuard, recentEngineSessionFailure } from './dagger-guard.js';
 
 /** The SDK module's exports. */
 export type DaggerSdk = typeof DaggerModule;
+
+/** How long `dagger session` may take to print its connect parameters, unless the caller says. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+/** After SIGTERM, how long a session may take to exit before it gets SIGKILL. */
+const CLOSE_GRACE_MS = 5_000;
 
 let sdk: Promise<DaggerSdk> | undefined;
 
@@ -20,25 +32,35 @@ export function loadDaggerSdk(): Promise<DaggerSdk> {
   return sdk;
 }
 
+/** Where sessions come from: an existing one (under `dagger run`), or a CLI Tollgate starts. */
+export type EngineSource = { session: { port: string; token: string } } | { cliBin: string };
+
 /**
- * Points the SDK at an engine; returns why there is none, or undefined when ready. The SDK reads its
- * settings from process.env only, and without a CLI it downloads one on every connect: never let it.
+ * Finds the engine to use; a string says why there is none. Never lets the SDK download a CLI:
+ * without one, the stage fails with install advice instead.
  */
-export function prepareEngine(cliBin?: string): string | undefined {
+export function prepareEngine(cliBin?: string): EngineSource | string {
   const detection = detectDagger(process.env);
-  if (process.env['DAGGER_SESSION_PORT'])
-    return detection.available ? undefined : `${detection.reason}: ${INSTALL_HINT}`;
+  const port = process.env['DAGGER_SESSION_PORT'];
+  const token = process.env['DAGGER_SESSION_TOKEN'];
+  if (port) {
+    return detection.available && token
+      ? { session: { port, token } }
+      : `${detection.reason}: ${INSTALL_HINT}`;
+  }
   const bin = cliBin ?? detection.cliBin;
-  if (!bin) return `${detection.reason}: ${INSTALL_HINT}`;
-  process.env['_EXPERIMENTAL_DAGGER_CLI_BIN'] = bin;
-  return undefined;
+  return bin ? { cliBin: bin } : `${detection.reason}: ${INSTALL_HINT}`;
 }
 
 /** How withDaggerSession connects. */
 export interface SessionOptions {
-  /** Aborting stops waiting, returns from the connect() callback and so closes the session. */
+  /** Aborting stops waiting, ends the call and kills the session. */
   signal: AbortSignal;
-  /** The SDK's LogOutput: the CLI's own progress, for debugging. */
+  /** From prepareEngine. */
+  engine: EngineSource;
+  /** Deadline for the session's connect parameters (default DEFAULT_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
+  /** Receives the CLI's own progress (its stderr), for debugging. */
   logOutput?: Writable;
 }
 
@@ -52,13 +74,142 @@ export async function withDaggerSession<T>(
   work: (client: Client) => Promise<T>,
   options: SessionOptions,
 ): Promise<T> {
-  const { signal } = options;
-  installEngineSessionGuard();
+  const { signal, engine } = options;
   signal.throwIfAborted();
+  if ('session' in engine) return runInSession(dagger, engine.session, work, signal);
+  const session = await startSession(engine.cliBin, options);
+  try {
+    return await runInSession(dagger, session.connect, work, signal);
+  } finally {
+    await session.close();
+  }
+}
+
+/** A `dagger session` process Tollgate started, and how to reach it. */
+interface StartedSession {
+  connect: { port: string; token: string };
+  close(): Promise<void>;
+}
+
+/** Sessions still running, killed when the process exits (a worker stopped mid-stage leaves none). */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Starts `cliBin session` and waits, up to the deadline, for the line with its port and token. */
+async function startSession(cliBin: string, options: SessionOptions): Promise<StartedSession> {
+  const { signal } = options;
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  installExitHook();
+  const labels = ['--label', 'dagger.io/sdk.name:nodejs'];
+  // detached: its own process group, so killing it also kills whatever it started.
+  const child = spawn(cliBin, ['session', ...labels], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  live.add(child);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+    options.logOutput?.write(chunk);
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once('close', () => {
+      live.delete(child);
+      resolve();
+    });
+  });
+  const close = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killGroup(child, 'SIGTERM');
+    const grace = setTimeout(() => killGroup(child, 'SIGKILL'), CLOSE_GRACE_MS);
+    await exited;
+    clearTimeout(grace);
+  };
+  const runnerHost = process.env['_EXPERIMENTAL_DAGGER_RUNNER_HOST'];
+  const tried = `\`${cliBin} session\`${runnerHost ? ` with _EXPERIMENTAL_DAGGER_RUNNER_HOST=${runnerHost}` : ''}`;
+  try {
+    const connect = await untilAborted(
+      connectParams(child, exited, () => stderr, tried, timeoutMs),
+      signal,
+    );
+    return { connect, close };
+  } catch (error) {
+    killGroup(child, 'SIGKILL');
+    await exited;
+    throw error;
+  }
+}
+
+/** The first stdout line `{"port":…,"session_token":…}`, or why it did not come. */
+function connectParams(
+  child: ChildProcess,
+  exited: Promise<void>,
+  stderr: () => string,
+  tried: string,
+  timeoutMs: number,
+): Promise<{ port: string; token: string }> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const done = (outcome: () => void): void => {
+      clearTimeout(deadline);
+      lines.close();
+      outcome();
+    };
+    const deadline = setTimeout(() => {
+      done(() =>
+        reject(
+          new EngineSessionStartError(
+            `no engine session within ${timeoutMs / 1000}s from ${tried}${tail(stderr())}: check that the engine runs and answers there`,
+          ),
+        ),
+      );
+    }, timeoutMs);
+    child.once('error', (error) =>
+      done(() => reject(new EngineSessionStartError(`${tried} could not start: ${error.message}`))),
+    );
+    lines.once('line', (line) => {
+      let params: { port?: unknown; session_token?: unknown } = {};
+      try {
+        params = JSON.parse(line) as typeof params;
+      } catch {
+        // reported below
+      }
+      if (typeof params.port === 'number' && typeof params.session_token === 'string') {
+        const { port, session_token: token } = params;
+        done(() => resolve({ port: String(port), token }));
+      } else {
+        done(() => reject(new EngineSessionStartError(`${tried} printed unreadable connect parameters`)));
+      }
+    });
+    void exited.then(() =>
+      done(() =>
+        reject(
+          new EngineSessionStartError(
+            `${tried} exited with ${child.exitCode ?? child.signalCode} before it connected${tail(stderr())}`,
+          ),
+        ),
+      ),
+    );
+  });
+}
+
+/**
+ * Runs `work` through the SDK's connect() against a session. The SDK reads the session from
+ * process.env when connect() is called, synchronously, before its first await; so the variables are
+ * set and restored around that call only, and concurrent sessions never see each other's.
+ */
+async function runInSession<T>(
+  dagger: DaggerSdk,
+  session: { port: string; token: string },
+  work: (client: Client) => Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
   let outcome: { value: T } | { error: unknown } | undefined;
-  // The callback never throws: the SDK would wrap our errors in its own provisioning error.
-  const session = dagger.connect(
-    async (client) => {
+  const saved = { port: process.env['DAGGER_SESSION_PORT'], token: process.env['DAGGER_SESSION_TOKEN'] };
+  process.env['DAGGER_SESSION_PORT'] = session.port;
+  process.env['DAGGER_SESSION_TOKEN'] = session.token;
+  let connected: Promise<void>;
+  try {
+    // The callback never throws: the SDK would wrap our errors in its own.
+    connected = dagger.connect(async (client) => {
       if (signal.aborted) return;
       const running = work(client);
       running.catch(() => undefined); // after an abort nobody awaits it; a late failure must not go unhandled
@@ -67,18 +218,19 @@ export async function withDaggerSession<T>(
       } catch (error) {
         outcome = { error };
       }
-    },
-    options.logOutput ? { LogOutput: options.logOutput } : {},
-  );
-  session.catch(() => undefined); // same, when the abort wins the race below
+    });
+  } finally {
+    restoreEnv('DAGGER_SESSION_PORT', saved.port);
+    restoreEnv('DAGGER_SESSION_TOKEN', saved.token);
+  }
+  connected.catch(() => undefined); // same, when the abort wins the race below
   try {
-    await untilAborted(session, signal);
+    await untilAborted(connected, signal);
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    // The SDK's stray D105 rejection carries the CLI's stderr; let it reach the guard first.
-    await new Promise((resolve) => setImmediate(resolve));
-    const detail = recentEngineSessionFailure() ?? (error instanceof Error ? error.message : String(error));
-    throw new EngineSessionStartError(detail, { cause: error });
+    throw new EngineSessionStartError(error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
   }
   if (outcome === undefined)
     throw signal.aborted
@@ -86,6 +238,33 @@ export async function withDaggerSession<T>(
       : new EngineSessionStartError('the session closed before the call ran');
   if ('error' in outcome) throw outcome.error;
   return outcome.value;
+}
+
+function restoreEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) killGroup(child, 'SIGKILL');
+  });
+}
+
+function tail(stderr: string): string {
+  const lines = stderr.trim().split('\n').slice(-3).join(' / ');
+  return lines ? ` (it said: ${lines})` : '';
 }
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
@@ -98,4 +277,35 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   else signal.addEventListener('abort', onAbort, { once: true });
   // Once settled the listener is gone, so `aborted` can never reject unobserved.
   return Promise.race([promise, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
+}
+
+/** What the engine said when asked, for `runner: auto` and `tollgate doctor`. */
+export interface EngineAnswer {
+  ok: boolean;
+  /** The engine's version, or why it did not answer. */
+  detail: string;
+  /** How long the answer took. */
+  ms: number;
+}
+
+/** Asks the engine for its version within `timeoutMs`: a CLI on PATH is not an engine that runs. */
+export async function askEngine(engine: EngineSource, timeoutMs: number): Promise<EngineAnswer> {
+  const started = Date.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const dagger = await loadDaggerSdk();
+    const version = await withDaggerSession(dagger, (client) => client.version(), {
+      signal,
+      engine,
+      connectTimeoutMs: timeoutMs,
+    });
+    return { ok: true, detail: `engine ${version} answered`, ms: Date.now() - started };
+  } catch (error) {
+    const reason = signal.aborted
+      ? `no answer within ${timeoutMs / 1000}s`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+    return { ok: false, detail: reason, ms: Date.now() - started };
+  }
 }

@@ -1,5 +1,8 @@
 /** Smoke tests of a built image: run it as a Dagger service and probe paths from a curl container. */
+import { DEFAULT_IMAGES } from '../constants.js';
 import { FailureType } from '../failures.js';
+import { resolveImages, type StepReporter } from './dagger-pipeline.js';
+import type { DaggerFailure } from './dagger-errors.js';
 import { classifyDaggerError } from './dagger-errors.js';
 import { loadDaggerSdk, prepareEngine, withDaggerSession } from './dagger-session.js';
 import { StageError } from './errors.js';
@@ -17,7 +20,7 @@ export interface SmokeTestOptions {
   signal?: AbortSignal;
   /** The Dagger CLI, when not found by detectDagger. */
   cliBin?: string;
-  /** Default `curlimages/curl:latest`. */
+  /** The probe's image (config `images.probe`); default DEFAULT_IMAGES.probe. */
   curlImage?: string;
 }
 
@@ -34,7 +37,7 @@ export interface SmokeProbe {
 /** Starts the image as a service and probes each path; engine failures throw StageError (smoke-test-staging). */
 export async function smokeTestImage(options: SmokeTestOptions): Promise<SmokeProbe[]> {
   const engine = prepareEngine(options.cliBin);
-  if (engine)
+  if (typeof engine === 'string')
     throw new StageError(FailureType.EngineNotInstalled, engine, 'smoke-test-staging', null, '', '');
   const sdk = await loadDaggerSdk();
   const signal = options.signal ?? new AbortController().signal;
@@ -48,10 +51,13 @@ export async function smokeTestImage(options: SmokeTestOptions): Promise<SmokePr
             : client.container().import_(client.host().file(options.image.tarball));
         for (const [name, value] of Object.entries(options.env ?? {})) app = app.withEnvVariable(name, value);
         const service = app.withExposedPort(options.port).asService({ useEntrypoint: true });
+        const probeImage = options.curlImage ?? DEFAULT_IMAGES.probe;
+        const unresolved = await resolveImages(client, [{ image: probeImage, field: 'images.probe' }], quiet);
+        if (unresolved) throw unresolvedImage(unresolved);
         // A fresh value per run: a cached probe result would say nothing about the running service.
         const curl = client
           .container()
-          .from(options.curlImage ?? 'curlimages/curl:latest')
+          .from(probeImage)
           .withServiceBinding('app', service)
           .withEnvVariable('TOLLGATE_PROBE_AT', new Date().toISOString());
         const probes: SmokeProbe[] = [];
@@ -78,9 +84,10 @@ export async function smokeTestImage(options: SmokeTestOptions): Promise<SmokePr
         }
         return probes;
       },
-      { signal },
+      { signal, engine },
     );
   } catch (error) {
+    if (error instanceof StageError) throw error;
     const failure = classifyDaggerError(error, []);
     if (!failure) throw error;
     const type = failure.type === FailureType.StepFailed ? FailureType.SmokeTestFailed : failure.type;
@@ -94,4 +101,11 @@ export async function smokeTestImage(options: SmokeTestOptions): Promise<SmokePr
       { cause: error },
     );
   }
+}
+
+/** The smoke test reports probes, not steps. */
+const quiet: StepReporter = { step: () => undefined, output: () => undefined };
+
+function unresolvedImage(failure: DaggerFailure): StageError {
+  return new StageError(failure.type, failure.message, 'smoke-test-staging', null, '', '');
 }

@@ -3,13 +3,21 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Client } from '@dagger.io/dagger';
+import type { ImageUse } from '../config/images.js';
+import { DEFAULT_IMAGES } from '../constants.js';
 import { FailureType } from '../failures.js';
 import type { ArtifactRef, CommandPlan, StageResult } from '../types.js';
 import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
-import { containerEnv, installCommand, MANIFEST_FILES } from './dagger-plan.js';
+import { containerEnv, installInputs, MANIFEST_FILES, splitInstall } from './dagger-plan.js';
 import { shipImage, slimVariant } from './dagger-image.js';
-import { installDependencies, runSteps, stageContainers, type StepReporter } from './dagger-pipeline.js';
+import {
+  installDependencies,
+  resolveImages,
+  runSteps,
+  stageContainers,
+  type StepReporter,
+} from './dagger-pipeline.js';
 import { loadDaggerSdk, prepareEngine, withDaggerSession, type DaggerSdk } from './dagger-session.js';
 import { StageError } from './errors.js';
 import { releasePaths, StageCancelledError } from './host.js';
@@ -22,18 +30,20 @@ export interface DaggerRunnerOptions {
   cliBin?: string;
   /** Receives the Dagger CLI's own progress output (debugging). */
   logOutput?: Writable;
-  /** Where TOLLGATE_IMAGE_REF, TOLLGATE_SCAN_SEVERITY, TOLLGATE_REVISION... are read; process.env by default. */
+  /** Where TOLLGATE_IMAGE_REF, TOLLGATE_SCAN_SEVERITY, TOLLGATE_REVISION, TOLLGATE_DAGGER_CONNECT_TIMEOUT_MS are read; process.env by default. */
   env?: NodeJS.ProcessEnv;
   /** Registry reference to publish the build image to (TOLLGATE_IMAGE_REF). */
   imageRef?: string;
   /** Trivy severities that fail the build, e.g. `HIGH,CRITICAL` (TOLLGATE_SCAN_SEVERITY); unset: no scan. */
   scanSeverity?: string;
-  /** Runtime base image (TOLLGATE_RUNTIME_IMAGE); default: the `-slim` variant of the plan's image. */
+  /** Runtime base image when the plan names none (plans from before config `images`); default: the `-slim` variant. */
   runtimeImage?: string;
   /** What the image runs (TOLLGATE_START_COMMAND, space-separated); default `npm start`. */
   startCommand?: string[];
-  /** The scanner image (TOLLGATE_SCAN_IMAGE). */
+  /** The scanner image when the plan names none (plans from before config `images`). */
   scanImage?: string;
+  /** Deadline for reaching the engine, in ms (default DEFAULT_CONNECT_TIMEOUT_MS; TOLLGATE_DAGGER_CONNECT_TIMEOUT). */
+  connectTimeoutMs?: number;
   /** How often a quiet step reports that it is still running; default 10 s. */
   progressIntervalMs?: number;
 }
@@ -68,7 +78,8 @@ export class DaggerRunner implements Runner {
     };
 
     const engine = prepareEngine(this.options.cliBin);
-    if (engine) return fail({ type: FailureType.EngineNotInstalled, exitCode: null, message: engine });
+    if (typeof engine === 'string')
+      return fail({ type: FailureType.EngineNotInstalled, exitCode: null, message: engine });
 
     const stop = new AbortController();
     let timedOut = false;
@@ -87,6 +98,8 @@ export class DaggerRunner implements Runner {
         (client) => this.execute(sdk, client, plan, ctx, started, reporter),
         {
           signal: stop.signal,
+          engine,
+          ...optionalNumber('connectTimeoutMs', this.connectTimeoutMs(plan)),
           ...(this.options.logOutput ? { logOutput: this.options.logOutput } : {}),
         },
       );
@@ -131,25 +144,40 @@ export class DaggerRunner implements Runner {
     reporter: StepReporter,
   ): Promise<Execution> {
     const expectAny = sdk.ReturnType.Any;
-    // Each stage starts from a fresh container: install what the steps need unless they install it themselves.
-    const install = installCommand(plan.steps, rootFiles(ctx.sourceDir));
+    const unresolved = await resolveImages(client, this.imageUses(plan), reporter);
+    if (unresolved) return { transcript: '', stepCount: 0, failure: unresolved };
+    // Each stage starts from a fresh container: the dependency install first, on the manifests alone.
+    const files = rootFiles(ctx.sourceDir);
+    const { install, steps: stageSteps } = splitInstall(plan.steps, files);
     const containers = stageContainers(client, plan, {
       sourceDir: ctx.sourceDir,
       secrets: ctx.secrets,
-      cacheBust: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
-      ...(install ? { install } : {}),
+      attemptKey: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
+      ...(install ? { install: { argv: install, inputs: installInputs(files) } } : {}),
     });
+    // The plan's own numbers: a hoisted first step is still "step 1/n", as on the host.
+    const hoisted = plan.steps.length - stageSteps.length;
+    const total = plan.steps.length;
+    const label = hoisted ? `step 1/${total} (${install!.join(' ')})` : undefined;
     const deps = install
-      ? await installDependencies(containers.deps, install, plan.retryableExitCodes, expectAny, reporter)
+      ? await installDependencies(
+          containers.deps,
+          install,
+          plan.retryableExitCodes,
+          expectAny,
+          reporter,
+          label,
+        )
       : { container: containers.deps };
     if ('failure' in deps) return { transcript: '', stepCount: 0, failure: deps.failure };
     const stageEnv = { env: containerEnv(plan), retryableExitCodes: plan.retryableExitCodes };
-    const steps = await runSteps(containers.stage(deps.container), stageEnv, plan.steps, expectAny, reporter);
+    const stage = containers.stage(deps.container);
+    const numbering = { before: hoisted, total };
+    const steps = await runSteps(stage, stageEnv, stageSteps, expectAny, reporter, numbering);
     const execution = { transcript: steps.transcript, stepCount: plan.steps.length };
     if (steps.failure || !plan.artifact)
       return { ...execution, ...(steps.failure ? { failure: steps.failure } : {}) };
-    const runtimeImage =
-      this.setting(plan, 'TOLLGATE_RUNTIME_IMAGE', this.options.runtimeImage) ?? slimVariant(plan.image);
+    const { runtimeImage, scanImage } = this.images(plan);
     const nativeNote = nativeModulesNote(runtimeImage);
     if (nativeNote) reporter.output(`[tollgate] note: ${nativeNote}`);
     const image = await shipImage(
@@ -165,8 +193,7 @@ export class DaggerRunner implements Runner {
         retryableExitCodes: plan.retryableExitCodes,
         exportPath: join(ctx.runDir, 'image.oci.tar'),
         release: releasePaths(ctx.runDir),
-        scanImage:
-          this.setting(plan, 'TOLLGATE_SCAN_IMAGE', this.options.scanImage) ?? 'aquasec/trivy:latest',
+        scanImage,
         ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
         ...optional('scanSeverity', this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity)),
       },
@@ -178,9 +205,40 @@ export class DaggerRunner implements Runner {
       : { ...execution, artifact: image.artifact };
   }
 
+  /** The build's runtime base and scanner: the plan's (config `images`), else the options', else the defaults. */
+  private images(plan: CommandPlan): { runtimeImage: string; scanImage: string } {
+    return {
+      runtimeImage: plan.artifact?.runtimeImage ?? this.options.runtimeImage ?? slimVariant(plan.image),
+      scanImage: plan.artifact?.scanImage ?? this.options.scanImage ?? DEFAULT_IMAGES.scanner,
+    };
+  }
+
+  /** Every image this stage pulls, with the config field that names it. */
+  private imageUses(plan: CommandPlan): ImageUse[] {
+    const uses: ImageUse[] = [{ image: plan.image, field: `stages.${plan.name}.image (or defaults.image)` }];
+    for (const [index, service] of (plan.services ?? []).entries())
+      uses.push({ image: service.image, field: `stages.${plan.name}.services[${index}].image` });
+    if (plan.artifact) {
+      const { runtimeImage, scanImage } = this.images(plan);
+      uses.push({
+        image: runtimeImage,
+        field: 'images.runtime (default: the -slim variant of the stage image)',
+      });
+      if (this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity))
+        uses.push({ image: scanImage, field: 'images.scanner' });
+    }
+    return uses;
+  }
+
   /** A per-release setting: the plan's env (set by the workflow) wins, then the option, then the worker's env. */
   private setting(plan: CommandPlan, name: string, option?: string): string | undefined {
     return plan.env[name] ?? option ?? (this.options.env ?? process.env)[name] ?? undefined;
+  }
+
+  /** The deadline for reaching the engine: the option, else TOLLGATE_DAGGER_CONNECT_TIMEOUT_MS. */
+  private connectTimeoutMs(plan: CommandPlan): number | undefined {
+    const fromEnv = Number(this.setting(plan, 'TOLLGATE_DAGGER_CONNECT_TIMEOUT_MS') ?? Number.NaN);
+    return this.options.connectTimeoutMs ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : undefined);
   }
 
   private startCommand(plan: CommandPlan): string[] {
@@ -238,9 +296,9 @@ export class DaggerRunner implements Runner {
   }
 }
 
-/** Names of the files at the source root, for installCommand. */
+/** Names of the install's files at the source root, for splitInstall and installInputs. */
 function rootFiles(sourceDir: string): string[] {
-  return MANIFEST_FILES.filter((file) => existsSync(join(sourceDir, file)));
+  return [...MANIFEST_FILES, '.npmrc'].filter((file) => existsSync(join(sourceDir, file)));
 }
 
 /**
@@ -270,4 +328,8 @@ function mb(bytes: number): string {
 /** `{ key: value }` when value is set, else `{}` (exactOptionalPropertyTypes-friendly spreading). */
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
+}
+
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: number });
 }

@@ -370,7 +370,7 @@ const CASES: BadInputCase[] = [
     config: (c) => (c.enviroments = CHAIN()),
     path: '(top level)',
     value: '"enviroments"',
-    fix: 'check the spelling; the keys here are app, repository, source, runner, defaults, dependencies, stages, environments',
+    fix: 'check the spelling; the keys here are app, repository, source, runner, defaults, images, dependencies, stages, environments',
   },
   {
     name: 'unknown key in a stage (typo)',

@@ -12,14 +12,16 @@ import { loadConfig, resolveConfig } from '../../src/config/load.js';
 import {
   cachePlan,
   containerEnv,
-  installCommand,
+  installInputs,
   isInstallStep,
   runInGraphOrder,
+  splitInstall,
 } from '../../src/runners/dagger-plan.js';
 import { HostRunner } from '../../src/runners/host.js';
 import { stageContext, stripeStage } from '../support/dagger-fixtures.js';
 
-const steps = (...commands: string[][]): { run: string[] }[] => commands.map((run) => ({ run }));
+const steps = (...commands: string[][]): { run: string[]; env: Record<string, string> }[] =>
+  commands.map((run) => ({ run, env: {} }));
 const NPM_CI = ['npm', 'ci', '--no-audit', '--no-fund', '--prefer-offline'];
 
 /** The problems resolveConfig reports for a config whose test-stripe-integration stage has `services`. */
@@ -39,30 +41,53 @@ async function serviceProblems(services: unknown): Promise<{ path: string; messa
 }
 
 void describe('stage plans as containers (contract)', () => {
-  void it('installs from the lockfile unless the stage installs itself or there is no manifest', () => {
+  void it('installs from the lockfile, or hoists a leading install step, before the source arrives', () => {
     const files = ['package.json', 'package-lock.json'];
-    assert.deepEqual(installCommand(steps(['npm', 'test']), files), NPM_CI);
+    const install = (commands: string[][], root = files): string[] | undefined =>
+      splitInstall(steps(...commands), root).install;
+    assert.deepEqual(install([['npm', 'test']]), NPM_CI);
+    // quick-health-check: its own `npm install` becomes the install, so it too depends on the manifests only.
+    const health = splitInstall(steps(['npm', 'install', '--no-audit'], ['npm', 'run', 'health']), files);
+    assert.deepEqual(health, {
+      install: ['npm', 'install', '--no-audit'],
+      steps: steps(['npm', 'run', 'health']),
+    });
+    // An install after other steps stays where it is, and then nothing is added before it.
+    const late = steps(['npm', 'run', 'lint'], ['npm', 'ci']);
+    assert.deepEqual(splitInstall(late, files), { steps: late });
+    // A leading install with env of its own stays a step: the shared prefix has no stage env.
+    const withEnv = [{ run: ['npm', 'ci'], env: { NPM_CONFIG_PRODUCTION: 'false' } }];
+    assert.deepEqual(splitInstall(withEnv, files), { steps: withEnv });
+    assert.equal(install([['make']], ['Makefile']), undefined);
     assert.equal(
-      installCommand(steps(['npm', 'install', '--no-audit'], ['npm', 'run', 'health']), files),
+      install(
+        [
+          ['npm', 'ci'],
+          ['npm', 'test'],
+        ],
+        ['Makefile'],
+      ),
       undefined,
+      'no manifest: no hoisting',
     );
-    assert.equal(installCommand(steps(['make']), ['Makefile']), undefined);
-    assert.deepEqual(installCommand(steps(['pnpm', 'test']), ['package.json', 'pnpm-lock.yaml']), [
+    assert.deepEqual(install([['pnpm', 'test']], ['package.json', 'pnpm-lock.yaml']), [
       'pnpm',
       'install',
       '--frozen-lockfile',
     ]);
-    assert.deepEqual(installCommand(steps(['yarn', 'test']), ['package.json', 'yarn.lock'])?.slice(0, 2), [
+    assert.deepEqual(install([['yarn', 'test']], ['package.json', 'yarn.lock'])?.slice(0, 2), [
       'yarn',
       'install',
     ]);
-    assert.deepEqual(installCommand(steps(['npm', 'test']), ['package.json'])?.slice(0, 2), [
-      'npm',
-      'install',
-    ]);
+    assert.deepEqual(install([['npm', 'test']], ['package.json'])?.slice(0, 2), ['npm', 'install']);
     assert.ok(
       isInstallStep(['yarn']) && isInstallStep(['npm', 'ci']) && !isInstallStep(['npm', 'run', 'ci']),
     );
+    assert.deepEqual(installInputs(['src', '.npmrc', 'package-lock.json', 'package.json']), [
+      'package-lock.json',
+      'package.json',
+      '.npmrc',
+    ]);
   });
 
   void it("mounts the install's caches before it and the steps' other caches after it", () => {

@@ -53,7 +53,11 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     );
     assert.match(all, /cacheVolume \(key: "tollgate-npm"\)/);
     assert.match(all, /withMountedCache \(path: "\/root\/\.npm"/);
-    assert.match(all, /withMountedDirectory \(path: "\/src"/);
+    assert.match(all, /withDirectory \(path: "\/src"/);
+    assert.ok(
+      all.includes(`directory (path: ${JSON.stringify(ctx.sourceDir)},include: ["package.json"])`),
+      'the install sees the manifest only',
+    );
     const last = session.queries.at(-1) ?? '';
     const ci = last.indexOf('withExec (args: ["npm","ci"],expect: ANY)');
     const test = last.indexOf('withExec (args: ["npm","test","--","--coverage"],expect: ANY)');
@@ -161,15 +165,16 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
       const last = session.queries.at(-1) ?? '';
       const order = [
         'withMountedCache (path: "/root/.npm",cache: "fake-cacheVolume-id")',
-        'withMountedDirectory (path: "/src"',
+        'withDirectory (path: "/src"',
         'withExec (args: ["npm","ci","--no-audit","--no-fund","--prefer-offline"],expect: ANY)',
+        'withDirectory (path: "/src"',
         'withEnvVariable (name: "TOLLGATE_STAGE"',
         'withSecretVariable (name: "STRIPE_SECRET_KEY"',
         'withExec (args: ["npm","test"],expect: ANY)',
-      ].map((part) => last.indexOf(part));
+      ].reduce<number[]>((at, part) => [...at, last.indexOf(part, (at.at(-1) ?? -1) + 1)], []);
       assert.ok(
         order.every((at, i) => at > 0 && (i === 0 || at > (order[i - 1] ?? 0))),
-        `cache, source, install, stage settings, secrets, steps in order: ${order.join(', ')}`,
+        `cache, manifests, install, source, stage settings, secrets, steps in order: ${order.join(', ')}`,
       );
       assert.match(readFileSync(result.logPath, 'utf8'), /install dependencies \(npm ci /);
       const install = session.queries.find((q) => q.includes('"npm","ci"') && !q.includes('"npm","test"'));
@@ -328,7 +333,7 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     const error = await stageRejection(runner.runStage(buildPlan(), stageContext()));
     assert.equal(error.type, FailureType.StepFailed);
     assert.match(error.logTail, /CVE-2099-0001/);
-    assert.match(session.queries.join('\n'), /from \(address: "aquasec\/trivy:latest"\)/);
+    assert.match(session.queries.join('\n'), /from \(address: "aquasec\/trivy:0\.58\.1"\)/);
     assert.doesNotMatch(session.queries.join('\n'), /export \(path/, 'a vulnerable image is not exported');
   });
 

@@ -83,7 +83,7 @@ after(async () => {
 it('runs every stage through the Dagger runner and completes with the engine-reported digest', async () => {
   const dir = tempDir('dagger-wf');
   const { taskQueue, workflowId } = uniqueIds('dagger-wf');
-  const runners = new RunnerSelector(); // auto: the fake session in DAGGER_SESSION_PORT is an engine
+  const runners = await RunnerSelector.detect(); // auto: the fake session in DAGGER_SESSION_PORT is an engine
   assert.equal(runners.resolve('auto'), 'dagger');
   const worker = await createTestWorker(env, taskQueue, join(dir, 'home'), { runnerFor: runners.runnerFor });
   const input = { ...releaseInput(dir, pipelineStages()), runner: 'auto' as const };

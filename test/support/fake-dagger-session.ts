@@ -35,23 +35,48 @@ export interface FakeRule {
   once?: boolean;
 }
 
+/**
+ * The engine's cache of exec results, modelled: an exec chain (the query without its leaf) runs
+ * once, through `run`, and every later query of the same chain, whichever leaf it reads, is answered
+ * from that first result, a failure as well as a pass, as a real engine does.
+ */
+export interface ExecModel {
+  run(chain: string): { exitCode: number; output: string };
+}
+
 /** A running fake session. */
 export interface FakeDaggerSession {
   port: number;
   token: string;
   /** Every query text received, in order. */
   queries: string[];
+  /** With an ExecModel: each exec chain the fake actually ran (cache misses), in order. */
+  executions: string[];
   /** The variables that point the SDK at this session. */
   env: { DAGGER_SESSION_PORT: string; DAGGER_SESSION_TOKEN: string };
   /** Stops listening and drops open connections (hanging requests included). */
   close(): Promise<void>;
 }
 
-/** Starts a fake session answering by `script`, then by defaults (see defaultReply). */
-export async function start(script: FakeRule[] = []): Promise<FakeDaggerSession> {
+/** Starts a fake session answering by `script`, then by `execs` (when given), then by defaults (see defaultReply). */
+export async function start(script: FakeRule[] = [], execs?: ExecModel): Promise<FakeDaggerSession> {
   const token = randomBytes(12).toString('hex');
   const expectedAuth = `Basic ${Buffer.from(`${token}:`).toString('base64')}`;
   const queries: string[] = [];
+  const executions: string[] = [];
+  const cache = new Map<string, { exitCode: number; output: string }>();
+  const cachedExec = (query: string): FakeReply | undefined => {
+    const leaf = fieldPath(query).at(-1) ?? '';
+    if (!execs || !EXEC_LEAVES.has(leaf) || !query.includes('withExec')) return undefined;
+    const chain = query.slice(0, query.lastIndexOf(leaf));
+    let result = cache.get(chain);
+    if (!result) {
+      result = execs.run(chain);
+      cache.set(chain, result);
+      executions.push(chain);
+    }
+    return { value: leaf === 'exitCode' ? result.exitCode : result.output };
+  };
   const used = new Set<FakeRule>();
   const sockets = new Set<Socket>();
 
@@ -71,7 +96,7 @@ export async function start(script: FakeRule[] = []): Promise<FakeDaggerSession>
         ? typeof rule.reply === 'function'
           ? rule.reply(query)
           : rule.reply
-        : defaultReply(query);
+        : (cachedExec(query) ?? defaultReply(query));
       answer(req, res, query, reply);
     });
   });
@@ -85,12 +110,29 @@ export async function start(script: FakeRule[] = []): Promise<FakeDaggerSession>
     port,
     token,
     queries,
+    executions,
     env: { DAGGER_SESSION_PORT: String(port), DAGGER_SESSION_TOKEN: token },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The leaves that read an exec's result. */
+const EXEC_LEAVES = new Set(['exitCode', 'combinedOutput', 'stdout', 'stderr']);
+
+/**
+ * An image the engine cannot resolve: every query that starts from it fails as the engine fails
+ * it (a GraphQL error, which the SDK raises as GraphQLRequestError, D100).
+ */
+export function missingImage(image: string): FakeRule {
+  return {
+    when: `from (address: ${JSON.stringify(image)})`,
+    reply: {
+      error: `failed to resolve source metadata for docker.io/${image}: docker.io/${image}: not found`,
+    },
   };
 }
 

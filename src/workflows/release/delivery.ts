@@ -117,6 +117,7 @@ async function smoke(
               image,
               paths: [environment.healthPath, ...link.smoke!.routes],
               env: { ...environment.env, ...run.input.releaseEnv },
+              ...(run.input.images ? { probeImage: run.input.images.probe } : {}),
             })
           : [];
       return { checks, probes };
