@@ -140,7 +140,11 @@ export async function follow(
   let progressAt = Date.now();
   // A closed run is not queried (that needs a worker to replay it): its result says it all.
   let done = described !== undefined && described.status.name !== 'RUNNING';
-  const result = handle.result().finally(() => (done = true));
+  // Aborted when following stops at a gate: a long poll left running would be retried on a closed connection.
+  const stopResult = new AbortController();
+  const result = client
+    .withAbortSignal(stopResult.signal, () => handle.result())
+    .finally(() => (done = true));
   // Settles `done` even when nobody awaits the result yet; the outcome is read below.
   result.catch(() => undefined);
   const presence = options.workers
@@ -176,6 +180,8 @@ export async function follow(
           gate,
           ...(run.runId ? { runId: run.runId } : {}),
         };
+        stopResult.abort();
+        await result.catch(() => undefined);
         view.end(atGate);
         return atGate;
       }

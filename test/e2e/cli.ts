@@ -22,6 +22,8 @@ export interface ScenarioOptions {
   promotion: 'auto' | 'manual';
   /** The verification window of production, e.g. '3s'. */
   verification?: string;
+  /** For the Dagger runner: stripe-mock as a service of test-stripe-integration, as tollgate.config.ts has it. */
+  containers?: boolean;
 }
 
 /**
@@ -91,10 +93,10 @@ export class Scenario {
   }
 
   /** Starts `node dist/src/worker.js`, as an operator would. */
-  startWorker(): ChildProcess {
+  startWorker(extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
     const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
       cwd: ROOT,
-      env: this.processEnv(),
+      env: { ...this.processEnv(), ...extraEnv },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     this.workers.push(worker);
@@ -117,6 +119,10 @@ export class Scenario {
   }
 }
 
+/** tollgate.config.ts's stripe-mock service, for stages in containers. */
+const STRIPE_SERVICE = `,
+        services: [{ name: 'stripe-mock', image: 'stripe/stripe-mock:v0.206.0', port: 12111, env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' } }]`;
+
 /** The sample app's config (schema 2) with free ports and a short verification window. */
 async function configText(options: ScenarioOptions): Promise<string> {
   const [staging, production] = [await freePort(), await freePort()];
@@ -124,7 +130,7 @@ async function configText(options: ScenarioOptions): Promise<string> {
     ? `{
       'quick-health-check': { steps: [['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline'], ['npm', 'run', 'health']] },
       'test-suite': { steps: [['npm', 'test']], coverageMinimum: 90 },
-      'test-stripe-integration': { needs: ['test-suite'], steps: [['npm', 'run', 'test:stripe']] },
+      'test-stripe-integration': { needs: ['test-suite'], steps: [['npm', 'run', 'test:stripe']]${options.containers ? STRIPE_SERVICE : ''} },
       'test-rag-engine': { needs: ['test-suite'], steps: [['npm', 'run', 'test:rag']] },
       'verify-revenue-metrics': { needs: ['test-suite'], steps: [['npm', 'run', 'verify:revenue']] },
       'build-production-image': {

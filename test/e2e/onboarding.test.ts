@@ -185,6 +185,7 @@ it(
       workflowFile,
     )?.[1];
     assert.ok(releaseStep, 'the workflow has a "Release (main)" step with a one-line run');
+    assert.doesNotMatch(releaseStep, /^[>|]/, 'a one-line run, not a YAML block');
     const approver = /approvers: \['([^']+)'\]/.exec(config)?.[1];
     assert.ok(approver, 'init named an approver');
     const ciRun = exec('bash', ['-c', releaseStep], ci, {
@@ -195,9 +196,13 @@ it(
       GITHUB_ACTOR: approver,
       REPOSITORY_URL: `file://${remote}`,
     });
-    // The gate before production is manual: the approver promotes it, as an operator would.
+    // The gate before production is manual: the CI job ends green at the gate (--until-gate) with
+    // the promote command in its log; the approver promotes, as an operator would; a later job waits.
     const lane = env.client.workflow.getHandle(`release-${app}`);
+    let ciEnded: string | undefined;
+    void ciRun.then((result) => (ciEnded = result.out));
     for (;;) {
+      if (ciEnded !== undefined) assert.fail(`the CI step ended before the release started: ${ciEnded}`);
       const described = await lane.describe().catch((error: unknown) => {
         if (error instanceof WorkflowNotFoundError) return undefined;
         throw error;
@@ -206,6 +211,10 @@ it(
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     await waitForPhase(lane, 'awaiting-promotion');
+    const atGate = await ciRun;
+    assert.equal(atGate.code, 0, atGate.out);
+    assert.match(atGate.out, /⏸ release waiting at the gate before production/, atGate.out);
+    assert.ok(atGate.out.includes(`tollgate promote release-${app} --by <you>`), atGate.out);
     const promote = await npx(
       'promote',
       `release-${app}`,
@@ -215,7 +224,7 @@ it(
       'staging looks good',
     );
     assert.equal(promote.code, 0, promote.out);
-    const released = await ciRun;
+    const released = await npx('wait', `release-${app}`);
     assert.equal(released.code, 0, released.out);
     assert.match(released.out, /✓ release succeeded/, released.out);
     const released2 = await environmentStatus(home, { app, name: 'production' });
