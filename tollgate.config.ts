@@ -23,7 +23,9 @@ export default defineTollgate({
   source: './examples/saas-app',
   runner: 'auto',
   defaults: {
-    image: 'node:20-slim',
+    // The full image (build tools, Node's headers): in containers `npm ci` compiles better-sqlite3
+    // when no prebuilt binary can be downloaded. The build's runtime image is node:20-slim.
+    image: 'node:20',
     timeout: '10m',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3 },
   },
@@ -51,7 +53,7 @@ export default defineTollgate({
       services: [
         {
           name: 'stripe-mock',
-          image: 'stripe/stripe-mock:v0.206.0',
+          image: 'stripe/stripe-mock:v0.203.0',
           port: 12111,
           env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
         },

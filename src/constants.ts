@@ -57,4 +57,4 @@ export const WAIT_STAGES = {
  * The images a release uses besides its stages' own (config `images`), pinned: the image smoke
  * test's probe and the build's vulnerability scanner. Nothing unpinned is ever pulled.
  */
-export const DEFAULT_IMAGES = { probe: 'curlimages/curl:8.11.1', scanner: 'aquasec/trivy:0.58.1' } as const;
+export const DEFAULT_IMAGES = { probe: 'curlimages/curl:7.88.1', scanner: 'aquasec/trivy:0.58.1' } as const;

@@ -87,7 +87,7 @@ const pinnedImage = z
   .string({ error: 'is an image reference pinned to a tag or digest, e.g. "node:20-slim"' })
   .refine((image) => /@sha256:[0-9a-f]{64}$/.test(image) || /:[^/:@]+$/.test(image.replace(/:latest$/, '')), {
     message:
-      'must be pinned to a tag or digest, e.g. "stripe/stripe-mock:v0.206.0": an untagged or :latest image changes under the stage',
+      'must be pinned to a tag or digest, e.g. "stripe/stripe-mock:v0.203.0": an untagged or :latest image changes under the stage',
   });
 
 /** The images a release uses besides its stages' own, each pinned: nothing is pulled that the config does not name. */

@@ -11,7 +11,14 @@ import type { ArtifactPlan, ArtifactRef } from '../types.js';
 import { cacheMounts } from './dagger-plan.js';
 export { slimVariant } from './dagger-plan.js';
 import type { DaggerFailure } from './dagger-errors.js';
-import { execStep, exitFailure, WORKDIR, type StepReporter } from './dagger-pipeline.js';
+import {
+  execStep,
+  exitFailure,
+  EXTRA_CA_PATH,
+  withExtraCa,
+  WORKDIR,
+  type StepReporter,
+} from './dagger-pipeline.js';
 import { packDirectory } from './host.js';
 
 /** Where the release lives inside the runtime image. */
@@ -38,6 +45,8 @@ export interface ImageOptions {
   /** Fail when trivy finds vulnerabilities of these severities (e.g. `HIGH,CRITICAL`). */
   scanSeverity?: string;
   scanImage: string;
+  /** Extra CA certificates for the runtime image's install (see withExtraCa); unmounted before the image ships. */
+  extraCaCerts?: string;
 }
 
 /** The image, or why it could not be shipped. */
@@ -58,9 +67,7 @@ export async function shipImage(
   reporter: StepReporter,
 ): Promise<ImageOutcome> {
   const caches = options.cache ? cacheMounts([artifact.install]) : [];
-  let runtime = client
-    .container()
-    .from(options.runtimeImage)
+  let runtime = withExtraCa(client, client.container().from(options.runtimeImage), options.extraCaCerts)
     .withWorkdir(APP_DIR)
     .withDirectory(APP_DIR, build.directory(WORKDIR), { include: artifact.include })
     .withEnvVariable('NODE_ENV', 'production');
@@ -75,6 +82,8 @@ export async function shipImage(
 
   let image = install.container;
   for (const [path] of caches) image = image.withoutMount(path);
+  if (options.extraCaCerts)
+    image = image.withoutMount(EXTRA_CA_PATH).withoutEnvVariable('NODE_EXTRA_CA_CERTS');
   image = image
     .withLabel('org.opencontainers.image.revision', options.revision)
     .withLabel('org.opencontainers.image.created', options.created)

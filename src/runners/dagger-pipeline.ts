@@ -24,6 +24,22 @@ export interface StageInputs {
    * the failure without running anything. When the plan may not be cached it goes before the install too.
    */
   attemptKey: string;
+  /** A PEM file of extra CA certificates on the worker (TOLLGATE_EXTRA_CA_CERTS), trusted by Node in the containers. */
+  extraCaCerts?: string;
+}
+
+/** Where the extra CA certificates are mounted in a container. */
+export const EXTRA_CA_PATH = '/etc/ssl/certs/tollgate-extra-ca.pem';
+
+/**
+ * Trusts the worker's extra CA certificates in a container (a proxy that re-signs TLS, a company
+ * CA): Node and npm read NODE_EXTRA_CA_CERTS. Mounted, not copied: never part of an image.
+ */
+export function withExtraCa(client: Client, container: Container, pemFile: string | undefined): Container {
+  if (!pemFile) return container;
+  return container
+    .withMountedFile(EXTRA_CA_PATH, client.host().file(pemFile))
+    .withEnvVariable('NODE_EXTRA_CA_CERTS', EXTRA_CA_PATH);
 }
 
 /** Receives a stage's progress while its steps run. */
@@ -48,7 +64,7 @@ export interface StageContainers {
 /** Builds the containers of a stage. Secrets go through setSecret only, never plain env, and never reach the install. */
 export function stageContainers(client: Client, plan: CommandPlan, inputs: StageInputs): StageContainers {
   const caches = plan.cache ? cachePlan(inputs.install?.argv, plan.steps) : undefined;
-  let deps = client.container().from(plan.image);
+  let deps = withExtraCa(client, client.container().from(plan.image), inputs.extraCaCerts);
   for (const [path, key] of caches?.beforeInstall ?? []) {
     deps = deps.withMountedCache(path, client.cacheVolume(key));
   }
@@ -189,10 +205,12 @@ function scopeEnv(
 }
 
 /**
- * Resolves each image before anything runs on it. The engine answering with an error (a GraphQL
- * error, D100) to a bare `from` means the image does not resolve: a configuration error, not an
- * engine outage, so it is named with its config field and not retried. A connection failure is
- * left to classifyDaggerError (EngineUnavailable).
+ * Resolves each image before anything runs on it. The engine answers a bare `from` it cannot
+ * resolve with a GraphQL error (D100, no extensions). Its message is the one place that tells the
+ * two cases apart (containerd's resolver ranks a 404 above connection errors, across the mirror and
+ * the origin): "…: not found" is a configuration error, named with its config field and not retried
+ * (ImageNotFound); anything else ("failed to do request: …") is a registry that did not answer,
+ * retried (EngineUnavailable). A dropped engine connection is left to classifyDaggerError.
  */
 export async function resolveImages(
   client: Client,
@@ -208,7 +226,14 @@ export async function resolveImages(
       await client.container().from(image).sync();
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'D100') throw error;
-      const said = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const said = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      if (!/: not found$/.test(said)) {
+        return {
+          type: FailureType.EngineUnavailable,
+          exitCode: null,
+          message: `the registry of image ${image} (${field}) did not answer: ${said}`,
+        };
+      }
       return {
         type: FailureType.ImageNotFound,
         exitCode: null,

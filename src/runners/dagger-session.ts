@@ -18,7 +18,7 @@ export type DaggerSdk = typeof DaggerModule;
 
 /** How long `dagger session` may take to print its connect parameters, unless the caller says. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
-/** After SIGTERM, how long a session may take to exit before it gets SIGKILL. */
+/** After its stdin closes, how long a session may take to exit before SIGTERM (and as long again before SIGKILL). */
 const CLOSE_GRACE_MS = 5_000;
 
 let sdk: Promise<DaggerSdk> | undefined;
@@ -101,9 +101,11 @@ async function startSession(cliBin: string, options: SessionOptions): Promise<St
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   installExitHook();
   const labels = ['--label', 'dagger.io/sdk.name:nodejs'];
-  // detached: its own process group, so killing it also kills whatever it started.
-  const child = spawn(cliBin, ['session', ...labels], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // detached: its own process group, so killing it also kills whatever it started. Its stdin stays
+  // open: `dagger session` ends when its stdin closes, which is how it is asked to stop.
+  const child = spawn(cliBin, ['session', ...labels], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   live.add(child);
+  child.stdin?.on('error', () => undefined); // EPIPE when it has already gone: `exited` says so
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
@@ -118,10 +120,12 @@ async function startSession(cliBin: string, options: SessionOptions): Promise<St
   });
   const close = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    killGroup(child, 'SIGTERM');
-    const grace = setTimeout(() => killGroup(child, 'SIGKILL'), CLOSE_GRACE_MS);
+    child.stdin?.end(); // the orderly way: the session flushes and exits
+    const term = setTimeout(() => killGroup(child, 'SIGTERM'), CLOSE_GRACE_MS);
+    const kill = setTimeout(() => killGroup(child, 'SIGKILL'), 2 * CLOSE_GRACE_MS);
     await exited;
-    clearTimeout(grace);
+    clearTimeout(term);
+    clearTimeout(kill);
   };
   const runnerHost = process.env['_EXPERIMENTAL_DAGGER_RUNNER_HOST'];
   const tried = `\`${cliBin} session\`${runnerHost ? ` with _EXPERIMENTAL_DAGGER_RUNNER_HOST=${runnerHost}` : ''}`;

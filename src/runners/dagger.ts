@@ -42,6 +42,8 @@ export interface DaggerRunnerOptions {
   startCommand?: string[];
   /** The scanner image when the plan names none (plans from before config `images`). */
   scanImage?: string;
+  /** A PEM file of CA certificates the containers trust besides their own (TOLLGATE_EXTRA_CA_CERTS). */
+  extraCaCerts?: string;
   /** Deadline for reaching the engine, in ms (default DEFAULT_CONNECT_TIMEOUT_MS; TOLLGATE_DAGGER_CONNECT_TIMEOUT). */
   connectTimeoutMs?: number;
   /** How often a quiet step reports that it is still running; default 10 s. */
@@ -153,6 +155,7 @@ export class DaggerRunner implements Runner {
       sourceDir: ctx.sourceDir,
       secrets: ctx.secrets,
       attemptKey: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
+      ...optional('extraCaCerts', this.setting(plan, 'TOLLGATE_EXTRA_CA_CERTS', this.options.extraCaCerts)),
       ...(install ? { install: { argv: install, inputs: installInputs(files) } } : {}),
     });
     // The plan's own numbers: a hoisted first step is still "step 1/n", as on the host.
@@ -194,6 +197,7 @@ export class DaggerRunner implements Runner {
         exportPath: join(ctx.runDir, 'image.oci.tar'),
         release: releasePaths(ctx.runDir),
         scanImage,
+        ...optional('extraCaCerts', this.setting(plan, 'TOLLGATE_EXTRA_CA_CERTS', this.options.extraCaCerts)),
         ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
         ...optional('scanSeverity', this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity)),
       },

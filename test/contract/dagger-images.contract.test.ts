@@ -57,8 +57,9 @@ void describe('the images a release pulls (contract)', () => {
     const config = await loadConfig('tollgate.config.ts');
     const images = releaseImages(config);
     assert.deepEqual(images, [
-      { image: 'node:20-slim', field: 'defaults.image' },
-      { image: 'stripe/stripe-mock:v0.206.0', field: 'stages.test-stripe-integration.services[0].image' },
+      { image: 'node:20', field: 'defaults.image' },
+      { image: 'stripe/stripe-mock:v0.203.0', field: 'stages.test-stripe-integration.services[0].image' },
+      { image: 'node:20-slim', field: 'images.runtime' },
       { image: DEFAULT_IMAGES.scanner, field: 'images.scanner (used when TOLLGATE_SCAN_SEVERITY is set)' },
       { image: DEFAULT_IMAGES.probe, field: 'images.probe' },
     ]);
@@ -109,7 +110,7 @@ void describe('the images a release pulls (contract)', () => {
   });
 
   void it("names a service's image and the build's runtime base the same way", async () => {
-    await withEngine([fakeDagger.missingImage('stripe/stripe-mock:v0.206.0')]);
+    await withEngine([fakeDagger.missingImage('stripe/stripe-mock:v0.203.0')]);
     const service = await stageRejection(new DaggerRunner().runStage(stripeStage(), stageContext()));
     assert.equal(service.type, FailureType.ImageNotFound);
     assert.match(service.message, /stages\.test-stripe-integration\.services\[0\]\.image/);
@@ -154,6 +155,21 @@ void describe('the images a release pulls (contract)', () => {
     assert.ok(error instanceof StageError);
     assert.equal(error.type, FailureType.ImageNotFound);
     assert.match(error.message, /image acme\/probe:2 \(images\.probe\) did not resolve/);
+  });
+
+  void it('calls a registry that does not answer EngineUnavailable (retryable), naming the image', async () => {
+    await withEngine([
+      {
+        when: 'from (address: "node:20-slim")',
+        reply: {
+          error:
+            'failed to resolve image "library/node:20-slim" (platform: "linux/amd64"): failed to do request: Head "http://127.0.0.1:5999/v2/library/node/manifests/20-slim": dial tcp 127.0.0.1:5999: connect: connection refused',
+        },
+      },
+    ]);
+    const error = await stageRejection(new DaggerRunner().runStage(testPlan(), stageContext()));
+    assert.equal(error.type, FailureType.EngineUnavailable);
+    assert.match(error.message, /^the registry of image node:20-slim \(stages\.test-suite\.image/);
   });
 
   void it('still calls a dropped connection during resolution EngineUnavailable (retryable)', async () => {

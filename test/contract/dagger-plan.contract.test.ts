@@ -125,13 +125,13 @@ void describe('stage plans as containers (contract)', () => {
     });
     assert.deepEqual(plans.stages, expected, 'regenerate with `tollgate plans > dagger/plans.json`');
     const stripe = expected.find((plan) => plan.name === 'test-stripe-integration');
-    assert.equal(stripe?.services?.[0]?.image, 'stripe/stripe-mock:v0.206.0');
+    assert.equal(stripe?.services?.[0]?.image, 'stripe/stripe-mock:v0.203.0');
   });
 
   void it('validates services: pinned image, hostname, port, unique names, no inline secrets', async () => {
     const good = {
       name: 'stripe-mock',
-      image: 'stripe/stripe-mock:v0.206.0',
+      image: 'stripe/stripe-mock:v0.203.0',
       port: 12111,
       env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
     };

@@ -231,7 +231,7 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     const service = session.queries.find((q) => q.includes('asService'));
     assert.match(
       service ?? '',
-      /from \(address: "stripe\/stripe-mock:v0\.206\.0"\) \{ withExposedPort \(port: 12111\) \{ asService \(useEntrypoint: true\) \{ id\s*\}/,
+      /from \(address: "stripe\/stripe-mock:v0\.203\.0"\) \{ withExposedPort \(port: 12111\) \{ asService \(useEntrypoint: true\) \{ id\s*\}/,
     );
     const last = session.queries.at(-1) ?? '';
     const install = last.indexOf('"npm","ci"');
@@ -335,6 +335,25 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     assert.match(error.logTail, /CVE-2099-0001/);
     assert.match(session.queries.join('\n'), /from \(address: "aquasec\/trivy:0\.58\.1"\)/);
     assert.doesNotMatch(session.queries.join('\n'), /export \(path/, 'a vulnerable image is not exported');
+  });
+
+  void it('trusts extra CA certificates (TOLLGATE_EXTRA_CA_CERTS) in the install and steps, never in the image', async () => {
+    const ctx = withLockfile(stageContext());
+    const pem = join(ctx.sourceDir, '..', 'extra-ca.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    const runner = new DaggerRunner({ env: { TOLLGATE_EXTRA_CA_CERTS: pem } });
+    await runner.runStage(buildPlan(), ctx);
+    const all = session.queries.join('\n');
+    assert.ok(all.includes(`file (path: ${JSON.stringify(pem)})`), 'the worker file is mounted');
+    const install = session.queries.find((q) => q.includes('"npm","ci"') && q.includes('exitCode')) ?? '';
+    assert.match(install, /withMountedFile \(path: "\/etc\/ssl\/certs\/tollgate-extra-ca\.pem"/);
+    assert.match(
+      install,
+      /withEnvVariable \(name: "NODE_EXTRA_CA_CERTS",value: "\/etc\/ssl\/certs\/tollgate-extra-ca\.pem"\)/,
+    );
+    const exported = session.queries.find((q) => q.includes('asTarball')) ?? '';
+    assert.match(exported, /withoutMount \(path: "\/etc\/ssl\/certs\/tollgate-extra-ca\.pem"\)/);
+    assert.match(exported, /withoutEnvVariable \(name: "NODE_EXTRA_CA_CERTS"\)/);
   });
 
   void it('calls EngineUnavailable retryable and StepFailed not', () => {

@@ -121,7 +121,7 @@ export class Scenario {
 
 /** tollgate.config.ts's stripe-mock service, for stages in containers. */
 const STRIPE_SERVICE = `,
-        services: [{ name: 'stripe-mock', image: 'stripe/stripe-mock:v0.206.0', port: 12111, env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' } }]`;
+        services: [{ name: 'stripe-mock', image: 'stripe/stripe-mock:v0.203.0', port: 12111, env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' } }]`;
 
 /** The sample app's config (schema 2) with free ports and a short verification window. */
 async function configText(options: ScenarioOptions): Promise<string> {
@@ -155,7 +155,7 @@ const release = {
 };
 export default {
   app: 'saas-app',
-  runner: 'host',
+  runner: 'host',${options.containers ? "\n  defaults: { image: 'node:20' }," : ''}
   dependencies: [{ path: 'node_modules', key: ['package-lock.json'] }],
   stages: ${stages},
   environments: [

@@ -56,7 +56,7 @@ export function stripeStage(overrides: Partial<StagePlan> = {}): StagePlan {
     services: [
       {
         name: 'stripe-mock',
-        image: 'stripe/stripe-mock:v0.206.0',
+        image: 'stripe/stripe-mock:v0.203.0',
         port: 12111,
         env: { STRIPE_MOCK_URL: 'http://stripe-mock:12111' },
       },

@@ -16,8 +16,8 @@ export interface FakeCli {
 }
 
 /**
- * `connect`: prints the session's port and token, then waits to be stopped (as `dagger session`
- * does). `hang`: never prints and ignores SIGTERM (a CLI stuck at "connecting to engine"). `fail`:
+ * `connect`: prints the session's port and token, then runs until its stdin closes (as `dagger
+ * session` does). `hang`: never prints and ignores SIGTERM (a CLI stuck at "connecting to engine"). `fail`:
  * says why on stderr and exits 1.
  */
 export function fakeCli(behaviour: { connect: { port: number; token: string } } | 'hang' | 'fail'): FakeCli {
@@ -31,7 +31,8 @@ export function fakeCli(behaviour: { connect: { port: number; token: string } } 
     lines.push('echo "failed to connect to engine: no such container tollgate-nope" >&2', 'exit 1');
   } else {
     const params = JSON.stringify({ port: behaviour.connect.port, session_token: behaviour.connect.token });
-    lines.push(`echo '${params}'`, 'while :; do sleep 1; done');
+    // As `dagger session` does: it runs until its stdin closes.
+    lines.push(`echo '${params}'`, 'cat > /dev/null');
   }
   writeFileSync(bin, `${lines.join('\n')}\n`);
   chmodSync(bin, 0o755);

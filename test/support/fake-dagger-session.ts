@@ -130,8 +130,9 @@ const EXEC_LEAVES = new Set(['exitCode', 'combinedOutput', 'stdout', 'stderr']);
 export function missingImage(image: string): FakeRule {
   return {
     when: `from (address: ${JSON.stringify(image)})`,
+    // What engine v0.21.9 answered for a missing image (the platform part aside).
     reply: {
-      error: `failed to resolve source metadata for docker.io/${image}: docker.io/${image}: not found`,
+      error: `failed to resolve image "${image}" (platform: "linux/amd64"): ${image}: not found`,
     },
   };
 }
