@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { stripVTControlCharacters } from 'node:util';
 import type { Writable } from 'node:stream';
 import type * as DaggerModule from '@dagger.io/dagger';
 import type { Client } from '@dagger.io/dagger';
@@ -267,7 +268,14 @@ function installExitHook(): void {
 }
 
 function tail(stderr: string): string {
-  const lines = stderr.trim().split('\n').slice(-3).join(' / ');
+  // The CLI colours its progress; a message in a log or a CI annotation wants the words only.
+  const lines = stripVTControlCharacters(stderr)
+    .trim()
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-3)
+    .join(' / ');
   return lines ? ` (it said: ${lines})` : '';
 }
 
@@ -295,7 +303,8 @@ export interface EngineAnswer {
 /** Asks the engine for its version within `timeoutMs`: a CLI on PATH is not an engine that runs. */
 export async function askEngine(engine: EngineSource, timeoutMs: number): Promise<EngineAnswer> {
   const started = Date.now();
-  const signal = AbortSignal.timeout(timeoutMs);
+  // A little past the connect deadline: a session that never starts is reported with what the CLI said.
+  const signal = AbortSignal.timeout(timeoutMs + 2000);
   try {
     const dagger = await loadDaggerSdk();
     const version = await withDaggerSession(dagger, (client) => client.version(), {
@@ -306,7 +315,7 @@ export async function askEngine(engine: EngineSource, timeoutMs: number): Promis
     return { ok: true, detail: `engine ${version} answered`, ms: Date.now() - started };
   } catch (error) {
     const reason = signal.aborted
-      ? `no answer within ${timeoutMs / 1000}s`
+      ? `no answer within ${(timeoutMs + 2000) / 1000}s`
       : error instanceof Error
         ? error.message
         : String(error);
