@@ -62,9 +62,12 @@ export function splitInstall<T extends { run: string[]; env?: Record<string, str
   return found ? { install: [...found[1]], steps } : { steps };
 }
 
-/** The manifest files the install sees (those of MANIFEST_FILES at the root, and `.npmrc` when present). */
+/** The root files the install may read: the manifests and lockfiles of MANIFEST_FILES, and `.npmrc`. */
+export const INSTALL_INPUT_FILES: string[] = [...MANIFEST_FILES, '.npmrc'];
+
+/** The install's files among those at the root (see INSTALL_INPUT_FILES). */
 export function installInputs(rootFiles: string[]): string[] {
-  return [...MANIFEST_FILES, '.npmrc'].filter((file) => rootFiles.includes(file));
+  return INSTALL_INPUT_FILES.filter((file) => rootFiles.includes(file));
 }
 
 /** The cache mounts a list of commands needs (npm by default: stage images are Node images). */

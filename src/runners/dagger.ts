@@ -9,7 +9,7 @@ import { FailureType } from '../failures.js';
 import type { ArtifactRef, CommandPlan, StageResult } from '../types.js';
 import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
-import { containerEnv, installInputs, MANIFEST_FILES, splitInstall } from './dagger-plan.js';
+import { containerEnv, INSTALL_INPUT_FILES, installInputs, splitInstall } from './dagger-plan.js';
 import { shipImage, slimVariant } from './dagger-image.js';
 import {
   installDependencies,
@@ -101,7 +101,7 @@ export class DaggerRunner implements Runner {
         {
           signal: stop.signal,
           engine,
-          ...optionalNumber('connectTimeoutMs', this.connectTimeoutMs(plan)),
+          ...optional('connectTimeoutMs', this.connectTimeoutMs(plan)),
           ...(this.options.logOutput ? { logOutput: this.options.logOutput } : {}),
         },
       );
@@ -149,13 +149,17 @@ export class DaggerRunner implements Runner {
     const unresolved = await resolveImages(client, this.imageUses(plan), reporter);
     if (unresolved) return { transcript: '', stepCount: 0, failure: unresolved };
     // Each stage starts from a fresh container: the dependency install first, on the manifests alone.
+    const extraCa = optional(
+      'extraCaCerts',
+      this.setting(plan, 'TOLLGATE_EXTRA_CA_CERTS', this.options.extraCaCerts),
+    );
     const files = rootFiles(ctx.sourceDir);
     const { install, steps: stageSteps } = splitInstall(plan.steps, files);
     const containers = stageContainers(client, plan, {
       sourceDir: ctx.sourceDir,
       secrets: ctx.secrets,
       attemptKey: `${ctx.runId}/${ctx.attempt}/${started.toISOString()}`,
-      ...optional('extraCaCerts', this.setting(plan, 'TOLLGATE_EXTRA_CA_CERTS', this.options.extraCaCerts)),
+      ...extraCa,
       ...(install ? { install: { argv: install, inputs: installInputs(files) } } : {}),
     });
     // The plan's own numbers: a hoisted first step is still "step 1/n", as on the host.
@@ -197,7 +201,7 @@ export class DaggerRunner implements Runner {
         exportPath: join(ctx.runDir, 'image.oci.tar'),
         release: releasePaths(ctx.runDir),
         scanImage,
-        ...optional('extraCaCerts', this.setting(plan, 'TOLLGATE_EXTRA_CA_CERTS', this.options.extraCaCerts)),
+        ...extraCa,
         ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
         ...optional('scanSeverity', this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity)),
       },
@@ -302,7 +306,7 @@ export class DaggerRunner implements Runner {
 
 /** Names of the install's files at the source root, for splitInstall and installInputs. */
 function rootFiles(sourceDir: string): string[] {
-  return [...MANIFEST_FILES, '.npmrc'].filter((file) => existsSync(join(sourceDir, file)));
+  return INSTALL_INPUT_FILES.filter((file) => existsSync(join(sourceDir, file)));
 }
 
 /**
@@ -330,10 +334,6 @@ function mb(bytes: number): string {
 }
 
 /** `{ key: value }` when value is set, else `{}` (exactOptionalPropertyTypes-friendly spreading). */
-function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
-}
-
-function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
-  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: number });
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }
