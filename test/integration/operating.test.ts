@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../src/environments/local/net.js';
+import { stopProcess } from '../../src/environments/local/processes.js';
 import { runCli } from '../support/cli.js';
 import { ROOT, tempDir, toolBinary } from '../support/temporal.js';
 import { parseCliJson } from '../../src/cli/json-schemas.js';
@@ -40,12 +41,11 @@ after(async () => {
   if (worker && worker.exitCode === null) {
     await new Promise((resolve) => worker!.once('exit', resolve).kill('SIGTERM'));
   }
-  try {
-    process.kill(Number(readFileSync(join(home, 'temporal.pid'), 'utf8')), 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  rmSync(home, { recursive: true, force: true });
+  // The dev server writes its SQLite file in the home until it has exited: wait for it, or the
+  // removal races its last writes (ENOTEMPTY).
+  const pid = Number(readFileSync(join(home, 'temporal.pid'), { encoding: 'utf8', flag: 'a+' }));
+  if (pid > 0) await stopProcess(pid, 10_000);
+  rmSync(home, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('operating from the terminal', () => {
