@@ -1,11 +1,7 @@
 /** The host runner: each step of a stage as a child process on this machine. */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { cp, rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 
 import { FailureType } from '../failures.js';
 import type { ArtifactPlan, ArtifactRef, CommandPlan, StageResult } from '../types.js';
@@ -13,6 +9,7 @@ import { checkCoverage } from './coverage.js';
 import { baseEnv } from './base-env.js';
 import { StageError } from './errors.js';
 import { passedResult, StageOutput } from './output.js';
+import { listTree, planPack, writeTarball } from './pack.js';
 import { killOrphan, runProcess, type ProcessExit } from './process.js';
 import type { Runner, StageRunContext } from './types.js';
 
@@ -137,7 +134,11 @@ export class HostRunner implements Runner {
     return exit;
   }
 
-  /** Packs the release: include paths, production dependencies, SBOM, a reproducible tarball. */
+  /**
+   * Packs the release: include paths, production dependencies, SBOM, a reproducible tarball. With an
+   * npm production install and a v2/v3 lockfile, the production files are read off the lockfile and
+   * streamed from the source dir while the SBOM is written; otherwise a copy is made and pruned.
+   */
   private async pack(
     stage: string,
     artifact: ArtifactPlan,
@@ -148,34 +149,49 @@ export class HostRunner implements Runner {
   ): Promise<ArtifactRef> {
     const { packDir, tarball, sbom: sbomPath } = releasePaths(ctx.runDir);
     await rm(packDir, { recursive: true, force: true });
-    mkdirSync(packDir, { recursive: true });
     for (const path of artifact.include) {
-      const from = join(ctx.sourceDir, path);
-      if (!existsSync(from))
+      if (!existsSync(join(ctx.sourceDir, path)))
         throw new Error(`artifact.include names ${path}, which the build did not produce`);
-      // verbatimSymlinks: node_modules/.bin links stay relative, not absolute paths into the source tree.
-      // Async: a synchronous copy of node_modules blocks the event loop, and with it the heartbeats.
-      await cp(from, join(packDir, path), { recursive: true, verbatimSymlinks: true });
     }
     const env = { ...baseEnv(), ...ctx.secrets };
-    const packStep = async (what: string, argv: string[], stdoutFile?: string): Promise<void> => {
+    const packStep = async (
+      what: string,
+      argv: string[],
+      cwd: string,
+      stdoutFile?: string,
+    ): Promise<void> => {
       output.note(`[tollgate] ${what}: ${argv.join(' ')}`);
-      const exit = await this.spawnStep(
-        stage,
-        argv,
-        packDir,
-        env,
-        output,
-        ctx,
-        deadline,
-        pidFile,
-        stdoutFile,
-      );
+      const exit = await this.spawnStep(stage, argv, cwd, env, output, ctx, deadline, pidFile, stdoutFile);
       if (exit.exitCode !== 0)
         throw new Error(`${argv.join(' ')} exited with ${exit.exitCode ?? exit.signal}`);
     };
-    await packStep('installing production dependencies', artifact.install);
-    await packStep('writing SBOM', artifact.sbom, sbomPath);
+
+    const plan = await planPack(ctx.sourceDir, artifact);
+    if (plan.kind === 'lockfile') {
+      const { entries, files, productionPackages, devPackages, extraneous } = plan.fileSet;
+      const unlisted = extraneous ? `, ${extraneous} folder(s) the lockfile does not list left out` : '';
+      output.note(
+        `[tollgate] packing from the lockfile: ${files} files, ${productionPackages} production packages, ${devPackages} dev packages left out${unlisted}`,
+      );
+      // planPack checked that the SBOM reads only the lockfile, which the source dir shares with a copy.
+      const [sbom, packed] = await Promise.allSettled([
+        packStep('writing SBOM', artifact.sbom, ctx.sourceDir, sbomPath),
+        writeTarball({ cwd: ctx.sourceDir, entries, target: tarball, signal: ctx.signal }),
+      ]);
+      if (sbom.status === 'rejected') throw sbom.reason;
+      if (packed.status === 'rejected') throw packed.reason;
+      return { kind: 'tarball', path: tarball, ...packed.value, sbomPath };
+    }
+
+    output.note(`[tollgate] packing a copy (install: ${artifact.install.join(' ')}): ${plan.reason}`);
+    mkdirSync(packDir, { recursive: true });
+    for (const path of artifact.include) {
+      // verbatimSymlinks: node_modules/.bin links stay relative, not absolute paths into the source tree.
+      // Async: a synchronous copy of node_modules blocks the event loop, and with it the heartbeats.
+      await cp(join(ctx.sourceDir, path), join(packDir, path), { recursive: true, verbatimSymlinks: true });
+    }
+    await packStep('installing production dependencies', artifact.install, packDir);
+    await packStep('writing SBOM', artifact.sbom, packDir, sbomPath);
     return { kind: 'tarball', ...(await packDirectory(packDir, tarball)), sbomPath };
   }
 }
@@ -190,16 +206,16 @@ export function releasePaths(runDir: string): { packDir: string; tarball: string
 }
 
 /**
- * Packs `dir` as the release tarball the local environment deploys: reproducible (sorted names, fixed
- * times and owners), so the same files always give the same digest. Removes `dir` afterwards.
+ * Packs `dir` as the release tarball the local environment deploys: reproducible (names in byte order,
+ * fixed times and owners), so the same files always give the same digest. Removes `dir` afterwards.
  */
 export async function packDirectory(
   dir: string,
   tarball: string,
 ): Promise<{ path: string; digest: string; sizeBytes: number }> {
-  await writeTarball(dir, tarball);
+  const packed = await writeTarball({ cwd: dir, entries: await listTree(dir), target: tarball });
   await rm(dir, { recursive: true, force: true });
-  return { path: tarball, digest: `sha256:${await sha256File(tarball)}`, sizeBytes: statSync(tarball).size };
+  return { path: tarball, ...packed };
 }
 
 /** Maps a step's exit to a failure, or null when it passed. */
@@ -220,28 +236,6 @@ function classifyExit(
     return { type: FailureType.StepInterrupted, what: `exited with ${exit.exitCode} (retryable by config)` };
   }
   return { type: FailureType.StepFailed, what: `exited with ${exit.exitCode}` };
-}
-
-/** Writes a gzipped tarball of `dir` with sorted names and fixed metadata, so the digest is reproducible. */
-async function writeTarball(dir: string, target: string): Promise<void> {
-  const tar = spawn(
-    'tar',
-    ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '-cf', '-', '-C', dir, '.'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => tar.once('close', resolve));
-  await pipeline(tar.stdout, createGzip(), createWriteStream(target));
-  const code = await exited;
-  if (code !== 0) throw new Error(`tar exited with ${code}: ${stderr.trim()}`);
-}
-
-/** Hex sha256 of a file, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }
 
 function formatBytes(bytes: number): string {
