@@ -59,7 +59,9 @@ export default defineTollgate({
         },
       ],
     },
-    'test-rag-engine': { needs: ['test-suite'], steps: [['npm', 'run', 'test:rag']] },
+    // Light: a quick check that barely uses the CPU, so it starts at once beside the other two,
+    // which take turns for the worker's CPU slots (TOLLGATE_STAGE_SLOTS).
+    'test-rag-engine': { needs: ['test-suite'], steps: [['npm', 'run', 'test:rag']], load: 'light' },
     'verify-revenue-metrics': { needs: ['test-suite'], steps: [['npm', 'run', 'verify:revenue']] },
     'build-production-image': {
       needs: ['test-stripe-integration', 'test-rag-engine', 'verify-revenue-metrics'],

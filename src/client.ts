@@ -77,6 +77,10 @@ program
   .option('--queue', 'wait for the release lane when another release of the app is in flight')
   .option('--auto-promote', 'every gate of the chain promotes at once (auto mode; audited)')
   .option('--release-env <KEY=VALUE...>', 'env for this release in every environment (repeatable)')
+  .option(
+    '--no-cache',
+    'run every command stage, even one whose passed result the stage result cache holds (see below)',
+  )
   .option('-v, --verbose', "with --wait: stream each step's output as it runs (see below)")
   .option('--profile', 'with --wait: end with queue wait, run time and retries per stage')
   .option(
@@ -89,6 +93,11 @@ program
     `\nA release is one commit of one repository: the worker fetches exactly that commit and checks it out
 for the run; stages never work in your working copy. With uncommitted changes in the app's folder,
 releasing HEAD is refused (listing the files) unless --allow-dirty.
+
+A command stage that passed before with the same tree, plan (steps, env, secret names), runner and
+toolchain or image digests is not run again: its result comes from the stage result cache under
+$TOLLGATE_HOME/stage-cache, marked "cached" with the run it came from. Deploys, smoke tests, gates and
+verification always run. --no-cache (or cache: false on a stage) runs them anyway.
 
 ${VERBOSE_HELP}\n\n${PROFILE_HELP}\n\nExamples:\n  tollgate run --ref $GITHUB_SHA --wait\n  tollgate run --until build --wait\n  tollgate run --wait --verbose --profile\n  tollgate run --wait --until-gate   # CI: end the job at the gate, promote later`,
   )

@@ -58,3 +58,6 @@ export const WAIT_STAGES = {
  * test's probe and the build's vulnerability scanner. Nothing unpinned is ever pulled.
  */
 export const DEFAULT_IMAGES = { probe: 'curlimages/curl:7.88.1', scanner: 'aquasec/trivy:0.58.1' } as const;
+
+/** How long a heavy stage waits for a CPU slot on its worker before it fails (retryable) to try another. */
+export const SLOT_WAIT_MAX_MS = 15 * 60_000;

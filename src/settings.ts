@@ -6,6 +6,8 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { encryptionDataConverter } from './codec/codec.js';
 import { loadEncryptionKeys } from './codec/keys.js';
 import { TASK_QUEUE } from './constants.js';
+import { defaultStageSlots } from './runners/slots.js';
+import { DEFAULT_STAGE_CACHE_MAX_BYTES } from './runners/stage-cache.js';
 import type { RunnerKind } from './types.js';
 
 /** A bad setting: the message names the variable, its value and the fix (the CLI prints it as one line, exit 2). */
@@ -36,6 +38,10 @@ export interface Settings {
   workerQueues: 'release' | 'build' | 'all';
   /** Activities (stages) one worker runs at a time (TOLLGATE_MAX_CONCURRENT_STAGES; the SDK's default, 100). */
   maxConcurrentStages: number;
+  /** Heavy stages one worker runs on the host at a time (TOLLGATE_STAGE_SLOTS; one per core). */
+  stageSlots: number;
+  /** Size bound of the stage result cache under the home (TOLLGATE_STAGE_CACHE_MAX_BYTES; 2 GiB; 0: off). */
+  stageCacheMaxBytes: number;
   /**
    * Payload encryption for client, worker and tests alike, when TOLLGATE_ENCRYPTION_KEY or
    * TOLLGATE_ENCRYPTION_KEY_FILE is set (format in src/codec/keys.ts); absent otherwise.
@@ -60,12 +66,27 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       'TOLLGATE_WORKER_QUEUES=build needs TOLLGATE_BUILD_TASK_QUEUE: set it to the queue build stages are sent to',
     );
   }
-  const maxStages = Number(env.TOLLGATE_MAX_CONCURRENT_STAGES ?? 100);
-  if (!Number.isInteger(maxStages) || maxStages < 1) {
-    throw new SettingsError(
-      `TOLLGATE_MAX_CONCURRENT_STAGES=${env.TOLLGATE_MAX_CONCURRENT_STAGES} is not a positive whole number: set it to how many stages one worker may run at once, e.g. 4`,
-    );
-  }
+  const maxStages = wholeNumber(
+    env,
+    'TOLLGATE_MAX_CONCURRENT_STAGES',
+    100,
+    1,
+    'how many stages one worker may run at once, e.g. 4',
+  );
+  const stageSlots = wholeNumber(
+    env,
+    'TOLLGATE_STAGE_SLOTS',
+    defaultStageSlots(),
+    1,
+    'how many heavy stages one worker runs at once, e.g. 2 on two cores',
+  );
+  const stageCacheMaxBytes = wholeNumber(
+    env,
+    'TOLLGATE_STAGE_CACHE_MAX_BYTES',
+    DEFAULT_STAGE_CACHE_MAX_BYTES,
+    0,
+    "the stage result cache's size bound in bytes, e.g. 2147483648 (0 turns the cache off)",
+  );
   const temporal = loadClientConnectConfig({ overrideEnvVars: env as Record<string, string> });
   temporal.connectionOptions.address ??= 'localhost:7233';
   const keys = loadEncryptionKeys(env);
@@ -84,9 +105,28 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     ...(env.TOLLGATE_BUILD_TASK_QUEUE ? { buildTaskQueue: env.TOLLGATE_BUILD_TASK_QUEUE } : {}),
     workerQueues: queues as Settings['workerQueues'],
     maxConcurrentStages: maxStages,
+    stageSlots,
+    stageCacheMaxBytes,
     ...(keys ? { dataConverter: encryptionDataConverter(keys) } : {}),
     ...(env.TOLLGATE_CODEC_ENDPOINT ? { codecEndpoint: env.TOLLGATE_CODEC_ENDPOINT.replace(/\/$/, '') } : {}),
   };
+}
+
+/** A whole-number setting ≥ `min`, or `fallback` when unset; a bad value names the variable and the fix. */
+function wholeNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  what: string,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new SettingsError(`${name}=${raw} is not a whole number ≥ ${min}: set it to ${what}`);
+  }
+  return value;
 }
 
 /** The Temporal UI of a server nobody described: the dev server's default. */

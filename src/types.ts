@@ -87,8 +87,19 @@ export interface StagePlan {
   env: Record<string, string>;
   /** Names of env vars whose values the worker resolves and passes as secrets. */
   secrets: string[];
-  /** Whether the Dagger runner may cache this stage (and mount package-manager caches). */
+  /** Whether the Dagger runner may cache this stage's layers (and mount package-manager caches); config `cache: false` says no. */
   cache: boolean;
+  /**
+   * Whether a passed result may be served from the stage result cache to a later run with the same
+   * key (src/runners/stage-cache.ts): config `cache`, else true for a stage without secrets. Absent
+   * in plans from before the cache: never served.
+   */
+  cacheResult?: boolean;
+  /**
+   * `light`: the stage barely uses the CPU (a quick check) and starts at once; `heavy` stages (the
+   * default) share the worker's CPU slots (TOLLGATE_STAGE_SLOTS), so a parallel group never runs slower than in a row.
+   */
+  load?: 'light' | 'heavy';
   timeoutMs: number;
   retry: RetryPlan;
   /** Exit codes that mean "try again" (for example a flaky network step); others are final. */
@@ -163,6 +174,20 @@ export interface StageResult {
   /** Where the full log lives on the worker's machine. */
   logPath: string;
   artifact?: ArtifactRef;
+  /** Set when the result was served from the stage result cache: the run that produced it. */
+  cached?: CachedFrom;
+}
+
+/** Where a cached stage result came from. */
+export interface CachedFrom {
+  /** The cache key (sha256 hex of everything the result depends on). */
+  key: string;
+  workflowId: string;
+  runId: string;
+  /** When that run finished the stage (ISO time). */
+  at: string;
+  /** How long the stage took there. */
+  durationMs: number;
 }
 
 /** Details attached to a stage's ApplicationFailure so the workflow and CLI can show them. */
@@ -190,6 +215,8 @@ export interface StageStatus {
   logTail?: string;
   /** A failed command stage: where its full log is on the worker's machine. */
   logPath?: string;
+  /** A command stage served from the stage result cache: the run it came from. */
+  cached?: CachedFrom;
 }
 
 /** Where a run is, as a whole (`environment` in the status says which link of the chain). */
@@ -348,6 +375,8 @@ export interface ReleaseInput {
   buildTaskQueue?: string;
   /** The images besides the stages' own (the image smoke test's probe); absent in runs started before it existed. */
   images?: ImagesPlan;
+  /** `run --no-cache`: every command stage runs, none is served from the stage result cache. */
+  noCache?: boolean;
 }
 
 /** The release workflow's one result. */

@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities/index.js';
+import { StageSlots } from './runners/slots.js';
+import { StageCache } from './runners/stage-cache.js';
 import { workflowBundlePath, WORKFLOWS_PATH } from './bundle.js';
 import { encryptionCodecOf } from './codec/codec.js';
 import { loggerFromEnv, type TollgateLogger } from './observability/logging.js';
@@ -66,6 +68,10 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
       runnerFor: runners.runnerFor,
       secretSource: process.env,
       onSecrets: (values) => logger.addSecrets(values),
+      stageSlots: (processSlots ??= new StageSlots(settings.stageSlots)),
+      ...(settings.stageCacheMaxBytes > 0
+        ? { stageCache: StageCache.under(settings.home, settings.stageCacheMaxBytes) }
+        : {}),
     }),
     // In-flight stages get this long to finish on shutdown; then they are cancelled (processes killed)
     // and the server hands them to another worker.
@@ -73,6 +79,9 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentStages,
   });
 }
+
+/** One set of CPU slots per process: its release and build workers share the machine's cores. */
+let processSlots: StageSlots | undefined;
 
 /** The prebuilt bundle (npm run build) skips webpack at start; without a fresh one, bundle now. */
 function workflowCode(

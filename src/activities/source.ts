@@ -9,7 +9,7 @@ import { claimPorts, PortConflictError } from '../environments/ports.js';
 import { environmentStatus } from '../environments/local/index.js';
 import { FailureType, type FailureType as FailureTypeName } from '../failures.js';
 import type { Runner } from '../runners/types.js';
-import { restoreDependencies, type DependencyState } from '../source/dependencies.js';
+import { planDependencies, type DependencyState } from '../source/dependencies.js';
 import { SourceError, type SourceProblem } from '../source/errors.js';
 import { ensureCommit, headOf } from '../source/mirror.js';
 import {
@@ -83,10 +83,9 @@ export async function ensureWorkspace(
         `commit ${args.source.commit} has tree ${workspace.tree} in ${mirror}, but the client read ${args.source.tree}: the mirror is damaged; remove it and retry`,
       );
     }
+    // The keys only: the folders come in when a stage runs here (not for stages the cache serves).
     const host = workspace.created && (await deps.runnerFor(args.runner)).kind === 'host';
-    const dependencies = host
-      ? await restoreDependencies(deps.cacheDir, args.app, workspace, args.dependencies)
-      : [];
+    const dependencies = host ? planDependencies(workspace, args.dependencies) : [];
     return {
       ...workspace,
       workspace: workspace.root,

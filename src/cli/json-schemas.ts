@@ -19,7 +19,15 @@ const releaseStatus = z.looseObject({
   app: z.string(),
   phase: z.string(),
   source: z.looseObject({ commit: z.string(), repository: z.string() }),
-  stages: z.record(z.string(), z.looseObject({ state: z.string(), attempts: z.number() })),
+  stages: z.record(
+    z.string(),
+    z.looseObject({
+      state: z.string(),
+      attempts: z.number(),
+      /** Served from the stage result cache: the run that produced the result. */
+      cached: z.looseObject({ key: z.string(), workflowId: id, runId: id, at: iso }).optional(),
+    }),
+  ),
   environments: z.record(z.string(), z.unknown()),
   audit: z.array(z.looseObject({ action: z.string(), by: z.string(), outcome: z.string(), at: iso })),
 });
@@ -98,6 +106,8 @@ export const CLI_JSON_SCHEMAS = {
         startedAt: iso,
         app: z.string(),
         outcome: z.string(),
+        /** Command stages served from the stage result cache, each with the run it came from. */
+        cached: z.array(z.looseObject({ stage: z.string(), workflowId: id, runId: id })),
       }),
     ),
   }),

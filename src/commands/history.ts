@@ -41,6 +41,8 @@ export interface HistoryRow {
   /** For a rollback: the release it restored. */
   restored: string | null;
   reason: string | null;
+  /** Command stages served from the stage result cache, each with the run that produced the result. */
+  cached: { stage: string; workflowId: string; runId: string }[];
 }
 
 /** Lists recent releases from the server's visibility records, newest first. */
@@ -88,6 +90,9 @@ async function toRow(client: Client, info: WorkflowExecutionInfo): Promise<Histo
     releaseId: status.releaseId ?? null,
     restored: null,
     reason: status.failure ?? null,
+    cached: Object.entries(status.stages).flatMap(([stage, s]) =>
+      s.cached ? [{ stage, workflowId: s.cached.workflowId, runId: s.cached.runId }] : [],
+    ),
   };
 }
 
@@ -112,6 +117,7 @@ async function rollbackRow(client: Client, info: WorkflowExecutionInfo): Promise
     releaseId: rollback.from,
     restored: rollback.to,
     reason: rollback.message ?? rollback.reason,
+    cached: [],
   };
 }
 
@@ -140,5 +146,11 @@ function printTable(rows: HistoryRow[]): void {
     if (r.kind === 'rollback' && r.outcome === 'rolled-back')
       console.log(`  ↳ ${r.releaseId ?? 'none'} → ${r.restored ?? 'none'}: ${r.reason ?? ''}`);
     else if (r.reason) console.log(`  ↳ ${r.reason.split('\n')[0]}`);
+    if (r.cached.length > 0) {
+      const from = [...new Set(r.cached.map((c) => c.workflowId))].join(', ');
+      console.log(
+        `  ↳ from the stage result cache: ${r.cached.map((c) => c.stage).join(', ')} (passed in ${from})`,
+      );
+    }
   }
 }

@@ -43,6 +43,8 @@ export interface RunOptions {
   untilGate?: boolean;
   /** Poll interval of --wait, in ms. */
   pollMs?: number;
+  /** False with --no-cache: every command stage runs, none comes from the stage result cache. */
+  cache?: boolean;
 }
 
 /** Starts a release; returns the exit code (0 only when --wait saw it succeed, or without --wait once started). */
@@ -85,6 +87,7 @@ export async function run(options: RunOptions): Promise<number> {
     ...(options.releaseEnv?.length ? { releaseEnv: parseReleaseEnv(options.releaseEnv) } : {}),
     notifications: { ...config.notifications, uiUrl: settings.uiUrl },
     ...(settings.buildTaskQueue ? { buildTaskQueue: settings.buildTaskQueue } : {}),
+    ...(options.cache === false ? { noCache: true } : {}),
   };
   // Runs that deploy take the app's lane; runs that stop before the first environment run beside them.
   const deploys = (until?.links ?? environments.length) > 0;

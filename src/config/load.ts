@@ -166,7 +166,10 @@ function toPlans(config: TollgateConfig): StagePlan[] {
       steps: stage.steps.map((step) => (Array.isArray(step) ? { run: step, env: {} } : step)),
       env: stage.env,
       secrets: stage.secrets,
-      cache: stage.cache,
+      cache: stage.cache !== false,
+      // A stage with secrets may depend on their values, which the key never holds: cached only when the config says so.
+      cacheResult: stage.cache ?? stage.secrets.length === 0,
+      load: stage.load,
       timeoutMs: stage.timeout ?? config.defaults.timeout,
       retry: toRetryPlan(retry),
       retryableExitCodes: stage.retryableExitCodes,

@@ -142,7 +142,9 @@ const stage = z.strictObject(
     }),
     env: plainEnv.default({}),
     secrets: z.array(envVarName).default([]),
-    cache: z.boolean().default(true),
+    // Unset: layers cached, the passed result reused while its key holds, unless the stage has secrets.
+    cache: z.boolean().optional(),
+    load: z.enum(['light', 'heavy']).default('heavy'),
     timeout: duration.optional(),
     retry: retry.partial().optional(),
     retryableExitCodes: z.array(z.number().int().min(1).max(255)).default([]),

@@ -211,19 +211,20 @@ function scopeEnv(
  * the origin): "…: not found" is a configuration error, named with its config field and not retried
  * (ImageNotFound); anything else ("failed to do request: …") is a registry that did not answer,
  * retried (EngineUnavailable). A dropped engine connection is left to classifyDaggerError.
+ * Fills `digests` (image → reference with its digest) for the images it resolved.
  */
 export async function resolveImages(
   client: Client,
   uses: ImageUse[],
   reporter: StepReporter,
+  digests: Record<string, string> = {},
 ): Promise<DaggerFailure | undefined> {
-  const seen = new Set<string>();
   for (const { image, field } of uses) {
-    if (seen.has(image)) continue;
-    seen.add(image);
+    if (digests[image] !== undefined) continue;
     reporter.step(`resolve image ${image}`);
     try {
-      await client.container().from(image).sync();
+      // The reference with its digest (`…@sha256:…`): what the stage result cache keys on.
+      digests[image] = await client.container().from(image).imageRef();
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'D100') throw error;
       const said = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);

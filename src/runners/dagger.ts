@@ -22,6 +22,7 @@ import { loadDaggerSdk, prepareEngine, withDaggerSession, type DaggerSdk } from 
 import { StageError } from './errors.js';
 import { releasePaths, StageCancelledError } from './host.js';
 import { passedResult, redact, StageOutput } from './output.js';
+import { servedFromCache, type CacheHit } from './stage-cache.js';
 import type { Runner, StageRunContext } from './types.js';
 
 /** Settings of the Dagger runner; the build settings may also come from TOLLGATE_* env (see settingOf). */
@@ -55,6 +56,8 @@ interface Execution {
   stepCount: number;
   failure?: DaggerFailure;
   artifact?: ArtifactRef;
+  /** The stage result cache had the result: nothing ran. */
+  reused?: CacheHit;
 }
 
 /** Runs stage plans in containers: one `withExec` per step, the build stage as a multi-stage image. */
@@ -106,6 +109,7 @@ export class DaggerRunner implements Runner {
         },
       );
       if (run.failure) return await fail(run.failure);
+      if (run.reused) return await servedFromCache(run.reused, output, ctx.attempt, started);
       const coverage =
         plan.coverageMinimum === undefined ? undefined : checkCoverage(run.transcript, plan.coverageMinimum);
       if (coverage)
@@ -146,8 +150,12 @@ export class DaggerRunner implements Runner {
     reporter: StepReporter,
   ): Promise<Execution> {
     const expectAny = sdk.ReturnType.Any;
-    const unresolved = await resolveImages(client, this.imageUses(plan), reporter);
+    const digests: Record<string, string> = {};
+    const unresolved = await resolveImages(client, this.imageUses(plan), reporter, digests);
     if (unresolved) return { transcript: '', stepCount: 0, failure: unresolved };
+    // The engine's cache serves layers; whether the stage runs at all is the stage result cache's call.
+    const reused = await ctx.reuse?.(imageIdentity(digests));
+    if (reused) return { transcript: '', stepCount: 0, reused };
     // Each stage starts from a fresh container: the dependency install first, on the manifests alone.
     const extraCa = optional(
       'extraCaCerts',
@@ -302,6 +310,11 @@ export class DaggerRunner implements Runner {
       },
     };
   }
+}
+
+/** What the stage runs with, for the stage result cache: each image it pulls, by digest. */
+function imageIdentity(digests: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(digests).map(([image, ref]) => [`image:${image}`, ref]));
 }
 
 /** Names of the install's files at the source root, for splitInstall and installInputs. */

@@ -11,6 +11,8 @@ import { StageError } from './errors.js';
 import { passedResult, StageOutput } from './output.js';
 import { listTree, planPack, writeTarball } from './pack.js';
 import { killOrphan, runProcess, type ProcessExit } from './process.js';
+import { servedFromCache } from './stage-cache.js';
+import { hostToolchain } from './toolchain.js';
 import type { Runner, StageRunContext } from './types.js';
 
 /** Thrown when a stage was cancelled; the activity layer reports it as a cancellation. */
@@ -25,7 +27,6 @@ export class HostRunner implements Runner {
   /** Runs every step in order; throws StageError on the first failure. */
   async runStage(plan: CommandPlan, ctx: StageRunContext): Promise<StageResult> {
     const started = new Date();
-    const deadline = started.getTime() + plan.timeoutMs;
     const logPath = join(ctx.runDir, `${plan.name}.log`);
     const pidFile = join(ctx.runDir, `${plan.name}.pgid`);
     mkdirSync(ctx.runDir, { recursive: true });
@@ -35,6 +36,10 @@ export class HostRunner implements Runner {
     const output = new StageOutput(logPath, ctx.secrets, ctx.onProgress, ctx.onOutput);
     if (orphan) output.note(`[tollgate] killed process group ${orphan} left by an earlier attempt`);
     output.note(`[tollgate] ${plan.name} attempt ${ctx.attempt} on host in ${ctx.sourceDir}`);
+    const hit = await ctx.reuse?.(hostToolchain(plan, baseEnv().PATH));
+    if (hit) return servedFromCache(hit, output, ctx.attempt, started);
+    // From here: a stage that waited for a CPU slot (in reuse) still gets its whole timeout.
+    const deadline = Date.now() + plan.timeoutMs;
 
     const fail = async (type: FailureType, message: string, exitCode: number | null): Promise<never> => {
       output.note(`[tollgate] ${message}`);

@@ -1,5 +1,6 @@
 /** The contract both runners (host processes, Dagger containers) implement. */
 import type { CommandPlan, StageResult } from '../types.js';
+import type { CacheHit } from './stage-cache.js';
 
 /** Everything a runner needs for one attempt of one stage, resolved on the worker. */
 export interface StageRunContext {
@@ -18,6 +19,12 @@ export interface StageRunContext {
   onProgress?: (line: string) => void;
   /** Called with every chunk of output (redacted), for `--verbose` streaming. */
   onOutput?: (chunk: string) => void;
+  /**
+   * Set when the stage's result may come from the stage result cache: the runner calls it with what
+   * it would run the plan with (host toolchain, image digests) before it runs anything, and returns
+   * the hit (see servedFromCache) instead of running when there is one.
+   */
+  reuse?: (identity: Record<string, string>) => Promise<CacheHit | undefined>;
 }
 
 /** Runs one stage plan. Throws StageError (src/runners/errors.ts) on failure. */

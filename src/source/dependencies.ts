@@ -58,29 +58,65 @@ function entryPath(store: string, app: string, plan: DependencyPlan, key: string
 }
 
 /**
- * Computes each folder's key in a fresh workspace and copies the stored entry in when there is one.
- * Returns what it did, and remembers the keys beside the workspace for `saveDependencies`.
+ * Computes each folder's key in a fresh workspace and remembers the keys beside it (for
+ * `importDependencies` and `saveDependencies`); copies nothing: a run whose stages all come from the
+ * stage result cache never needs its dependencies.
  */
+export function planDependencies(
+  workspace: { root: string; appDir: string },
+  plans: DependencyPlan[],
+): DependencyState[] {
+  const states = plans.map((plan) => ({
+    path: plan.path,
+    key: dependencyKey(workspace.appDir, plan),
+    restored: false,
+  }));
+  writeFileSync(statePath(workspace.root), `${JSON.stringify(states)}\n`);
+  return states;
+}
+
+/**
+ * Before a stage runs in the workspace: brings in each stored folder it lacks, under a lock (the
+ * run's parallel stages ask at once), whole or not at all. Files are hard-linked from the store, as
+ * pnpm links its store into node_modules, so a 120 MB tree arrives in well under a second; the
+ * files package managers rewrite in place (npm's hidden lockfile, tool caches under `.cache`) are
+ * copied. Returns the folders brought in.
+ */
+export async function importDependencies(
+  store: string,
+  app: string,
+  workspace: { root: string; appDir: string },
+  plans: DependencyPlan[],
+): Promise<string[]> {
+  const states = readStates(workspace.root);
+  const imported: string[] = [];
+  for (const plan of plans) {
+    const state = states.find((s) => s.path === plan.path);
+    if (!state) continue;
+    const entry = entryPath(store, app, plan, state.key);
+    const target = join(workspace.appDir, plan.path);
+    if (!existsSync(entry) || existsSync(target)) continue;
+    // Waits for a sibling stage that is bringing it in: this stage needs the folder too.
+    const placed = await placeWhole(target, (draft) => linkTree(entry, draft), { wait: true });
+    if (!placed) continue; // another stage of the run brought it in meanwhile
+    touch(entry); // pruning goes by last use
+    state.restored = true;
+    imported.push(plan.path);
+  }
+  writeFileSync(statePath(workspace.root), `${JSON.stringify(states)}\n`);
+  return imported;
+}
+
+/** Keys, then the stored folders at once (what a fresh workspace of a stage that runs gets). */
 export async function restoreDependencies(
   store: string,
   app: string,
   workspace: { root: string; appDir: string },
   plans: DependencyPlan[],
 ): Promise<DependencyState[]> {
-  const states: DependencyState[] = [];
-  for (const plan of plans) {
-    const key = dependencyKey(workspace.appDir, plan);
-    const entry = entryPath(store, app, plan, key);
-    const target = join(workspace.appDir, plan.path);
-    const restored = existsSync(entry) && !existsSync(target);
-    if (restored) {
-      await copyTree(entry, target);
-      touch(entry); // pruning goes by last use
-    }
-    states.push({ path: plan.path, key, restored });
-  }
-  writeFileSync(statePath(workspace.root), `${JSON.stringify(states)}\n`);
-  return states;
+  planDependencies(workspace, plans);
+  await importDependencies(store, app, workspace, plans);
+  return readStates(workspace.root);
 }
 
 /**
@@ -119,21 +155,62 @@ export async function storeDependency(
   const entry = entryPath(store, app, plan, key);
   if (!existsSync(source) || existsSync(entry)) return false;
   mkdirSync(join(entry, '..'), { recursive: true });
-  const release = await lockfile.lock(entry, { realpath: false, stale: 120_000 }).catch(() => undefined);
-  if (!release) return false; // another stage is storing it right now
+  // Another stage storing it right now: this one need not wait.
+  const stored = await placeWhole(entry, (draft) => copyTree(source, draft), { wait: false });
+  if (stored) prune(join(entry, '..'), plan);
+  return stored;
+}
+
+/**
+ * Makes `target` with `fill` beside it, then renames it into place, under a cross-process lock: it
+ * appears whole or not at all. False when it was there already, or (`wait: false`) when another
+ * process holds the lock.
+ */
+async function placeWhole(
+  target: string,
+  fill: (draft: string) => Promise<void>,
+  { wait }: { wait: boolean },
+): Promise<boolean> {
+  const retries = wait ? { retries: 600, minTimeout: 100, maxTimeout: 200 } : 0;
+  const release = await lockfile
+    .lock(target, { realpath: false, stale: 120_000, retries })
+    .catch((error: unknown) => {
+      if (wait) throw error;
+      return undefined;
+    });
+  if (!release) return false;
   try {
-    if (existsSync(entry)) return false;
-    const draft = `${entry}.partial-${randomUUID().slice(0, 8)}`;
+    if (existsSync(target)) return false;
+    const draft = `${target}.partial-${randomUUID().slice(0, 8)}`;
     try {
-      await copyTree(source, draft);
-      renameSync(draft, entry);
+      await fill(draft);
+      renameSync(draft, target);
     } finally {
       rmSync(draft, { recursive: true, force: true });
     }
-    prune(join(entry, '..'), plan);
     return true;
   } finally {
     await release();
+  }
+}
+
+/**
+ * `cp -al`: the tree's folders made anew, its files hard links to the store's; then the files that
+ * tools rewrite in place (which would change the store's copy too) replaced by copies of their own.
+ */
+async function linkTree(from: string, to: string): Promise<void> {
+  if (process.platform !== 'linux') return copyTree(from, to);
+  await run('cp', ['-al', from, to], { maxBuffer: 1024 * 1024 });
+  const { stdout } = await run(
+    'find',
+    [to, '-type', 'f', '(', '-name', '.package-lock.json', '-o', '-path', '*/.cache/*', ')', '-print0'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  for (const file of stdout.split('\0').filter(Boolean)) {
+    const bytes = readFileSync(file);
+    const mode = statSync(file).mode;
+    rmSync(file);
+    writeFileSync(file, bytes, { mode });
   }
 }
 

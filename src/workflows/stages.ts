@@ -2,6 +2,7 @@
 import type { RetryPolicy } from '@temporalio/common';
 import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { SLOT_WAIT_MAX_MS } from '../constants.js';
 import { NON_RETRYABLE_FAILURES } from '../failures.js';
 import type { DependencyPlan, RunnerKind, SourceRef, StagePlan, StageResult } from '../types.js';
 
@@ -20,6 +21,8 @@ export interface StageActivityOptions {
   heartbeatTimeoutMs?: number;
   /** Another task queue for this stage (builds on their own workers); the workflow's queue by default. */
   taskQueue?: string;
+  /** False (`run --no-cache`): never served from the stage result cache. */
+  cache?: boolean;
 }
 
 /** Runs one command stage as an activity with the stage's own retry policy, in the run's checkout of the commit. */
@@ -27,7 +30,8 @@ export function runStageActivity(plan: StagePlan, options: StageActivityOptions)
   const { runStage } = proxyActivities<Activities>({
     summary: plan.name,
     ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
-    startToCloseTimeout: plan.timeoutMs + RUNNER_MARGIN_MS,
+    // A heavy stage may first wait for a CPU slot on its worker (src/runners/slots.ts), up to SLOT_WAIT_MAX_MS.
+    startToCloseTimeout: plan.timeoutMs + RUNNER_MARGIN_MS + (plan.load === 'light' ? 0 : SLOT_WAIT_MAX_MS),
     heartbeatTimeout: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
     // Wait for the runner to stop its processes before the workflow moves on to compensation.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -39,8 +43,8 @@ export function runStageActivity(plan: StagePlan, options: StageActivityOptions)
       nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
     },
   });
-  const { app, source, runner, dependencies } = options;
-  return runStage({ plan, app, source, runner, dependencies });
+  const { app, source, runner, dependencies, cache } = options;
+  return runStage({ plan, app, source, runner, dependencies, ...(cache === false ? { cache } : {}) });
 }
 
 /**

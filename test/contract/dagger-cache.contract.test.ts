@@ -4,15 +4,18 @@
  * failed was an ordinary cached result, so attempts 2 and 3 replayed attempt 1's failure without
  * running anything; a passing stage of the same source was served from the cache (the tests did not
  * run); and the install re-ran on every source change because the source came before it.
- * The rule now, the same as the host runner's: a stage's steps run on every attempt of every release;
+ * The rule now, the same as the host runner's: whether a stage runs at all is the stage result
+ * cache's decision (keyed on the images' digests); when it runs, its steps run on every attempt;
  * only the dependency install is shared, keyed on the image and the manifest files.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { FailureType } from '../../src/failures.js';
 import { DaggerRunner } from '../../src/runners/dagger.js';
+import { StageCache, stageCacheKey } from '../../src/runners/stage-cache.js';
 import * as fakeDagger from '../support/fake-dagger-session.js';
 import {
   stageContext,
@@ -154,5 +157,39 @@ void describe('what the Dagger runner lets the engine cache (contract, fake exec
     const log = (await import('node:fs')).readFileSync(result.logPath, 'utf8');
     assert.match(log, /step 1\/2 \(npm install --no-audit\)/);
     assert.match(log, /step 2\/2 \(npm run health\)/);
+  });
+
+  void it("the stage result cache decides whether the stage runs, keyed on the images' digests: a hit runs nothing", async (t) => {
+    let runs = 0;
+    await withEngine({
+      run(chain) {
+        if (chain.includes('"npm","test"')) runs += 1;
+        return { exitCode: 0, output: 'tests passed\n' };
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-dagger-cache-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cache = StageCache.under(join(dir, 'home'));
+    const plan = testPlan({ steps: [{ run: ['npm', 'test'], env: {} }] });
+    const identities: Record<string, string>[] = [];
+    let key = '';
+    const ctxFor = (runDir: string) => ({
+      ...withLockfile(stageContext()),
+      runDir,
+      reuse: (identity: Record<string, string>) => {
+        identities.push(identity);
+        key = stageCacheKey({ plan, tree: 'f'.repeat(40), runner: 'dagger', identity });
+        return cache.lookup(key, runDir);
+      },
+    });
+    const first = await new DaggerRunner().runStage(plan, ctxFor(join(dir, 'run-1')));
+    await cache.store(key, first, { workflowId: 'release-app', runId: 'one' });
+    const second = await new DaggerRunner().runStage(plan, ctxFor(join(dir, 'run-2')));
+    assert.equal(runs, 1, 'the steps ran in the first release only');
+    assert.deepEqual(identities[0], { [`image:${plan.image}`]: `${plan.image}@${fakeDagger.FAKE_DIGEST}` });
+    assert.deepEqual(identities[1], identities[0], 'the same digests: the same key');
+    assert.deepEqual([second.cached?.workflowId, second.cached?.runId], ['release-app', 'one']);
+    assert.equal(second.runner, 'dagger');
+    assert.match(readFileSync(second.logPath, 'utf8'), /served from the stage result cache/);
   });
 });

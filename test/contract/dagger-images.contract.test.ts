@@ -173,7 +173,7 @@ void describe('the images a release pulls (contract)', () => {
   });
 
   void it('still calls a dropped connection during resolution EngineUnavailable (retryable)', async () => {
-    await withEngine([{ when: 'sync', reply: { reset: true } }]);
+    await withEngine([{ when: 'imageRef', reply: { reset: true } }]);
     const error = await stageRejection(new DaggerRunner().runStage(testPlan(), stageContext()));
     assert.equal(error.type, FailureType.EngineUnavailable);
   });

@@ -7,6 +7,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FailureType } from '../../src/failures.js';
+import { StageSlots } from '../../src/runners/slots.js';
 import type { ReleaseStatus } from '../../src/types.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { queryStatus } from '../../src/cli/runs.js';
@@ -68,6 +69,38 @@ describe('releasePipeline', () => {
     assert.match(artifact.digest, /^sha256:[0-9a-f]{64}$/);
     assert.ok(artifact.sbomPath && readFileSync(artifact.sbomPath, 'utf8').includes('{}'));
     recordHistory(env, workflowId, 'release-succeeded');
+  });
+
+  it('with one CPU slot, heavy stages of a parallel group take turns while a light one runs beside them', async () => {
+    const dir = tempDir('slots');
+    const { taskQueue, workflowId } = uniqueIds('slots');
+    const worker = await createTestWorker(env, taskQueue, join(dir, 'home'), {
+      stageSlots: new StageSlots(1),
+    });
+    const light = shStage('test-rag-engine', 'sleep 1', { load: 'light' });
+    const result = await worker.runUntil(
+      env.client.workflow.execute<ReleaseWorkflow>('releasePipeline', {
+        taskQueue,
+        workflowId,
+        args: [releaseInput(dir, pipelineStages({ 'test-rag-engine': light }))],
+      }),
+    );
+    assert.equal(result.outcome, 'succeeded');
+    const span = (s: string): [number, number] => [markers(dir, s).starts[0]!, markers(dir, s).ends[0]!];
+    const [stripe, revenue, rag] = [
+      span('test-stripe-integration'),
+      span('verify-revenue-metrics'),
+      span('test-rag-engine'),
+    ];
+    const overlap = (a: [number, number], b: [number, number]): boolean => a[0] < b[1] && b[0] < a[1];
+    assert.ok(
+      !overlap(stripe, revenue),
+      `the heavy gates took turns (${stripe.join('–')}, ${revenue.join('–')})`,
+    );
+    assert.ok(
+      overlap(rag, stripe) || overlap(rag, revenue),
+      `the light gate ran beside them (${rag.join('–')})`,
+    );
   });
 
   it('retries a stage killed by a signal and succeeds on the third attempt', async () => {

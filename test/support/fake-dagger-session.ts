@@ -181,6 +181,8 @@ export function defaultReply(query: string): FakeReply {
       return { value: `${stringArg(query, 'address') ?? 'image'}@${FAKE_DIGEST}` };
     case 'digest':
       return { value: FAKE_DIGEST };
+    case 'imageRef':
+      return { value: `${stringArg(query, 'address') ?? 'image'}@${FAKE_DIGEST}` };
     case 'size':
       return { value: FAKE_SIZE };
     default:

@@ -41,7 +41,7 @@ describe('settings errors', () => {
     for (const bad of ['0', 'four', '2.5']) {
       assert.throws(
         () => loadSettings({ TOLLGATE_MAX_CONCURRENT_STAGES: bad }),
-        new RegExp(`TOLLGATE_MAX_CONCURRENT_STAGES=${bad} is not a positive whole number: set it to`),
+        new RegExp(`TOLLGATE_MAX_CONCURRENT_STAGES=${bad} is not a whole number ≥ 1: set it to`),
       );
     }
   });

@@ -160,11 +160,13 @@ export class ReleaseRun implements GateHost {
     try {
       const result = await fn();
       timed('succeeded');
+      const cached = (result as Partial<StageResult> | undefined)?.cached;
       Object.assign(entry, {
         state: 'succeeded',
         attempts: (result as Partial<StageResult> | undefined)?.attempt ?? 1,
         endedAt: new Date().toISOString(),
         summary: summarize(result),
+        ...(cached ? { cached } : {}),
       });
       this.show();
       return result;
@@ -197,6 +199,7 @@ export class ReleaseRun implements GateHost {
           dependencies,
           ...(heartbeatTimeoutMs ? { heartbeatTimeoutMs } : {}),
           ...(plan.artifact && buildTaskQueue ? { taskQueue: buildTaskQueue } : {}),
+          ...(this.input.noCache ? { cache: false } : {}),
         }),
       (result) => result.summary,
     );
