@@ -41,6 +41,8 @@ export default defineTollgate({
         ['npm', 'install', '--no-audit', '--no-fund', '--prefer-offline'],
         ['npm', 'run', 'health'],
       ],
+      // The health stage (health.stage below) checks the world outside the commit: it is never
+      // served from the stage result cache, and always runs.
       timeout: '5m',
     },
     'test-suite': { steps: [['npm', 'test']], coverageMinimum: 90 },

@@ -167,8 +167,9 @@ function toPlans(config: TollgateConfig): StagePlan[] {
       env: stage.env,
       secrets: stage.secrets,
       cache: stage.cache !== false,
-      // A stage with secrets may depend on their values, which the key never holds: cached only when the config says so.
-      cacheResult: stage.cache ?? stage.secrets.length === 0,
+      // A stage with secrets may depend on their values, which the key never holds, and the health
+      // stage checks the world as it is now: either is cached only when the config says so.
+      cacheResult: stage.cache ?? (stage.secrets.length === 0 && name !== config.health.stage),
       load: stage.load,
       timeoutMs: stage.timeout ?? config.defaults.timeout,
       retry: toRetryPlan(retry),

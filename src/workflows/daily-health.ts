@@ -106,6 +106,7 @@ async function healthStage(
         source,
         runner: input.runner,
         dependencies: input.dependencies,
+        cache: false, // a health check asks how things are now: never an earlier answer
       });
       return [
         { name: stage.name, ok: true, detail: `${result.summary} (commit ${source.commit.slice(0, 12)})` },

@@ -18,11 +18,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/load.js';
 import { HostRunner } from '../../src/runners/host.js';
 import { StageCache, stageCacheKey, type StageKeyInput } from '../../src/runners/stage-cache.js';
 import { hostToolchain } from '../../src/runners/toolchain.js';
 import type { StageRunContext } from '../../src/runners/types.js';
 import type { CommandPlan, StageResult } from '../../src/types.js';
+import { fixtureRepo } from '../support/stages.js';
+import { ROOT } from '../support/temporal.js';
 
 function scratch(t: TestContext): string {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'tollgate-stage-cache-')));
@@ -218,9 +222,13 @@ describe('stage result cache', () => {
         { workflowId: 'w', runId: name },
       );
     };
+    // Apart in time: last use is a file time, kept to the millisecond.
     await stored('a', 1_500);
+    await sleep(20);
     await stored('b', 1_500);
+    await sleep(20);
     assert.ok(await cache.lookup('a'.padEnd(64, '0'), runDir), 'a is used again: now the newest');
+    await sleep(20);
     await stored('c', 1_500);
     assert.equal(await cache.lookup('b'.padEnd(64, '0'), runDir), undefined, 'b, least recently used, went');
     assert.ok(await cache.lookup('a'.padEnd(64, '0'), runDir));
@@ -229,5 +237,34 @@ describe('stage result cache', () => {
     assert.ok(left.bytes <= 4_000, `${left.bytes} bytes left`);
     assert.ok(!existsSync(join(cache.dir, 'entries', `${'b'.padEnd(64, '0')}.json`)));
     assert.ok(statSync(cache.dir).isDirectory());
+  });
+
+  it('which stages the config lets the cache serve: not the health stage, not one with secrets, unless cache: true', async (t) => {
+    const sample = await loadConfig('tollgate.config.ts', ROOT);
+    const served = Object.fromEntries(sample.stages.map((p) => [p.name, p.cacheResult]));
+    assert.equal(served['quick-health-check'], false, 'the health stage checks the world now');
+    assert.equal(served['test-suite'], true);
+    assert.equal(served['build-production-image'], true);
+    const dir = scratch(t);
+    fixtureRepo(dir);
+    writeFileSync(
+      join(dir, 'tollgate.config.ts'),
+      `export default { app: 'x', stages: {
+        plain: { steps: [['true']] },
+        keyed: { steps: [['true']], secrets: ['API_TOKEN'] },
+        trusted: { steps: [['true']], secrets: ['API_TOKEN'], cache: true },
+        never: { steps: [['true']], cache: false },
+      } };\n`,
+    );
+    const own = await loadConfig('tollgate.config.ts', dir);
+    assert.deepEqual(
+      own.stages.map((p) => [p.name, p.cacheResult, p.cache]),
+      [
+        ['plain', true, true],
+        ['keyed', false, true],
+        ['trusted', true, true],
+        ['never', false, false],
+      ],
+    );
   });
 });
