@@ -603,7 +603,7 @@ async function main(): Promise<void> {
           part,
           notes: [
             `The build stage's "command ends → runner done" (median ${ms(median(build.map((s) => s.runnerEnd - s.cmdEnd)))}) is the ` +
-              'artifact packing (copy dist + node_modules, `npm prune --omit=dev`, `npm sbom`, reproducible tar.gz, sha256): ' +
+              'artifact packing (the production files read off the lockfile, streamed through tar, gzip and sha256 with `npm sbom` beside it): ' +
               'work the pipeline does and the script does not, so it sits in the build row’s overhead and in total overhead.',
             `The revenue gates run at once on 2 cores: their commands took ${part.runs
               .map((r) =>

@@ -6,7 +6,7 @@
  *
  * Each round, side by side: a cold release (a commit never released: every stage runs, node_modules
  * restored from the dependency store, as on a worker that released the app before), a re-release of
- * the same commit (every stage a stage-result-cache hit), a release after a one-line source change
+ * the same commit (every stage but the health stage a stage-result-cache hit), a release after a one-line source change
  * (the stages run again, the dependency install finds nothing to do), and the sequential script of
  * the same commands in a checkout with node_modules installed. Then the packing of the artifact
  * alone, and the three revenue checks as a parallel group (with the worker's CPU slots and without)

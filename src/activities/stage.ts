@@ -103,7 +103,14 @@ export function createStageActivities(deps: StageDeps) {
         const reuse = cache
           ? async (identity: Record<string, string>) => {
               key = stageCacheKey({ plan, tree: workspace!.tree, runner: chosen.kind, identity });
-              const hit = await cache.lookup(key, runDir);
+              // A cache that cannot answer (a blob pruned under a lookup, a full disk) is a miss.
+              const hit = await cache.lookup(key, runDir).catch((error: unknown) => {
+                log.warn('the stage result cache could not answer: running the stage', {
+                  stage: plan.name,
+                  error: String(error),
+                });
+                return undefined;
+              });
               if (!hit) await ready(); // a hit runs nothing
               return hit;
             }

@@ -144,7 +144,6 @@ const stage = z.strictObject(
     secrets: z.array(envVarName).default([]),
     // Unset: layers cached, the passed result reused while its key holds, unless the stage has secrets.
     cache: z.boolean().optional(),
-    load: z.enum(['light', 'heavy']).default('heavy'),
     timeout: duration.optional(),
     retry: retry.partial().optional(),
     retryableExitCodes: z.array(z.number().int().min(1).max(255)).default([]),
@@ -188,6 +187,8 @@ const stage = z.strictObject(
         });
       })
       .optional(),
+    // light: barely uses the CPU, takes no CPU slot (src/runners/slots.ts); heavy by default.
+    load: z.enum(['light', 'heavy']).default('heavy'),
   },
   UNKNOWN_KEY,
 );
