@@ -36,7 +36,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts'],
+    // The verdicts are pure and run in workflows too: the same rules.
+    files: ['src/workflows/**/*.ts', 'src/verification/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
