@@ -58,6 +58,19 @@ export interface TrafficStats {
   p95LatencyMs: number | null;
 }
 
+/**
+ * One release's cumulative counters at the proxy since it started counting it: what a canary's
+ * verdict compares (src/verification). `errors` counts 5xx answers and requests the proxy could not
+ * deliver (also counted apart in `proxyErrors`); `latency.counts[i]` requests took at most
+ * `latency.boundsMs[i]` ms (and more than the bound before), the last count the rest.
+ */
+export interface ReleaseTraffic {
+  requests: number;
+  errors: number;
+  proxyErrors: number;
+  latency: { boundsMs: number[]; counts: number[] };
+}
+
 /** One environment (staging, production) as a driver sees it. */
 export interface Environment {
   readonly name: string;
@@ -86,6 +99,20 @@ export interface Environment {
   health(): Promise<EnvironmentHealth>;
   /** Proxy traffic stats since the given ISO time (or since the proxy started). */
   traffic(since?: string): Promise<TrafficStats>;
+  /**
+   * Sends `weight` percent of customers to a deployed release beside the current one, sticky per
+   * customer (the `sticky` header or cookie, else the client address): the same customers stay on it
+   * as the weight rises. `activate` promotes it; `clearCanary` sends everyone back.
+   */
+  setCanary(
+    releaseId: string,
+    weight: number,
+    sticky?: { header?: string; cookie?: string },
+  ): Promise<{ previousWeight: number | null }>;
+  /** Every customer back on the current release; the canary keeps running until retired. */
+  clearCanary(): Promise<{ cleared: string | null }>;
+  /** Each release's cumulative counters at the environment's proxy (see ReleaseTraffic). */
+  counters(): Promise<Record<string, ReleaseTraffic>>;
   /**
    * After a release has proven itself: stops the previous release's process but keeps it (files,
    * place as `previous`) so a later rollback can restart it, and deletes every older release.

@@ -6,6 +6,7 @@ import type {
   EnvironmentHealth,
   ReleaseSpec,
   RollbackResult,
+  ReleaseTraffic,
   TrafficStats,
 } from '../environment.js';
 import { callControl, isSupervisorGone } from './control-client.js';
@@ -111,6 +112,29 @@ export class LocalEnvironment implements Environment {
   /** Requests, 5xx, proxy errors and p95 latency seen by the proxy since `since` (ISO time). */
   traffic(since?: string): Promise<TrafficStats> {
     return this.call('traffic', since === undefined ? {} : { since });
+  }
+
+  /** Sends `weight` percent of customers (sticky per `sticky`, else per client address) to a deployed release. */
+  setCanary(
+    releaseId: string,
+    weight: number,
+    sticky?: { header?: string; cookie?: string },
+  ): Promise<{ previousWeight: number | null }> {
+    return this.call(
+      'canary',
+      { releaseId, weight, readyTimeoutMs: this.readyTimeoutMs, ...(sticky ? { sticky } : {}) },
+      this.readyTimeoutMs + CALL_TIMEOUT_MS,
+    );
+  }
+
+  /** Sends every customer back to the current release (idempotent). */
+  clearCanary(): Promise<{ cleared: string | null }> {
+    return this.call('clearCanary', {});
+  }
+
+  /** Each release's cumulative counters at the proxy since the supervisor started (for canary verdicts). */
+  counters(): Promise<Record<string, ReleaseTraffic>> {
+    return this.call('counters', {});
   }
 
   /** Parks the previous release (stopped, kept for rollback) and deletes older ones. */

@@ -11,6 +11,7 @@ import { freePort, portIsFree, probe } from './net.js';
 import { assertSafeName, releasePaths, type EnvPaths } from './paths.js';
 import { isAlive, processCwd, stopProcess } from './processes.js';
 import type { ProxyTarget } from './proxy.js';
+import type { Routing } from './routing.js';
 import { toDeployed, writeState, type EnvState, type HistoryEntry, type ReleaseRecord } from './state.js';
 import { unpackRelease } from './unpack.js';
 
@@ -21,6 +22,7 @@ const MAX_RESTART_BACKOFF_MS = 30_000;
 export class ReleaseManager {
   private queue: Promise<unknown> = Promise.resolve();
   private target: ProxyTarget | null = null;
+  private canaryRoute: Routing['canary'];
   private stopping = false;
   private readonly backoff = new Map<string, { at: number; ms: number }>();
   private watchdog: NodeJS.Timeout | undefined;
@@ -34,6 +36,66 @@ export class ReleaseManager {
   /** Where the proxy sends the next request. */
   currentTarget(): ProxyTarget | null {
     return this.target;
+  }
+
+  /** How the proxy splits traffic: to the current release, and a canary's customers to the canary. */
+  routing(): Routing {
+    const sticky = this.state.canary?.sticky;
+    return {
+      stable: this.target,
+      ...(this.canaryRoute ? { canary: this.canaryRoute } : {}),
+      ...(sticky ? { sticky } : {}),
+    };
+  }
+
+  /**
+   * Sends `weight` percent of customers (sticky: the same customers stay as it rises) to a deployed
+   * release beside the current one, which keeps the rest; weight 0 keeps it warm with no traffic.
+   * The state is written before the proxy reads the new weight. Idempotent.
+   */
+  setCanary(
+    releaseId: string,
+    weight: number,
+    readyTimeoutMs: number,
+    sticky?: { header?: string; cookie?: string },
+  ): Promise<{ previousWeight: number | null }> {
+    return this.serial(async () => {
+      if (!Number.isFinite(weight) || weight < 0 || weight > 100)
+        throw new LocalEnvironmentError(
+          `canary weight ${weight} is not a percentage from 0 to 100`,
+          releaseId,
+        );
+      if (releaseId === this.state.current)
+        throw new LocalEnvironmentError(
+          `release ${releaseId} is current in ${this.state.name}: it cannot be its canary`,
+          releaseId,
+        );
+      const was = this.state.canary?.releaseId === releaseId ? this.state.canary.weight : null;
+      const next = structuredClone(this.state);
+      await this.ensureRunning(next, releaseId, readyTimeoutMs);
+      next.canary = {
+        releaseId,
+        weight,
+        since: was === null ? new Date().toISOString() : next.canary!.since,
+        ...(sticky ? { sticky } : {}),
+      };
+      if (was !== weight) this.note(next, 'canary', releaseId, `${weight}% of customers`);
+      await this.commit(next);
+      return { previousWeight: was };
+    });
+  }
+
+  /** Sends every customer back to the current release; the canary keeps running until retired. Idempotent. */
+  clearCanary(): Promise<{ cleared: string | null }> {
+    return this.serial(async () => {
+      const canary = this.state.canary;
+      if (!canary) return { cleared: null };
+      const next = structuredClone(this.state);
+      next.canary = null;
+      this.note(next, 'canary', canary.releaseId, 'cleared: every customer on the current release');
+      await this.commit(next);
+      return { cleared: canary.releaseId };
+    });
   }
 
   /** The state and which release processes are alive. */
@@ -130,6 +192,8 @@ export class ReleaseManager {
         return { previous: this.state.previous };
       const next = structuredClone(this.state);
       await this.ensureRunning(next, releaseId, readyTimeoutMs);
+      // The canary promoted: it now takes every customer as the current release.
+      if (next.canary?.releaseId === releaseId) next.canary = null;
       if (next.current !== releaseId) {
         next.previous = next.current;
         next.current = releaseId;
@@ -162,6 +226,7 @@ export class ReleaseManager {
       await this.ensureRunning(next, previous, readyTimeoutMs);
       next.current = previous;
       next.previous = null;
+      next.canary = null; // every customer on the release rolled back to
       if (current !== null) {
         next.lastRollback = {
           from: current,
@@ -205,6 +270,12 @@ export class ReleaseManager {
           releaseId,
         );
       }
+      if (releaseId === this.state.canary?.releaseId) {
+        throw new LocalEnvironmentError(
+          `release ${releaseId} is the canary in ${this.state.name}; clear the canary first`,
+          releaseId,
+        );
+      }
       if (!this.state.releases[releaseId]) return { retired: false };
       const next = structuredClone(this.state);
       await this.remove(next, releaseId);
@@ -217,7 +288,7 @@ export class ReleaseManager {
   settle(): Promise<{ parked: string | null; retired: string[] }> {
     return this.serial(async () => {
       const next = structuredClone(this.state);
-      const keep = new Set([next.current, next.previous]);
+      const keep = new Set([next.current, next.previous, next.canary?.releaseId ?? null]);
       const retired: string[] = [];
       for (const releaseId of Object.keys(next.releases)) {
         if (keep.has(releaseId)) continue;
@@ -264,6 +335,7 @@ export class ReleaseManager {
         this.note(next, 'stopped', r.releaseId);
       }
       this.target = null;
+      this.canaryRoute = undefined;
       await writeState(this.paths.state, next);
       this.state = next;
       return { stopped: running.map((r) => r.releaseId) };
@@ -283,6 +355,11 @@ export class ReleaseManager {
     const current = next.current ? next.releases[next.current] : undefined;
     this.target =
       current && current.pid !== null ? { releaseId: current.releaseId, port: current.port } : null;
+    const canary = next.canary ? next.releases[next.canary.releaseId] : undefined;
+    this.canaryRoute =
+      canary && canary.pid !== null && next.canary
+        ? { target: { releaseId: canary.releaseId, port: canary.port }, weight: next.canary.weight }
+        : undefined;
   }
 
   private note(state: EnvState, event: HistoryEntry['event'], releaseId: string, detail?: string): void {

@@ -1,5 +1,11 @@
 /** The control API between a driver and its environment's supervisor: one POST per operation, JSON in and out. */
-import type { DeployedRelease, ReleaseSpec, RollbackResult, TrafficStats } from '../environment.js';
+import type {
+  DeployedRelease,
+  ReleaseSpec,
+  ReleaseTraffic,
+  RollbackResult,
+  TrafficStats,
+} from '../environment.js';
 import type { EnvState } from './state.js';
 
 /** What `status` answers: the durable state plus which release processes are alive now. */
@@ -19,6 +25,17 @@ export interface ControlOps {
   settle: { req: Record<string, never>; res: { parked: string | null; retired: string[] } };
   status: { req: Record<string, never>; res: SupervisorStatus };
   traffic: { req: { since?: string }; res: TrafficStats };
+  counters: { req: Record<string, never>; res: Record<string, ReleaseTraffic> };
+  canary: {
+    req: {
+      releaseId: string;
+      weight: number;
+      readyTimeoutMs: number;
+      sticky?: { header?: string; cookie?: string };
+    };
+    res: { previousWeight: number | null };
+  };
+  clearCanary: { req: Record<string, never>; res: { cleared: string | null } };
   retire: { req: { releaseId: string }; res: { retired: boolean } };
   stop: { req: Record<string, never>; res: { stopped: string[] } };
 }

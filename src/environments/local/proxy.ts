@@ -1,9 +1,12 @@
 /**
- * The environment's load balancer: a reverse proxy on its fixed loopback port. The target is read
- * once per request, so switching is atomic — requests in flight finish where they started.
+ * The environment's load balancer: a reverse proxy on its fixed loopback port. The routing is read
+ * once per request, so switching is atomic — requests in flight finish where they started — and a
+ * canary's weight change takes effect at the next request. Each answer is counted for the release
+ * that gave it (TrafficRecorder.counters).
  */
 import { Agent, createServer, type Server } from 'node:http';
 import { createProxyServer } from 'http-proxy-3';
+import { customerKeyOf, route, type Routing } from './routing.js';
 import type { TrafficRecorder } from './traffic.js';
 
 /** Where traffic goes now, or null for "no release active". */
@@ -12,11 +15,11 @@ export interface ProxyTarget {
   port: number;
 }
 
-/** Starts the proxy on 127.0.0.1:`port`; `target()` is asked for every request. */
+/** Starts the proxy on 127.0.0.1:`port`; `routing()` is asked for every request. */
 export async function startProxy(options: {
   environment: string;
   port: number;
-  target: () => ProxyTarget | null;
+  routing: () => Routing;
   traffic: TrafficRecorder;
 }): Promise<Server> {
   // Keep-alive to releases, idle sockets dropped before a Node server's 5 s keep-alive timeout would.
@@ -24,7 +27,8 @@ export async function startProxy(options: {
   const proxy = createProxyServer({ agent, xfwd: true, proxyTimeout: 120_000 });
   const server = createServer((req, res) => {
     const started = performance.now();
-    const target = options.target();
+    const routing = options.routing();
+    const target = route(routing, customerKeyOf(req.headers, req.socket.remoteAddress, routing.sticky));
     if (!target) {
       options.traffic.record(503, performance.now() - started);
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -39,11 +43,11 @@ export async function startProxy(options: {
     }
     let failed = false;
     res.on('finish', () => {
-      if (!failed) options.traffic.record(res.statusCode, performance.now() - started);
+      if (!failed) options.traffic.record(res.statusCode, performance.now() - started, target.releaseId);
     });
     proxy.web(req, res, { target: `http://127.0.0.1:${target.port}` }, (err) => {
       failed = true;
-      options.traffic.recordProxyError(performance.now() - started);
+      options.traffic.recordProxyError(performance.now() - started, target.releaseId);
       if (res.headersSent) {
         res.destroy();
         return;

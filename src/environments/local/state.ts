@@ -34,7 +34,8 @@ export interface HistoryEntry {
     | 'retired'
     | 'restarted'
     | 'adopted'
-    | 'stopped';
+    | 'stopped'
+    | 'canary';
   releaseId: string;
   detail?: string;
 }
@@ -48,8 +49,19 @@ export interface EnvState {
   previous: string | null;
   /** The last rollback, so a retried rollback answers the same instead of flipping back. */
   lastRollback: { from: string; to: string; at: string; requestId?: string } | null;
+  /** A release taking a share of the customers beside `current` (absent in states from before canaries). */
+  canary?: CanaryState | null;
   releases: Record<string, ReleaseRecord>;
   history: HistoryEntry[];
+}
+
+/** A canary in the environment: which release, its share of customers, and what makes them sticky. */
+export interface CanaryState {
+  releaseId: string;
+  /** Percent of customers (0–100). */
+  weight: number;
+  since: string;
+  sticky?: { header?: string; cookie?: string };
 }
 
 const HISTORY_LIMIT = 500;

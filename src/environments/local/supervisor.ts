@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   const manager = new ReleaseManager(paths, state, log);
   // The proxy port is the lock: a second supervisor for the same environment fails here and exits.
   const proxy = await retryWhileInUse(() =>
-    startProxy({ environment: name, port, target: () => manager.currentTarget(), traffic }),
+    startProxy({ environment: name, port, routing: () => manager.routing(), traffic }),
   );
   const recovered = manager.recover(RECOVERY_READY_TIMEOUT_MS);
   const ready = <T>(fn: () => Promise<T>): Promise<T> => recovered.then(fn, fn);
@@ -69,6 +69,10 @@ async function main(): Promise<void> {
     settle: () => ready(() => manager.settle()),
     status: () => ready(() => Promise.resolve({ pid: process.pid, ...manager.snapshot() })),
     traffic: (req) => Promise.resolve(traffic.stats(req.since ? Date.parse(req.since) : 0)),
+    counters: () => Promise.resolve(traffic.counters()),
+    canary: (req) =>
+      ready(() => manager.setCanary(req.releaseId, req.weight, req.readyTimeoutMs, req.sticky)),
+    clearCanary: () => ready(() => manager.clearCanary()),
     retire: (req) => ready(() => manager.retire(req.releaseId)),
     stop: () =>
       ready(async () => {

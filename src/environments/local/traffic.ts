@@ -1,5 +1,10 @@
-/** The proxy's memory of recent requests: a bounded ring buffer the verification window reads. */
-import type { TrafficStats } from '../environment.js';
+/**
+ * The proxy's memory of requests: a bounded ring buffer of recent ones (the verification window's
+ * samples), and cumulative counters per release (requests, errors, a latency histogram), which a
+ * canary's verdict compares: cumulative, so a reading that is missed loses nothing.
+ */
+import { DEFAULT_LATENCY_BOUNDS_MS } from '../../verification/readings.js';
+import type { ReleaseTraffic, TrafficStats } from '../environment.js';
 
 /** Status recorded for a request the proxy could not deliver (upstream unreachable, reset). */
 const PROXY_ERROR = 0;
@@ -11,6 +16,7 @@ export class TrafficRecorder {
   private readonly latency: Float32Array;
   private next = 0;
   private size = 0;
+  private readonly perRelease = new Map<string, ReleaseTraffic>();
 
   constructor(readonly capacity = 100_000) {
     this.at = new Float64Array(capacity);
@@ -18,8 +24,9 @@ export class TrafficRecorder {
     this.latency = new Float32Array(capacity);
   }
 
-  /** Records one answered request. */
-  record(status: number, latencyMs: number): void {
+  /** Records one answered request (and counts it for the release that answered, when one did). */
+  record(status: number, latencyMs: number, releaseId?: string): void {
+    if (releaseId !== undefined) this.count(releaseId, status, latencyMs);
     this.at[this.next] = Date.now();
     this.status[this.next] = status;
     this.latency[this.next] = latencyMs;
@@ -27,9 +34,39 @@ export class TrafficRecorder {
     this.size = Math.min(this.size + 1, this.capacity);
   }
 
-  /** Records a request the proxy failed to deliver. */
-  recordProxyError(latencyMs: number): void {
-    this.record(PROXY_ERROR, latencyMs);
+  /** Records a request the proxy failed to deliver to `releaseId`. */
+  recordProxyError(latencyMs: number, releaseId?: string): void {
+    this.record(PROXY_ERROR, latencyMs, releaseId);
+  }
+
+  /** Each release's cumulative counters since this proxy started (copies). */
+  counters(): Record<string, ReleaseTraffic> {
+    const out: Record<string, ReleaseTraffic> = {};
+    for (const [id, c] of this.perRelease) {
+      out[id] = { ...c, latency: { boundsMs: [...c.latency.boundsMs], counts: [...c.latency.counts] } };
+    }
+    return out;
+  }
+
+  private count(releaseId: string, status: number, latencyMs: number): void {
+    let c = this.perRelease.get(releaseId);
+    if (!c) {
+      const boundsMs = [...DEFAULT_LATENCY_BOUNDS_MS];
+      c = {
+        requests: 0,
+        errors: 0,
+        proxyErrors: 0,
+        latency: { boundsMs, counts: boundsMs.map(() => 0).concat(0) },
+      };
+      this.perRelease.set(releaseId, c);
+    }
+    c.requests += 1;
+    if (status === PROXY_ERROR) {
+      c.proxyErrors += 1;
+      c.errors += 1;
+    } else if (status >= 500) c.errors += 1;
+    const bucket = c.latency.boundsMs.findIndex((bound) => latencyMs <= bound);
+    c.latency.counts[bucket < 0 ? c.latency.boundsMs.length : bucket]! += 1;
   }
 
   /** Counts, 5xx, proxy errors and p95 latency of requests since `sinceMs` (epoch ms). */

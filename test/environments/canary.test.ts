@@ -1,0 +1,113 @@
+/**
+ * A canary in the local environment, with real release processes and real HTTP: a share of the
+ * customers (sticky by a header) goes to the canary while the rest stay on the current release,
+ * each answer is counted for the release that gave it, the canary survives a supervisor kill, and it
+ * ends by promotion (activate) or by clearing it (every customer back, the canary kept warm).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Environment } from '../../src/environments/environment.js';
+import { createLocalEnvironment, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
+import { freePort } from '../../src/environments/local/net.js';
+import { isAlive } from '../../src/environments/local/processes.js';
+import { fixtureArtifact, fixtureSpec, removeHome, tempHome } from './local-harness.js';
+
+const KEY = { app: 'fixture', name: 'production' };
+const STICKY = { header: 'x-customer-id' };
+const CUSTOMERS = Array.from({ length: 100 }, (_, i) => `cus_${i}`);
+
+async function setup(t: TestContext): Promise<{ env: Environment; home: string }> {
+  const home = await tempHome();
+  const port = await freePort();
+  t.after(async () => {
+    await stopEnvironment(envPaths(home, KEY));
+    await removeHome(home);
+  });
+  const env = createLocalEnvironment({ ...KEY, port, home, readyTimeoutMs: 15_000 });
+  for (const id of ['rel-a', 'rel-b']) await env.deploy(fixtureSpec(id, await fixtureArtifact(home, id)));
+  await env.activate('rel-a');
+  return { env, home };
+}
+
+/** Which release answered each customer, asked `rounds` times each. */
+async function answers(env: Environment, rounds = 2): Promise<Map<string, Set<string>>> {
+  const seen = new Map<string, Set<string>>();
+  for (let round = 0; round < rounds; round++) {
+    await Promise.all(
+      CUSTOMERS.map(async (customer) => {
+        const res = await fetch(`${env.url}/`, { headers: { 'x-customer-id': customer } });
+        const { release } = (await res.json()) as { release: string };
+        if (!seen.has(customer)) seen.set(customer, new Set());
+        seen.get(customer)!.add(release);
+      }),
+    );
+  }
+  return seen;
+}
+
+const onCanary = (seen: Map<string, Set<string>>): string[] =>
+  [...seen]
+    .filter(([, releases]) => releases.has('rel-b'))
+    .map(([c]) => c)
+    .sort();
+
+void test('a canary takes its sticky share of customers, counted per release, and promotion ends it', async (t) => {
+  const { env } = await setup(t);
+  assert.deepEqual(await env.setCanary('rel-b', 20, STICKY), { previousWeight: null });
+  const at20 = await answers(env);
+  assert.ok(
+    [...at20.values()].every((s) => s.size === 1),
+    'no customer saw both releases',
+  );
+  const first = onCanary(at20);
+  assert.ok(first.length > 5 && first.length < 40, `${first.length} of 100 customers on the canary at 20 %`);
+
+  assert.deepEqual(await env.setCanary('rel-b', 60, STICKY), { previousWeight: 20 });
+  const at60 = onCanary(await answers(env));
+  assert.ok(
+    first.every((c) => at60.includes(c)),
+    'customers on the canary stay on it as the weight rises',
+  );
+  assert.ok(at60.length > first.length);
+
+  const counters = await env.counters();
+  assert.equal(counters['rel-b']!.requests, first.length * 2 + at60.length * 2);
+  assert.equal(counters['rel-a']!.requests + counters['rel-b']!.requests, 400);
+  assert.equal(counters['rel-a']!.errors, 0);
+
+  await assert.rejects(env.retire('rel-b'), /is the canary in production; clear the canary first/);
+  await env.activate('rel-b');
+  const after = await answers(env, 1);
+  assert.ok(
+    [...after.values()].every((s) => s.has('rel-b') && s.size === 1),
+    'promoted: every customer on rel-b',
+  );
+  assert.equal((await env.current())?.releaseId, 'rel-b');
+});
+
+void test('a canary survives a supervisor kill; clearing it sends every customer back', async (t) => {
+  const { env, home } = await setup(t);
+  await env.setCanary('rel-b', 50, STICKY);
+  const before = onCanary(await answers(env, 1));
+  const { pid } = JSON.parse(
+    readFileSync(join(home, 'envs', KEY.app, KEY.name, 'supervisor.pid'), 'utf8'),
+  ) as { pid: number };
+  process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(20);
+  assert.equal((await env.current())?.releaseId, 'rel-a', 'the next call restarts the supervisor');
+  assert.deepEqual(
+    onCanary(await answers(env, 1)),
+    before,
+    'the same customers on the canary after the restart',
+  );
+
+  assert.deepEqual(await env.clearCanary(), { cleared: 'rel-b' });
+  assert.deepEqual(await env.clearCanary(), { cleared: null }, 'idempotent');
+  assert.deepEqual(onCanary(await answers(env, 1)), [], 'every customer back on the current release');
+  assert.equal((await env.current())?.releaseId, 'rel-a');
+  await assert.rejects(env.setCanary('rel-a', 10), /is current in production: it cannot be its canary/);
+  await assert.rejects(env.setCanary('rel-b', 120), /canary weight 120 is not a percentage from 0 to 100/);
+});
