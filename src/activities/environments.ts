@@ -20,6 +20,7 @@ import type {
   SmokePlan as SmokePlanV1,
   VerificationPlan as VerificationPlanV1,
 } from '../workflows/legacy/types.js';
+import { DEFAULT_LATENCY_BOUNDS_MS, type Reading, type ReleaseCounters } from '../verification/readings.js';
 import { failure } from './failure.js';
 import { resolveSecrets } from './secrets.js';
 
@@ -186,6 +187,74 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           url: deployed.url,
         });
         return { deployed, previous };
+      });
+    },
+
+    /**
+     * A canary step: `weight` percent of customers to the deployed release, sticky per customer (the
+     * rest stay on the current release). Idempotent: a retry sets the same weight.
+     */
+    async setCanary(args: {
+      environment: PlanArg;
+      releaseId: string;
+      weight: number;
+      sticky?: { header?: string; cookie?: string };
+    }): Promise<{ previousWeight: number | null }> {
+      return beating(() =>
+        guarded(`sending ${args.weight}% of ${args.environment.name} to ${args.releaseId}`, () =>
+          driver(args.environment).setCanary(args.releaseId, args.weight, args.sticky),
+        ),
+      );
+    },
+
+    /** Every customer back on the current release; the canary keeps running until retired. Idempotent. */
+    async clearCanary(args: { environment: PlanArg }): Promise<{ cleared: string | null }> {
+      return beating(() =>
+        guarded(`clearing the canary of ${args.environment.name}`, () =>
+          driver(args.environment).clearCanary(),
+        ),
+      );
+    },
+
+    /**
+     * One reading of a canary window for the verdicts (src/verification): each release's cumulative
+     * counters at the proxy, and whether its own health endpoint answers. `stable` is absent when
+     * nothing else serves (a first release: judged on absolute limits).
+     */
+    async readCanary(args: {
+      environment: PlanArg;
+      canary: { releaseId: string; url: string };
+      step: number;
+      weight: number;
+    }): Promise<Reading> {
+      return beating(async () => {
+        const env = driver(args.environment);
+        const [counters, current] = await Promise.all([
+          guarded(`reading the counters of ${args.environment.name}`, () => env.counters()),
+          env.current(),
+        ]);
+        const healthy = async (url: string): Promise<boolean> =>
+          (await request(`${url}${args.environment.healthPath}`, { timeoutMs: 2000 }).catch(() => null))
+            ?.status === 200;
+        const of = async (releaseId: string, url: string): Promise<ReleaseCounters> => {
+          const c = counters[releaseId];
+          return {
+            requests: c?.requests ?? 0,
+            errors: c?.errors ?? 0,
+            latency: c?.latency ?? {
+              boundsMs: [...DEFAULT_LATENCY_BOUNDS_MS],
+              counts: [...DEFAULT_LATENCY_BOUNDS_MS, 0].map(() => 0),
+            },
+            healthy: await healthy(url),
+          };
+        };
+        const stable = current && current.releaseId !== args.canary.releaseId ? current : null;
+        return {
+          step: args.step,
+          weight: args.weight,
+          canary: await of(args.canary.releaseId, args.canary.url),
+          ...(stable ? { stable: await of(stable.releaseId, stable.url) } : {}),
+        };
       });
     },
 

@@ -9,10 +9,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createEnvironmentActivities } from '../../src/activities/environments.js';
 import type { Environment } from '../../src/environments/environment.js';
 import { createLocalEnvironment, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
 import { freePort } from '../../src/environments/local/net.js';
 import { isAlive } from '../../src/environments/local/processes.js';
+import { judge, verdictPlan, type Reading } from '../../src/verification/index.js';
 import { fixtureArtifact, fixtureSpec, removeHome, tempHome } from './local-harness.js';
 
 const KEY = { app: 'fixture', name: 'production' };
@@ -111,3 +114,73 @@ void test('a canary survives a supervisor kill; clearing it sends every customer
   await assert.rejects(env.setCanary('rel-a', 10), /is current in production: it cannot be its canary/);
   await assert.rejects(env.setCanary('rel-b', 120), /canary weight 120 is not a percentage from 0 to 100/);
 });
+
+void test('the canary activities: a step through the driver, a reading per release, and a verdict on it', async (t) => {
+  const home = await tempHome();
+  const port = await freePort();
+  const plan = {
+    app: KEY.app,
+    name: KEY.name,
+    driver: 'local' as const,
+    port,
+    start: ['node', 'dist/server.js'],
+    env: {},
+    secrets: [],
+    healthPath: '/healthz',
+    readyPath: '/readyz',
+  };
+  t.after(async () => {
+    await stopEnvironment(envPaths(home, KEY));
+    await removeHome(home);
+  });
+  const env = createLocalEnvironment({ ...KEY, port, home, readyTimeoutMs: 15_000 });
+  await env.deploy(fixtureSpec('rel-a', await fixtureArtifact(home, 'rel-a')));
+  await env.activate('rel-a');
+  const canary = await env.deploy(
+    fixtureSpec('rel-b', await fixtureArtifact(home, 'rel-b'), { FAULT: '500' }),
+  );
+  const acts = createEnvironmentActivities({ home, secretSource: {} });
+  const activity = new MockActivityEnvironment();
+  const read = (): Promise<Reading> =>
+    activity.run<[], Reading, () => Promise<Reading>>(() =>
+      acts.readCanary({
+        environment: plan,
+        canary: { releaseId: 'rel-b', url: canary.url },
+        step: 0,
+        weight: 50,
+      }),
+    );
+
+  const first = await read();
+  assert.equal(first.stable?.healthy, true);
+  assert.equal(first.canary.healthy, true, 'its own health endpoint answers even with FAULT=500 on /');
+  await activity.run(() =>
+    acts.setCanary({ environment: plan, releaseId: 'rel-b', weight: 50, sticky: STICKY }),
+  );
+  const seen = await answersWithStatus(env);
+  const second = await read();
+  assert.equal(second.canary.requests - first.canary.requests, seen.canary);
+  assert.equal(second.canary.errors - first.canary.errors, seen.canary, 'every canary answer was a 500');
+  assert.equal(second.stable!.requests - first.stable.requests, seen.stable);
+  assert.equal(second.stable!.errors, 0);
+
+  const verdict = judge({ plan: verdictPlan(), readings: [first, second] });
+  assert.equal(verdict.action, 'rollback', JSON.stringify(verdict.checks.map((c) => [c.check, c.outcome])));
+  await activity.run(() => acts.clearCanary({ environment: plan }));
+  assert.equal((await answersWithStatus(env)).canary, 0, 'cleared: nothing reaches the canary');
+});
+
+/** How many of 100 customers' requests the canary and the stable release answered. */
+async function answersWithStatus(env: Environment): Promise<{ canary: number; stable: number }> {
+  let canary = 0;
+  let stable = 0;
+  await Promise.all(
+    CUSTOMERS.map(async (customer) => {
+      const res = await fetch(`${env.url}/`, { headers: { 'x-customer-id': customer } });
+      const { release } = (await res.json()) as { release: string };
+      if (release === 'rel-b') canary += 1;
+      else stable += 1;
+    }),
+  );
+  return { canary, stable };
+}

@@ -305,6 +305,14 @@ function defaultActivities(log: CallLog, stages: StubOptions['stages'] = {}): Ac
         previous: PREVIOUS_RELEASE,
       }),
     activateRelease: () => Promise.resolve({ previous: PREVIOUS_RELEASE }),
+    setCanary: () => Promise.resolve({ previousWeight: null }),
+    clearCanary: () => Promise.resolve({ cleared: null }),
+    readCanary: ({ step, weight }) =>
+      Promise.resolve({
+        step,
+        weight,
+        canary: { requests: 0, errors: 0, latency: { boundsMs: [], counts: [0] }, healthy: true },
+      }),
     restoreEnvironment: restored,
     smokeTest: () => Promise.resolve([{ name: 'health', ok: true, detail: '200 (stub)' }]),
     sampleEnvironment: () => Promise.resolve(healthySample()),
@@ -340,6 +348,9 @@ const LABELS: { [K in ActivityName]: (...args: Parameters<Activities[K]>) => str
   verifyApproval: ({ action }) => call.verifyApproval(action),
   deployRelease: ({ environment }) => call.deploy(nameOf(environment)),
   activateRelease: ({ environment }) => call.activate(nameOf(environment)),
+  setCanary: ({ environment, weight }) => `setCanary ${nameOf(environment)} ${weight}`,
+  clearCanary: ({ environment }) => `clearCanary ${nameOf(environment)}`,
+  readCanary: ({ environment }) => `readCanary ${nameOf(environment)}`,
   restoreEnvironment: ({ environment }) => call.restore(nameOf(environment)),
   smokeTest: ({ environment }) => call.smokeTest(nameOf(environment)),
   sampleEnvironment: ({ environment, baseline }) =>
