@@ -24,6 +24,8 @@ export interface ScenarioOptions {
   verification?: string;
   /** For the Dagger runner: stripe-mock as a service of test-stripe-integration, as tollgate.config.ts has it. */
   containers?: boolean;
+  /** Seconds a production release waits before it starts: its deploy lasts at least that long (tests that act mid-deploy). */
+  productionStartDelayS?: number;
 }
 
 /**
@@ -163,7 +165,12 @@ export default {
     {
       name: 'production',
       port: ${production},
-      ...release,
+      ...release,${
+        options.productionStartDelayS
+          ? `
+      start: ['sh', '-c', 'sleep ${options.productionStartDelayS}; exec node dist/server.js'],`
+          : ''
+      }
       promotion: { mode: '${options.promotion}', approvers: ['alice'], timeout: '10m' },
       verification: { duration: '${options.verification ?? '3s'}', interval: '500ms', maxP95LatencyMs: 800 },
     },

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { environmentStatus } from '../../src/environments/local/index.js';
 import { queryStatus } from '../../src/cli/runs.js';
-import type { ReleasePhase } from '../../src/types.js';
+import { FINAL_PHASES, type ReleasePhase } from '../../src/types.js';
 import { buildSampleApp } from '../support/delivery.js';
 import { startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
 import { Scenario, type ScenarioOptions } from './cli.js';
@@ -48,11 +48,23 @@ async function scenario(label: string, options: ScenarioOptions): Promise<Scenar
 }
 
 /** Waits until the run is in `phase` (in `environment`, when given). */
-async function waitForPhase(workflowId: string, phase: ReleasePhase, environment?: string): Promise<void> {
+/** Waits until the lane's run of `commit` is in `phase` (in `environment`); fails if that run ends first. */
+async function waitForPhase(
+  workflowId: string,
+  commit: string,
+  phase: ReleasePhase,
+  environment?: string,
+): Promise<void> {
   const handle = env.client.workflow.getHandle(workflowId);
   for (;;) {
     const status = await queryStatus(handle).catch(() => undefined);
-    if (status?.phase === phase && (!environment || status.environment === environment)) return;
+    if (status?.source.commit === commit) {
+      if (status.phase === phase && (!environment || status.environment === environment)) return;
+      if ((FINAL_PHASES as readonly string[]).includes(status.phase))
+        throw new Error(
+          `the run of ${commit} ended ${status.phase} before it was ${phase} in ${environment ?? 'any environment'}`,
+        );
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -96,7 +108,7 @@ describe('tollgate end to end', () => {
     const lane = ['lane001', 'lane002', 'lane003'].map((label) => s.commit(label));
     s.startWorker();
     const first = s.cli('run', '-c', s.configPath, '--wait', '--ref', 'lane001');
-    await waitForPhase('release-saas-app', 'awaiting-promotion');
+    await waitForPhase('release-saas-app', lane[0]!, 'awaiting-promotion');
 
     const refused = await s.cli('run', '-c', s.configPath, '--ref', 'lane002');
     assert.equal(refused.code, 5, refused.stderr);
@@ -270,6 +282,8 @@ describe('tollgate end to end', () => {
         fullStages: false,
         promotion: 'auto',
         verification: '4s',
+        // The production deploy lasts at least 3 s, so the kill lands inside it (it took 1.3 s without).
+        ...(phase === 'deploying' ? { productionStartDelayS: 3 } : {}),
       });
       const [first, second] = ['kill001', 'kill002'].map((label) => s.commit(label));
       s.startWorker();
@@ -277,7 +291,7 @@ describe('tollgate end to end', () => {
       assert.equal(firstRun.code, 0, firstRun.stderr);
       assert.ok(first);
       const run = s.cli('run', '-c', s.configPath, '--wait', '--ref', 'kill002');
-      await waitForPhase('release-saas-app', phase, 'production');
+      await waitForPhase('release-saas-app', second!, phase, 'production');
       await s.killWorkers();
       s.startWorker();
       const result = await run;
