@@ -20,7 +20,7 @@ import type {
   SmokePlan as SmokePlanV1,
   VerificationPlan as VerificationPlanV1,
 } from '../workflows/legacy/types.js';
-import { DEFAULT_LATENCY_BOUNDS_MS, type Reading, type ReleaseCounters } from '../verification/readings.js';
+import { emptyLatency, type Reading, type ReleaseCounters } from '../verification/readings.js';
 import { failure } from './failure.js';
 import { resolveSecrets } from './secrets.js';
 
@@ -241,10 +241,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           return {
             requests: c?.requests ?? 0,
             errors: c?.errors ?? 0,
-            latency: c?.latency ?? {
-              boundsMs: [...DEFAULT_LATENCY_BOUNDS_MS],
-              counts: [...DEFAULT_LATENCY_BOUNDS_MS, 0].map(() => 0),
-            },
+            latency: c?.latency ?? emptyLatency(),
             healthy: await healthy(url),
           };
         };

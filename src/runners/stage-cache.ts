@@ -14,7 +14,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   copyFileSync,
-  createReadStream,
   existsSync,
   linkSync,
   mkdirSync,
@@ -27,7 +26,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { fileDigest } from '../environments/local/unpack.js';
 import type { ArtifactRef, CachedFrom, CommandPlan, StageResult } from '../types.js';
 import type { StageOutput } from './output.js';
 
@@ -145,7 +144,7 @@ export class StageCache {
     if (entry.artifact) {
       const tarball = entry.artifact.files.find((f) => f.role === 'tarball');
       // The artifact goes to production: a blob that no longer hashes to its name is never served.
-      if (!tarball || `sha256:${await sha256Of(this.blobPath(tarball.blob))}` !== entry.artifact.ref.digest) {
+      if (!tarball || (await fileDigest(this.blobPath(tarball.blob))) !== entry.artifact.ref.digest) {
         return undefined;
       }
       mkdirSync(runDir, { recursive: true });
@@ -187,11 +186,7 @@ export class StageCache {
         files.push({ role: 'sbom', blob: await this.putBlob(sbomPath), name: basename(sbomPath) });
       if (image && existsSync(image.path))
         files.push({ role: 'image', blob: await this.putBlob(image.path), name: basename(image.path) });
-      const { path: _imagePath, ...imageRef } = image ?? { path: '' };
-      artifact = {
-        ref: { ...ref, ...(image ? { image: imageRef as Omit<typeof image, 'path'> } : {}) },
-        files,
-      };
+      artifact = { ref: { ...ref, ...(image ? { image: withoutPath(image) } : {}) }, files };
     }
     const entry: Entry = {
       version: STAGE_CACHE_VERSION,
@@ -287,7 +282,7 @@ export class StageCache {
    * or copied (`copy`: a log, which a later attempt of the same run could append to); returns its sha256 hex.
    */
   private async putBlob(path: string, digest?: string, how: 'link' | 'copy' = 'link'): Promise<string> {
-    const hex = digest?.startsWith('sha256:') ? digest.slice('sha256:'.length) : await sha256Of(path);
+    const hex = (digest?.startsWith('sha256:') ? digest : await fileDigest(path)).slice('sha256:'.length);
     const target = this.blobPath(hex);
     if (existsSync(target)) return hex;
     mkdirSync(join(this.dir, 'blobs'), { recursive: true });
@@ -344,6 +339,11 @@ export async function servedFromCache(
   };
 }
 
+/** The image's reference without its file, which each run has a path of its own for. */
+function withoutPath<T extends { path: string }>({ path: _path, ...rest }: T): Omit<T, 'path'> {
+  return rest;
+}
+
 /** Hard-links `from` at `to` (same file system), else copies it; replaces what `to` held. */
 function placeFile(from: string, to: string): void {
   rmSync(to, { force: true });
@@ -367,10 +367,4 @@ function touch(path: string, at: Date): void {
   } catch {
     // pruned meanwhile: the next lookup misses
   }
-}
-
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }

@@ -7,6 +7,14 @@
 /** Default latency bucket upper bounds in ms; the proxy adds a +Inf bucket after the last. */
 export const DEFAULT_LATENCY_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 
+/** A histogram with no requests yet, on `boundsMs` (the default bounds unless given). */
+export function emptyLatency(boundsMs: readonly number[] = DEFAULT_LATENCY_BOUNDS_MS): {
+  boundsMs: number[];
+  counts: number[];
+} {
+  return { boundsMs: [...boundsMs], counts: [...boundsMs, Infinity].map(() => 0) };
+}
+
 /**
  * A latency histogram: `counts[i]` requests took more than `boundsMs[i - 1]` and at most `boundsMs[i]`
  * ms; the last count is the +Inf bucket. Counts per bucket (not cumulative over buckets), cumulative

@@ -3,7 +3,7 @@
  * samples), and cumulative counters per release (requests, errors, a latency histogram), which a
  * canary's verdict compares: cumulative, so a reading that is missed loses nothing.
  */
-import { DEFAULT_LATENCY_BOUNDS_MS } from '../../verification/readings.js';
+import { emptyLatency } from '../../verification/readings.js';
 import type { ReleaseTraffic, TrafficStats } from '../environment.js';
 
 /** Status recorded for a request the proxy could not deliver (upstream unreachable, reset). */
@@ -51,13 +51,7 @@ export class TrafficRecorder {
   private count(releaseId: string, status: number, latencyMs: number): void {
     let c = this.perRelease.get(releaseId);
     if (!c) {
-      const boundsMs = [...DEFAULT_LATENCY_BOUNDS_MS];
-      c = {
-        requests: 0,
-        errors: 0,
-        proxyErrors: 0,
-        latency: { boundsMs, counts: boundsMs.map(() => 0).concat(0) },
-      };
+      c = { requests: 0, errors: 0, proxyErrors: 0, latency: emptyLatency() };
       this.perRelease.set(releaseId, c);
     }
     c.requests += 1;
