@@ -31,6 +31,9 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024;
 /** Delay added to every request under SAAS_FAULT=slow. */
 export const SLOW_FAULT_DELAY_MS = 1_500;
 
+/** Under SAAS_FAULT=errors, one request in this many (health and metrics aside) answers 500. */
+export const ERRORS_FAULT_EVERY = 10;
+
 /** What buildApp needs; everything but config and db has a production default. */
 export interface AppOptions {
   config: AppConfig;
@@ -69,6 +72,15 @@ export async function buildApp(options: AppOptions): Promise<{ app: FastifyInsta
   if (config.fault === 'slow') {
     app.addHook('onRequest', async () => {
       await sleep(SLOW_FAULT_DELAY_MS);
+    });
+  }
+  if (config.fault === 'errors') {
+    let served = 0;
+    app.addHook('onRequest', async (request, reply) => {
+      if (/^\/(healthz|readyz|metrics)/.test(request.url)) return;
+      if (++served % ERRORS_FAULT_EVERY === 0) {
+        await reply.code(500).send({ error: 'SAAS_FAULT=errors' });
+      }
     });
   }
   app.addHook('onResponse', async (request, reply) => {

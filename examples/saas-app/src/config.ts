@@ -1,5 +1,5 @@
 /** Fault switches used by demos to produce a release that passes CI but fails once deployed. */
-export type Fault = 'none' | 'healthz' | 'webhook' | 'slow' | 'crash';
+export type Fault = 'none' | 'healthz' | 'webhook' | 'slow' | 'crash' | 'errors';
 
 /** How the service reaches Stripe and verifies its webhooks. */
 export interface StripeSettings {
@@ -36,7 +36,7 @@ export const DEFAULT_STRIPE_KEY = 'sk_test_tollgatelocal';
 /** Webhook secret used when STRIPE_WEBHOOK_SECRET is unset (local runs only). */
 export const DEFAULT_WEBHOOK_SECRET = 'whsec_tollgate_local_test_secret';
 
-const FAULTS: readonly Fault[] = ['none', 'healthz', 'webhook', 'slow', 'crash'];
+const FAULTS: readonly Fault[] = ['none', 'healthz', 'webhook', 'slow', 'crash', 'errors'];
 
 /** True for Stripe live-mode secret or restricted keys. */
 export function isLiveKey(key: string): boolean {
