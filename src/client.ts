@@ -18,6 +18,7 @@ import type { HistoryOptions } from './commands/history.js';
 import type { InitOptions } from './commands/init.js';
 import type { KeysNewOptions, KeysShowOptions } from './commands/keys.js';
 import type { PlansOptions } from './commands/plans.js';
+import type { LaneUnlockOptions } from './commands/lane.js';
 import type { RollbackOptions } from './commands/rollback.js';
 import type { StatsOptions } from './commands/stats.js';
 import type { RunOptions } from './commands/run.js';
@@ -226,6 +227,22 @@ program
   )
   .action(async (run: string | undefined, options: RollbackOptions) =>
     exit(await (await import('./commands/rollback.js')).rollback(run, options)),
+  );
+
+program
+  .command('lane')
+  .description("the app's release lane")
+  .command('unlock [app]')
+  .description('clear the rollback brake: after too many automatic rollbacks the lane refuses releases')
+  .option('--by <name>', BY_HELP)
+  .option('--reason <text>', 'why, for the audit trail (required)')
+  .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
+  .addHelpText(
+    'after',
+    '\nThe brake is rollbackBrake in the config (default: 3 automatic rollbacks within 24 h).\n\nExample:\n  tollgate lane unlock saas-app --by alice --reason "fixed the checkout regression in 3f2a9c1"',
+  )
+  .action(async (app: string | undefined, options: LaneUnlockOptions) =>
+    exit(await (await import('./commands/lane.js')).unlockLane(app, options)),
   );
 
 const keys = program

@@ -25,6 +25,8 @@ export const STATUS_LOG_TAIL_LINES = 20;
 export const deliveryStep = {
   deploy: (environment: string): string => `deploy-to-${environment}`,
   smoke: (environment: string): string => `smoke-test-${environment}`,
+  /** The canary window before the switch (links with a canary plan). */
+  canary: (environment: string): string => `canary-${environment}`,
 } as const;
 
 /** The saga's names for its undos: the metrics, stats and notifications read them too. */
@@ -32,6 +34,8 @@ export const compensation = {
   discardArtifact: 'discard artifact',
   /** Puts an environment back on the release it served before (or out of traffic when there was none). */
   restore: (environment: string): string => `restore ${environment}`,
+  /** Sends every customer of an environment back to its stable release (runs before its restore). */
+  clearCanary: (environment: string): string => `clear canary of ${environment}`,
   /** True for the undo of a deployed environment (what counts as a rollback). */
   isRestore: (name: string): boolean => name.startsWith('restore ') || name === LEGACY_PRODUCTION_SWITCH_BACK,
   /** The environment a restore undid. */

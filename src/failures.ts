@@ -49,6 +49,8 @@ export const FailureType = {
   CheckoutMismatch: 'CheckoutMismatch',
   /** An environment of this app claims what another app's environment holds on this worker (a port). */
   EnvironmentConflict: 'EnvironmentConflict',
+  /** The app's lane refuses releases after too many automatic rollbacks, until `tollgate lane unlock`. */
+  LaneBraked: 'LaneBraked',
 } as const;
 
 /** One of the failure types above. */

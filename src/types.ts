@@ -4,6 +4,7 @@
  * Everything here crosses workflow history, so it holds names and small values, never secrets.
  */
 import type { FailureType } from './failures.js';
+import type { Verdict, VerdictPlan } from './verification/index.js';
 
 /** Which runner executes command stages. */
 export type RunnerKind = 'auto' | 'host' | 'dagger';
@@ -265,7 +266,38 @@ export interface VerificationProgress {
 /** One environment's link as the status shows it. */
 export interface EnvironmentProgress {
   gate?: GateStatus;
+  canary?: CanaryProgress;
   verification?: VerificationProgress;
+}
+
+/** A canary window as the status shows it: where it is, and the latest verdict with its evidence. */
+export interface CanaryProgress {
+  steps: number[];
+  /** The step now (0-based), and its weight in percent. */
+  step: number;
+  weight: number;
+  stepStartedAt: string;
+  /** The release it is compared with; null for a first release (judged on absolute limits). */
+  stable: string | null;
+  state: 'running' | 'paused' | 'passed' | 'failed' | 'stopped';
+  /** The latest verdict, with every check's evidence. */
+  verdict?: Verdict;
+  /** Each step's deciding verdict (the pass that advanced it, or the fail), oldest first. */
+  decided: CanaryDecision[];
+  readings: number;
+}
+
+/** The verdict that ended a canary step, in brief. */
+export interface CanaryDecision {
+  at: string;
+  step: number;
+  weight: number;
+  outcome: Verdict['outcome'];
+  action: Verdict['action'];
+  reason: Verdict['reason'];
+  detail: string;
+  canaryRequests: number;
+  stableRequests: number | null;
 }
 
 /** The `status` query's answer (schema 2). */
@@ -345,7 +377,43 @@ export interface EnvironmentLink {
   environment: EnvironmentPlan;
   promotion: PromotionPlan;
   smoke?: SmokePlan;
+  /** Canary steps before the switch, each judged on evidence; absent: blue/green (all traffic at once). */
+  canary?: CanaryPlan;
   verification?: VerificationPlan;
+}
+
+/** An extra signal for the canary's verdicts: a Prometheus instant query and its plain threshold. */
+export interface ExternalSignalPlan {
+  name: string;
+  /** The Prometheus server's base address, e.g. `http://127.0.0.1:9090`. */
+  url: string;
+  /** A PromQL query returning one value; `$release` is replaced by the canary's release id. */
+  query: string;
+  min?: number;
+  max?: number;
+}
+
+/**
+ * A canary window (src/workflows/release/canary.ts): the release gets `steps` percent of the
+ * environment's customers in turn, each step judged by src/verification against the stable
+ * release, then the whole environment. The verdict plan is stored complete (defaults filled at
+ * `tollgate run`), so a later Tollgate with other defaults replays this run the same.
+ */
+export interface CanaryPlan {
+  /** Canary weights in percent, ascending, each from 1 to 99; the switch to 100 follows the last. */
+  steps: number[];
+  /** A step serves at least this long before it can pass. */
+  stepMinMs: number;
+  /** A step still inconclusive after this long takes `verdict.onInconclusive`. */
+  stepMaxMs: number;
+  /** How often the counters are read and judged. */
+  intervalMs: number;
+  /** How long the evidence may stay unavailable (an external signal unread) before `onInconclusive` applies. */
+  unavailableMaxMs: number;
+  /** What keeps a customer on one release: a header, then a cookie, then the client address. */
+  sticky: { header?: string; cookie?: string };
+  verdict: VerdictPlan;
+  external: ExternalSignalPlan[];
 }
 
 /** The release workflow's one input (schema 2). Holds names of secrets, never values. */
@@ -377,6 +445,14 @@ export interface ReleaseInput {
   images?: ImagesPlan;
   /** `run --no-cache`: every command stage runs, none is served from the stage result cache. */
   noCache?: boolean;
+  /** The lane refuses a release after this many automatic rollbacks of the app within the window; absent: no brake. */
+  rollbackBrake?: RollbackBrakePlan;
+}
+
+/** The rollback brake: too many automatic rollbacks in a row mean a person should look first. */
+export interface RollbackBrakePlan {
+  limit: number;
+  windowMs: number;
 }
 
 /** The release workflow's one result. */
@@ -419,7 +495,17 @@ export interface AuditEntry {
   at: string;
   workflowId: string;
   app: string;
-  action: 'promote' | 'rollback' | 'auto-promote' | 'gate-timeout' | 'auto-rollback' | 'release';
+  action:
+    | 'promote'
+    | 'rollback'
+    | 'auto-promote'
+    | 'gate-timeout'
+    | 'auto-rollback'
+    | 'release'
+    /** A person cleared the rollback brake of the app's lane (`tollgate lane unlock`). */
+    | 'lane-unlock';
+  /** For an `auto-rollback`: the verdict's machine-readable reason (src/verification Reason). */
+  reasonCode?: string;
   by: string;
   reason: string;
   releaseId?: string;

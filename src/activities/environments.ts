@@ -1,5 +1,5 @@
 /** Activities that move releases through environments: deploy, switch, restore, smoke, sample, retire. */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import type { DeployedRelease, Environment, RollbackResult } from '../environments/environment.js';
@@ -10,6 +10,7 @@ import { readRevenue, runSmokeChecks, type CheckResult } from '../revenue/smoke.
 import type {
   AuditEntry,
   EnvironmentPlan,
+  ExternalSignalPlan,
   ReleaseRef,
   RevenuePlan,
   SmokePlan,
@@ -20,9 +21,68 @@ import type {
   SmokePlan as SmokePlanV1,
   VerificationPlan as VerificationPlanV1,
 } from '../workflows/legacy/types.js';
+import { readPrometheus } from './prometheus.js';
 import { emptyLatency, type Reading, type ReleaseCounters } from '../verification/readings.js';
 import { failure } from './failure.js';
 import { resolveSecrets } from './secrets.js';
+
+/** What the rollback brake found: the automatic rollbacks that count, and whether they close the lane. */
+export interface LaneBrake {
+  braked: boolean;
+  /** One per run, oldest first: when, which run and release, and the verdict's reason. */
+  rollbacks: Pick<AuditEntry, 'at' | 'workflowId' | 'releaseId' | 'reason' | 'reasonCode'>[];
+  /** The last `tollgate lane unlock` of the app, if any. */
+  unlocked: Pick<AuditEntry, 'at' | 'by' | 'reason'> | null;
+}
+
+/** The audit trail's entries; a line that does not parse (a torn write) is skipped. */
+export function readAudit(file: string): AuditEntry[] {
+  if (!existsSync(file)) return [];
+  const entries: AuditEntry[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      entries.push(JSON.parse(line) as AuditEntry);
+    } catch {
+      // A line cut short by a crash mid-append; the retried append wrote it whole.
+    }
+  }
+  return entries;
+}
+
+/** The brake over `entries` (see the laneBrake activity). Pure, for tests. */
+export function laneBrakeOf(
+  entries: readonly AuditEntry[],
+  args: { app: string; limit: number; windowMs: number; at: string },
+): LaneBrake {
+  const mine = entries.filter((e) => e.app === args.app && e.outcome === 'accepted');
+  const unlock = mine
+    .filter((e) => e.action === 'lane-unlock')
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .at(-1);
+  const from = Math.max(Date.parse(args.at) - args.windowMs, unlock ? Date.parse(unlock.at) : -Infinity);
+  const byRun = new Map<string, LaneBrake['rollbacks'][number]>();
+  for (const e of mine) {
+    const at = Date.parse(e.at);
+    if (e.action !== 'auto-rollback' || !(at > from && at <= Date.parse(args.at))) continue;
+    // Readers dedupe retried appends; one run counts once however many entries it wrote.
+    if (!byRun.has(e.workflowId + (e.releaseId ?? ''))) {
+      byRun.set(e.workflowId + (e.releaseId ?? ''), {
+        at: e.at,
+        workflowId: e.workflowId,
+        ...(e.releaseId ? { releaseId: e.releaseId } : {}),
+        reason: e.reason,
+        ...(e.reasonCode ? { reasonCode: e.reasonCode } : {}),
+      });
+    }
+  }
+  const rollbacks = [...byRun.values()].sort((a, b) => a.at.localeCompare(b.at));
+  return {
+    braked: rollbacks.length >= args.limit,
+    rollbacks,
+    unlocked: unlock ? { at: unlock.at, by: unlock.by, reason: unlock.reason } : null,
+  };
+}
 
 /** `${TOLLGATE_DATA_DIR}` in env values becomes the environment's data directory; TOLLGATE_DATA_DIR is set too. */
 export function withDataDir(env: Record<string, string>, dataDir: string): Record<string, string> {
@@ -226,12 +286,14 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       canary: { releaseId: string; url: string };
       step: number;
       weight: number;
+      external?: ExternalSignalPlan[];
     }): Promise<Reading> {
       return beating(async () => {
         const env = driver(args.environment);
-        const [counters, current] = await Promise.all([
+        const [counters, current, external] = await Promise.all([
           guarded(`reading the counters of ${args.environment.name}`, () => env.counters()),
           env.current(),
+          Promise.all((args.external ?? []).map((signal) => readPrometheus(signal, args.canary.releaseId))),
         ]);
         const healthy = async (url: string): Promise<boolean> =>
           (await request(`${url}${args.environment.healthPath}`, { timeoutMs: 2000 }).catch(() => null))
@@ -251,6 +313,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           weight: args.weight,
           canary: await of(args.canary.releaseId, args.canary.url),
           ...(stable ? { stable: await of(stable.releaseId, stable.url) } : {}),
+          ...(external.length > 0 ? { external } : {}),
         };
       });
     },
@@ -393,6 +456,14 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       const current = await env.current();
       if (current?.releaseId === args.releaseId) return; // never retire what serves
       await guarded(`retiring ${args.releaseId}`, () => env.retire(args.releaseId));
+    },
+
+    /**
+     * The rollback brake of an app's lane: its automatic rollbacks on the audit trail within
+     * `windowMs` before `at`, since the last `tollgate lane unlock`. Braked at `limit` or more.
+     */
+    laneBrake(args: { app: string; limit: number; windowMs: number; at: string }): Promise<LaneBrake> {
+      return Promise.resolve(laneBrakeOf(readAudit(join(deps.home, 'audit.jsonl')), args));
     },
 
     /** Appends entries to the audit trail (<home>/audit.jsonl), once per workflow and index. */

@@ -516,6 +516,8 @@ function changeEvent(change: Change): Record<string, unknown> {
       return { event: 'gate', ...change.gate };
     case 'sample':
       return { event: change.baseline ? 'baseline' : 'sample', ...change.sample };
+    case 'canary':
+      return { event: 'canary', environment: change.environment, ...change.canary };
   }
 }
 

@@ -68,11 +68,11 @@ export const CLI_JSON_SCHEMAS = {
     stages: releaseStatus.shape.stages,
     audit: releaseStatus.shape.audit,
   }),
-  /** `watch --json`: one per line; `event` says which (phase, stage, gate, sample, baseline, output, profile, end). */
+  /** `watch --json`: one per line; `event` says which (phase, stage, gate, sample, baseline, canary, output, profile, end). */
   watch: envelope('watch').extend({
     workflowId: id,
     runId: id,
-    event: z.enum(['phase', 'stage', 'gate', 'sample', 'baseline', 'output', 'profile', 'end']),
+    event: z.enum(['phase', 'stage', 'gate', 'sample', 'baseline', 'canary', 'output', 'profile', 'end']),
     outcome: outcome.optional(),
     exitCode: z.number().int().optional(),
   }),

@@ -1,13 +1,14 @@
 /** Turns successive status queries into changes (phase, stage, gate, verification sample) and renders them as lines. */
 import { maskSecretLike } from '../mask.js';
-import type { GateStatus, ReleaseStatus, StageStatus, VerificationSample } from '../types.js';
+import type { CanaryProgress, GateStatus, ReleaseStatus, StageStatus, VerificationSample } from '../types.js';
 
 /** Something that changed between two status queries. */
 export type Change =
   | { kind: 'phase'; phase: ReleaseStatus['phase'] }
   | { kind: 'stage'; stage: string; status: StageStatus }
   | { kind: 'gate'; environment: string; gate: GateStatus }
-  | { kind: 'sample'; environment: string; sample: VerificationSample; baseline: boolean };
+  | { kind: 'sample'; environment: string; sample: VerificationSample; baseline: boolean }
+  | { kind: 'canary'; environment: string; canary: CanaryProgress };
 
 /** The mark shown before a stage in each state. */
 export const MARK: Record<StageStatus['state'], string> = {
@@ -26,6 +27,7 @@ export class ChangeTracker {
   private readonly gates = new Map<string, string>();
   private readonly baselines = new Map<string, string>();
   private readonly samples = new Map<string, number>();
+  private readonly canaries = new Map<string, string>();
 
   /** What changed since the last call (everything not pending, the first time). */
   changes(status: ReleaseStatus): Change[] {
@@ -56,6 +58,14 @@ export class ChangeTracker {
         changes.push({ kind: 'sample', environment, sample, baseline: false });
       }
       if (window) this.samples.set(environment, window.samples.length);
+      // A canary shows when its step, state or verdict changes, not at every reading.
+      const canary = progress.canary;
+      const key =
+        canary && `${canary.step}/${canary.state}/${canary.verdict?.outcome}/${canary.verdict?.reason}`;
+      if (canary && key !== this.canaries.get(environment)) {
+        this.canaries.set(environment, key!);
+        changes.push({ kind: 'canary', environment, canary });
+      }
     }
     return changes;
   }
@@ -89,7 +99,20 @@ export function formatChange(change: Change): string {
       }
       return `  ${change.sample.breach ? '✗' : '~'} ${`verification ${change.environment}`.padEnd(24)} ${describeSample(change.sample)}`;
     }
+    case 'canary':
+      return `  ${change.canary.state === 'failed' ? '✗' : '~'} ${`canary ${change.environment}`.padEnd(24)} ${describeCanary(change.canary)}`;
   }
+}
+
+/** A canary's step, weight and latest verdict in one line; a first release says it has no baseline. */
+export function describeCanary(canary: CanaryProgress): string {
+  const at =
+    canary.steps.length > 1
+      ? `step ${canary.step + 1} of ${canary.steps.length} at ${canary.weight} %`
+      : `${canary.weight} %`;
+  const v = canary.verdict;
+  const against = canary.stable ? '' : ' (no baseline: a first release, judged on absolute limits)';
+  return `${canary.state}, ${at}${against}${v ? `: ${v.outcome} [${v.reason}] ${firstLine(v.detail)} (α ${v.alpha})` : ''}`;
 }
 
 /** A stage's state, duration, attempts and summary in a few words. */

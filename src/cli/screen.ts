@@ -3,7 +3,7 @@
  * erase down); no TUI library, since a table of a dozen lines needs nothing more.
  */
 import type { ReleaseStatus } from '../types.js';
-import { describeSource } from '../workflows/ui.js';
+import { canaryLines, describeSource } from '../workflows/ui.js';
 import { MARK, describeGate, describeSample, firstLine, took } from './progress.js';
 
 /** What the screen shows besides the status query. */
@@ -29,6 +29,7 @@ export function renderScreen(status: ReleaseStatus | undefined, info: ScreenInfo
   ];
   for (const [environment, progress] of Object.entries(status.environments)) {
     if (progress.gate) lines.push(`  gate before ${environment}: ${describeGate(progress.gate)}`);
+    if (progress.canary) lines.push(...canaryLines(environment, progress.canary).map((line) => `  ${line}`));
     const window = progress.verification;
     const sample = window?.samples.at(-1) ?? window?.baseline;
     if (window && sample) {

@@ -88,6 +88,7 @@ export async function run(options: RunOptions): Promise<number> {
     notifications: { ...config.notifications, uiUrl: settings.uiUrl },
     ...(settings.buildTaskQueue ? { buildTaskQueue: settings.buildTaskQueue } : {}),
     ...(options.cache === false ? { noCache: true } : {}),
+    ...(config.rollbackBrake ? { rollbackBrake: config.rollbackBrake } : {}),
   };
   // Runs that deploy take the app's lane; runs that stop before the first environment run beside them.
   const deploys = (until?.links ?? environments.length) > 0;

@@ -8,14 +8,17 @@ import { SourceError } from '../source/errors.js';
 import { isRepositoryUrl } from '../source/git.js';
 import { locateSource, type SourceLocation } from '../source/revision.js';
 import type {
+  CanaryPlan,
   DependencyPlan,
   EnvironmentLink,
   ImagesPlan,
   NotificationPlan,
   RetryPlan,
   RevenuePlan,
+  RollbackBrakePlan,
   StagePlan,
 } from '../types.js';
+import { verdictPlan } from '../verification/index.js';
 import { slimVariant } from '../runners/dagger-plan.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 import { configSchema, graphOf, type TollgateConfig } from './schema.js';
@@ -47,6 +50,8 @@ export interface ResolvedConfig {
   health: HealthPlan;
   /** The webhook's secret name and events; the client adds the UI's address (settings) to each run's plan. */
   notifications?: NotificationPlan;
+  /** The lane's brake on automatic rollbacks; absent when the config turns it off. */
+  rollbackBrake?: RollbackBrakePlan;
   raw: TollgateConfig;
 }
 
@@ -136,6 +141,9 @@ export async function resolveConfig(
     dependencies: config.dependencies.map((d) => ({ path: d.path, key: [...d.key] })),
     images: { ...config.images },
     ...(revenue ? { revenue } : {}),
+    ...(config.rollbackBrake
+      ? { rollbackBrake: { limit: config.rollbackBrake.limit, windowMs: config.rollbackBrake.window } }
+      : {}),
     health: {
       schedule: { ...config.health.schedule },
       revenueMaxAgeMs: config.health.revenueMaxAge,
@@ -202,7 +210,7 @@ function toRetryPlan(retry: TollgateConfig['defaults']['retry']): RetryPlan {
 function toLinks(config: TollgateConfig): EnvironmentLink[] {
   const count = config.environments.length;
   return config.environments.map((env, index): EnvironmentLink => {
-    const { promotion, smoke, verification, ...plan } = env;
+    const { promotion, smoke, verification, canary, ...plan } = env;
     const last = index === count - 1;
     return {
       environment: { app: config.app, ...plan },
@@ -220,6 +228,7 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
             },
           }
         : {}),
+      ...(canary ? { canary: toCanary(canary) } : {}),
       ...(verification
         ? {
             verification: {
@@ -232,6 +241,38 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
         : {}),
     };
   });
+}
+
+/** A canary block as the workflow takes it: the 100 % step is the switch itself, the verdict plan complete. */
+function toCanary(canary: NonNullable<TollgateConfig['environments'][number]['canary']>): CanaryPlan {
+  const { header, cookie } = canary.sticky;
+  return {
+    steps: canary.steps.filter((weight) => weight < 100),
+    stepMinMs: canary.stepDuration,
+    stepMaxMs: canary.maxStepDuration ?? canary.stepDuration * 5,
+    intervalMs: canary.interval,
+    unavailableMaxMs: canary.unavailableLimit,
+    sticky: { ...(header ? { header } : {}), ...(cookie ? { cookie } : {}) },
+    verdict: verdictPlan({
+      alpha: canary.alpha,
+      beta: canary.beta,
+      detectableRatio: canary.detectableRatio,
+      errorCeiling: canary.errorCeiling,
+      minRequestsPerStep: canary.minRequestsPerStep,
+      negligibleRate: canary.negligibleRate,
+      latencyFloorMs: canary.latencyFloorMs,
+      onInconclusive: canary.onInconclusive,
+      // The proxy does not count payments per release yet: the payment checks stay off until it does.
+      revenue: false,
+      ...(canary.limits ? { limits: { ...canary.limits } } : {}),
+      external: canary.external.map(({ name, min, max }) => ({
+        name,
+        ...(min !== undefined ? { min } : {}),
+        ...(max !== undefined ? { max } : {}),
+      })),
+    }),
+    external: canary.external.map(({ prometheus, ...signal }) => ({ ...signal, url: prometheus })),
+  };
 }
 
 function toProblems(error: z.ZodError, input: unknown): ConfigProblem[] {

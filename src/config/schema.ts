@@ -245,6 +245,143 @@ const verification = z
     }
   });
 
+const share = (example: string) =>
+  z
+    .number()
+    .gt(0, { message: `is a probability between 0 and 1, e.g. ${example}` })
+    .lt(1, { message: `is a probability between 0 and 1, e.g. ${example}` });
+const ratio = z
+  .number()
+  .gt(1, { message: "is the canary's rate as a multiple of the stable's: above 1, e.g. 2 for a doubling" });
+
+/** An extra signal for the verdicts: a Prometheus instant query with a plain threshold. */
+const externalSignal = z
+  .strictObject(
+    {
+      name: z
+        .string()
+        .regex(KEBAB, { message: 'must be lower-case letters, digits and dashes, e.g. "queue-depth"' }),
+      prometheus: z.url({ message: 'is the Prometheus server\'s address, e.g. "http://127.0.0.1:9090"' }),
+      query: z
+        .string()
+        .min(1, { message: 'is a PromQL query returning one value; $release names the canary' }),
+      min: z.number().optional(),
+      max: z.number().optional(),
+    },
+    UNKNOWN_KEY,
+  )
+  .refine((signal) => signal.min !== undefined || signal.max !== undefined, {
+    message: 'needs a threshold: set min, max or both',
+  });
+
+/**
+ * Canary steps before the switch (issue 18): each step's weight in percent, judged against the
+ * stable release with a stated false-alarm rate (src/verification). Absent: blue/green.
+ */
+const canary = z
+  .strictObject(
+    {
+      steps: z
+        .array(
+          z
+            .number()
+            .int({ message: 'is a whole percentage, e.g. 5' })
+            .min(1, { message: 'is a percentage from 1 to 100, e.g. 5' })
+            .max(100, { message: 'is a percentage from 1 to 100, e.g. 5' }),
+        )
+        .min(1, { message: 'needs at least one weight, e.g. [5, 25, 50]; leave canary out for blue/green' })
+        .superRefine((steps, ctx) => {
+          steps.forEach((weight, index) => {
+            if (index > 0 && weight <= steps[index - 1]!) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [index],
+                message: `is not above the step before it (${steps[index - 1]}): weights rise, e.g. [5, 25, 50]`,
+              });
+            }
+            if (weight === 100 && index !== steps.length - 1) {
+              ctx.addIssue({ code: 'custom', path: [index], message: 'is 100 %: only the last step can be' });
+            }
+          });
+        }),
+      // How long each step serves at least, and at most before an inconclusive verdict takes onInconclusive.
+      stepDuration: duration.default(60_000),
+      maxStepDuration: duration.optional(),
+      interval: duration.default(5000),
+      alpha: share('0.01').default(0.01),
+      beta: share('0.2').default(0.2),
+      detectableRatio: z
+        .strictObject(
+          { errors: ratio.optional(), latency: ratio.optional(), failedPayments: ratio.optional() },
+          UNKNOWN_KEY,
+        )
+        .default({}),
+      errorCeiling: share('0.2').default(0.2),
+      minRequestsPerStep: z.number().int().min(0).default(50),
+      // A 5xx rate too small to matter: a canary that rules it out passes the 5xx comparison.
+      negligibleRate: share('0.001').default(0.001),
+      // Requests faster than this are never slow: a few ms on a fast service are not a regression.
+      latencyFloorMs: z.number().min(0).default(50),
+      onInconclusive: z
+        .enum(['extend', 'rollback', 'pause'], {
+          error:
+            'must be "extend" (one more step duration), "rollback" or "pause" (wait for promote or rollback)',
+        })
+        .default('pause'),
+      sticky: z
+        .strictObject(
+          {
+            header: z
+              .string()
+              .regex(/^[A-Za-z0-9-]+$/, { message: 'is a header name, e.g. "x-customer-id"' })
+              .optional(),
+            cookie: z
+              .string()
+              .regex(/^[A-Za-z0-9_-]+$/, { message: 'is a cookie name, e.g. "customer"' })
+              .optional(),
+          },
+          UNKNOWN_KEY,
+        )
+        .default({}),
+      limits: z
+        .strictObject(
+          {
+            maxErrorRate: z
+              .number()
+              .min(0)
+              .max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' })
+              .optional(),
+            maxP95LatencyMs: z.number().positive().optional(),
+            failureLimit: z.number().int().min(0).optional(),
+            consecutiveFailureLimit: z.number().int().min(1).optional(),
+            minRequests: z.number().int().min(1).optional(),
+          },
+          UNKNOWN_KEY,
+        )
+        .optional(),
+      external: z.array(externalSignal).default([]),
+      // How long an external signal may stay unreadable before onInconclusive applies.
+      unavailableLimit: duration.default(120_000),
+    },
+    UNKNOWN_KEY,
+  )
+  .superRefine((window, ctx) => {
+    if (window.interval > window.stepDuration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interval'],
+        message: `is longer than a step (${window.stepDuration} ms), so a step would end unjudged: make the interval shorter than stepDuration`,
+      });
+    }
+    if (window.maxStepDuration !== undefined && window.maxStepDuration < window.stepDuration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxStepDuration'],
+        message: `is shorter than stepDuration (${window.stepDuration} ms): a step serves at least stepDuration, so make it longer`,
+      });
+    }
+  });
+
 const environment = z.strictObject(
   {
     name: z.string().regex(KEBAB, {
@@ -265,6 +402,7 @@ const environment = z.strictObject(
     promotion: promotion.optional(),
     smoke: smoke.optional(),
     verification: verification.optional(),
+    canary: canary.optional(),
   },
   UNKNOWN_KEY,
 );
@@ -489,6 +627,23 @@ export const configSchema = z
       revenue: revenue.optional(),
       health,
       notifications,
+      // The lane refuses releases after `limit` automatic rollbacks of the app within `window`; false: no brake.
+      rollbackBrake: z
+        .union([
+          z.literal(false),
+          z.strictObject(
+            {
+              limit: z
+                .number()
+                .int()
+                .min(1, { message: 'is how many automatic rollbacks close the lane, e.g. 3' })
+                .default(3),
+              window: duration.default(86_400_000),
+            },
+            UNKNOWN_KEY,
+          ),
+        ])
+        .default({ limit: 3, window: 86_400_000 }),
       promotion: moved(
         'moved into the environment it guards: write environments[i].promotion (by default the gate before the last environment is manual, the others auto)',
       ),

@@ -4,7 +4,7 @@
  * latency.ts say what is counted.
  */
 import { intervalsOf, type CountsAt } from './counts.js';
-import { count, rate, stat } from './format.js';
+import { count, percent, rate, stat } from './format.js';
 import { Outcome, Reason, type CheckName, type CheckVerdict, type SequentialEvidence } from './outcomes.js';
 import { driftPerEvent, eventsToPass } from './power.js';
 import type { Reading } from './readings.js';
@@ -15,6 +15,8 @@ export interface ComparisonContext {
   readings: readonly Reading[];
   alpha: number;
   beta: number;
+  /** The plan's negligible rate for plain counts (see CountSpec.negligibleRate). */
+  negligibleRate?: number;
 }
 
 /** What is compared: the check, what its events are, and where its cumulative counts come from. */
@@ -32,6 +34,23 @@ export interface CountSpec {
   /** Why the latest reading has no counts. */
   unavailable: Reason;
   slowAboveMs?: number;
+  /**
+   * A rate too small to matter (5xx, failed payments): the check also passes once the canary's own
+   * counts rule out a rate this high at level β. Without it, a release with no errors at all could
+   * never pass a comparison of error rates; absent for latency, whose slow share is 5 % by design.
+   */
+  negligibleRate?: number;
+}
+
+/** P(X ≤ events) for X ~ Poisson(mean): how likely this few events are at a rate giving `mean`. */
+export function poissonCdf(events: number, mean: number): number {
+  let term = Math.exp(-mean);
+  let sum = term;
+  for (let i = 1; i <= events; i++) {
+    term *= mean / i;
+    sum += term;
+  }
+  return Math.min(1, sum);
 }
 
 /** Runs the sequential test over the window: its evidence, and whether the latest reading was readable. */
@@ -107,6 +126,18 @@ export function judgeCounts(ctx: ComparisonContext, spec: CountSpec): CheckVerdi
       Outcome.Pass,
       Reason.NoChange,
       `no ${spec.k}× rise in ${spec.label}: ${counts} (${against})`,
+    );
+  }
+  const negligible = spec.negligibleRate;
+  if (
+    negligible !== undefined &&
+    e.canary.exposure > 0 &&
+    poissonCdf(e.canary.events, e.canary.exposure * negligible) <= e.beta
+  ) {
+    return verdict(
+      Outcome.Pass,
+      Reason.NegligibleRate,
+      `${spec.label} below ${percent(negligible)} on the canary (too rare to matter): ${counts} (β ${e.beta})`,
     );
   }
   const exposure = e.missingExposure === null ? '' : ` (≈ ${count(e.missingExposure)} ${spec.exposureUnit})`;

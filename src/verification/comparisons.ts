@@ -16,6 +16,7 @@ export function judgeErrors(ctx: ComparisonContext, k: number): CheckVerdict {
     k,
     from: 0,
     unavailable: Reason.EvidenceUnavailable,
+    ...(ctx.negligibleRate !== undefined ? { negligibleRate: ctx.negligibleRate } : {}),
     at: (r) =>
       r.stable
         ? {
@@ -37,6 +38,7 @@ export function judgeFailedPayments(ctx: ComparisonContext, k: number): CheckVer
     k,
     from: 0,
     unavailable: Reason.EvidenceUnavailable,
+    ...(ctx.negligibleRate !== undefined ? { negligibleRate: ctx.negligibleRate } : {}),
     at: (r) =>
       r.stable?.revenue && r.canary.revenue
         ? {

@@ -21,8 +21,8 @@ const SLOW_QUANTILE = 0.95;
  * (its history before the window counts), and only the intervals after that reading are tested: a
  * bound chosen from the data it is tested on would break the test's validity.
  */
-export function judgeLatency(ctx: ComparisonContext, k: number): CheckVerdict {
-  const found = latencyBound(ctx.readings);
+export function judgeLatency(ctx: ComparisonContext, k: number, floorMs = 0): CheckVerdict {
+  const found = latencyBound(ctx.readings, floorMs);
   const spec = {
     check: CheckName.Latency,
     rise: Reason.LatencyRise,
@@ -54,6 +54,8 @@ export function judgeLatency(ctx: ComparisonContext, k: number): CheckVerdict {
     measures: `slow (> ${boundMs} ms) per request`,
     from,
     slowAboveMs: boundMs,
+    // A canary almost never slow passes, too: above a floor the stable's own share can be next to nothing.
+    ...(ctx.negligibleRate !== undefined ? { negligibleRate: ctx.negligibleRate } : {}),
     at: (r) =>
       r.stable && sameBuckets(r.canary.latency, buckets) && sameBuckets(r.stable.latency, buckets)
         ? { canary: slow(r.canary.latency), stable: slow(r.stable.latency) }
@@ -68,16 +70,23 @@ const NO_BOUND: Partial<Record<Reason, string>> = {
   [Reason.InsufficientEvidence]: `latency: waiting for ${LATENCY_BOUND_MIN_REQUESTS} stable requests to read the slow-request bound from`,
 };
 
-/** The slow-request bound and the reading it was read at, or why there is none yet. */
+/**
+ * The slow-request bound and the reading it was read at, or why there is none yet. The bound is the
+ * stable's p95 bucket bound, or the first bucket bound at `floorMs` or above when that is higher:
+ * a few milliseconds more on a fast service (a fresh process warming up) are not a regression.
+ */
 function latencyBound(
   readings: readonly Reading[],
+  floorMs: number,
 ): { from: number; boundMs: number; buckets: LatencyHistogram } | { reason: Reason } {
   let reason: Reason = Reason.InsufficientEvidence;
   for (const [i, r] of readings.entries()) {
     if (!r.stable) continue;
     if (!sameBuckets(r.canary.latency, r.stable.latency)) return { reason: Reason.InconsistentHistograms };
     if (histogramTotal(r.stable.latency) < LATENCY_BOUND_MIN_REQUESTS) continue;
-    const boundMs = quantileBound(r.stable.latency, SLOW_QUANTILE);
+    const p95 = quantileBound(r.stable.latency, SLOW_QUANTILE);
+    const floor = r.stable.latency.boundsMs.find((bound) => bound >= floorMs);
+    const boundMs = p95 === null ? null : floor === undefined ? p95 : Math.max(p95, floor);
     if (boundMs !== null) return { from: i, boundMs, buckets: r.stable.latency };
     reason = Reason.NoLatencyBound;
   }

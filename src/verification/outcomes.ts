@@ -51,6 +51,8 @@ export const Reason = {
   WithinLimits: 'within-limits',
   /** The canary has recorded revenue: checkout works. */
   RevenueSeen: 'revenue-seen',
+  /** The canary's rate is demonstrably below the plan's negligible rate (a release with next to no errors). */
+  NegligibleRate: 'negligible-rate',
   /** Enough evidence that no change of the detectable size is there. */
   NoChange: 'no-change',
   /** Every check passed against the stable release. */

@@ -48,6 +48,17 @@ export interface VerdictPlan {
   /** The canary's 5xx share that fails at once (critical), over its latest `errorCeilingMinRequests`. */
   errorCeiling: number;
   errorCeilingMinRequests: number;
+  /**
+   * A 5xx or failed-payment rate too small to matter: a canary whose own counts rule it out (at β)
+   * passes that comparison even when the stable release has too few events to compare with.
+   * Absent in plans made before it existed (then only the comparison can pass).
+   */
+  negligibleRate?: number;
+  /**
+   * Requests faster than this never count as slow (the slow-request bound is at least the first
+   * histogram bound at or above it); absent in plans made before it existed (then 0).
+   */
+  latencyFloorMs?: number;
   /** Canary requests each step must serve before it can pass. */
   minRequestsPerStep: number;
   onInconclusive: InconclusiveAction;
@@ -70,6 +81,8 @@ export const DEFAULT_PLAN: VerdictPlan = {
   errorCeiling: 0.2,
   errorCeilingMinRequests: 20,
   minRequestsPerStep: 50,
+  negligibleRate: 0.001,
+  latencyFloorMs: 50,
   onInconclusive: 'pause',
   revenue: false,
   external: [],
@@ -90,6 +103,7 @@ export function verdictPlan(input: VerdictPlanInput = {}): VerdictPlan {
   share('alpha', plan.alpha);
   share('beta', plan.beta);
   share('errorCeiling', plan.errorCeiling);
+  if (plan.negligibleRate !== undefined) share('negligibleRate', plan.negligibleRate);
   for (const [name, k] of Object.entries(plan.detectableRatio)) {
     if (!(k > 1)) throw new RangeError(`detectableRatio.${name} is ${k}: above 1, e.g. 2 for a doubling`);
   }

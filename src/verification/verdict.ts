@@ -31,11 +31,16 @@ export interface JudgeInput {
 export function runChecks(plan: VerdictPlan, readings: readonly Reading[]): CheckVerdict[] {
   const latest = readings[readings.length - 1]!;
   const baseline = latest.stable !== undefined;
-  const ctx = { readings, alpha: checkAlpha(plan, baseline), beta: plan.beta };
+  const ctx = {
+    readings,
+    alpha: checkAlpha(plan, baseline),
+    beta: plan.beta,
+    ...(plan.negligibleRate !== undefined ? { negligibleRate: plan.negligibleRate } : {}),
+  };
   const k = plan.detectableRatio;
   const checks = [judgeHealth(readings), judgeErrorCeiling(readings, plan)];
   if (baseline && plan.revenue) checks.push(judgeCheckoutStop(readings, ctx.alpha));
-  if (baseline) checks.push(judgeErrors(ctx, k.errors), judgeLatency(ctx, k.latency));
+  if (baseline) checks.push(judgeErrors(ctx, k.errors), judgeLatency(ctx, k.latency, plan.latencyFloorMs));
   if (baseline && plan.revenue) checks.push(judgeFailedPayments(ctx, k.failedPayments));
   if (plan.limits) checks.push(judgeLimits(readings, plan.limits));
   for (const limit of plan.external) checks.push(judgeExternal(latest, limit));

@@ -2,3 +2,4 @@
 export { releasePipeline } from './release/index.js';
 export { rollbackEnvironment } from './rollback.js';
 export { dailyHealthCheck } from './daily-health.js';
+export { laneUnlock } from './lane.js';

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES, WAIT_STAGES } from '../constants.js';
 import type {
+  CanaryProgress,
   EnvironmentLink,
   ReleaseInput,
   ReleaseResult,
@@ -128,6 +129,7 @@ export function renderDetails(
         `**Gate before ${link.environment.name}** ${gateLine(status, link, context.workflowId)}`,
       );
     }
+    if (progress?.canary) lines.push('', ...canaryLines(link.environment.name, progress.canary, '**'));
     const window = progress?.verification;
     if (window) {
       const latest = window.samples.at(-1);
@@ -169,6 +171,33 @@ function stageNote(s: StageStatus): string {
       : '';
   const attempts = s.attempts > 1 ? `, ${s.attempts} attempts` : '';
   return s.summary ? ` — ${firstLine(s.summary)}${took}${attempts}` : took;
+}
+
+/**
+ * A canary window in lines: where it is, what it is compared with, the latest verdict with α and
+ * each check's evidence, and every step's decision. `bold` wraps the heading (markdown in the UI).
+ */
+export function canaryLines(environment: string, canary: CanaryProgress, bold = ''): string[] {
+  const at =
+    canary.steps.length > 1
+      ? `step ${canary.step + 1} of ${canary.steps.length} at ${canary.weight} %`
+      : `${canary.weight} %`;
+  const against = canary.stable
+    ? `against ${canary.stable}`
+    : 'no baseline (a first release): judged on absolute limits only';
+  const v = canary.verdict;
+  return [
+    `${bold}Canary of ${environment}${bold} ${canary.state}, ${at} since ${time(canary.stepStartedAt)}, ${against}; ${canary.readings} readings`,
+    ...(v
+      ? [
+          `- verdict: ${v.outcome} → ${v.action} [${v.reason}] ${v.detail} (α ${v.alpha}, β ${v.beta}; ${v.stepRequests} canary requests this step)`,
+          ...v.checks.map((c) => `  - ${c.check}: ${c.outcome} [${c.reason}] ${c.detail}`),
+        ]
+      : []),
+    ...(canary.decided.length > 0
+      ? [`- steps: ${canary.decided.map((d) => `${d.weight} % ${d.outcome} [${d.reason}]`).join(' → ')}`]
+      : []),
+  ];
 }
 
 function gateLine(status: ReleaseStatus, link: EnvironmentLink, workflowId: string): string {

@@ -225,6 +225,27 @@ const CASES: BadInputCase[] = [
     fix: "is longer than the window's duration (10000 ms), so no sample would be taken: make the interval shorter than the duration",
   },
   {
+    name: 'canary weights that do not rise',
+    config: withChain(staging(), production(approved({ canary: { steps: [25, 5, 50] } }))),
+    path: 'environments.1.canary.steps.1',
+    value: '5',
+    fix: 'is not above the step before it (25): weights rise, e.g. [5, 25, 50]',
+  },
+  {
+    name: 'a canary alpha that is not a probability',
+    config: withChain(staging(), production(approved({ canary: { steps: [10], alpha: 5 } }))),
+    path: 'environments.1.canary.alpha',
+    value: '5',
+    fix: 'is a probability between 0 and 1, e.g. 0.01',
+  },
+  {
+    name: 'a canary onInconclusive that is no action',
+    config: withChain(staging(), production(approved({ canary: { steps: [10], onInconclusive: 'ignore' } }))),
+    path: 'environments.1.canary.onInconclusive',
+    value: '"ignore"',
+    fix: 'must be "extend" (one more step duration), "rollback" or "pause" (wait for promote or rollback)',
+  },
+  {
     name: 'health.stage naming no stage',
     config: (c) => (c.health = { stage: 'quick-health-chek' }),
     path: 'health.stage',
@@ -597,6 +618,12 @@ function fullConfig(c: Config): void {
       port: 4102,
       promotion: { approvers: ['ops@example.com'], timeout: '30m' },
       verification: { duration: '5m', interval: '10s', maxErrorRate: 0.01, maxP95LatencyMs: 800 },
+      canary: {
+        steps: [5, 25, 50, 100],
+        stepDuration: '2m',
+        sticky: { header: 'x-customer-id' },
+        detectableRatio: { errors: 3 },
+      },
     },
   ];
   c.revenue = { webhookPath: '/webhooks/stripe' };
@@ -653,6 +680,15 @@ void test('a full schema 2 config resolves: free names, needs, any chain, revenu
     'with a revenue block, smoke tests send the signed events unless they say otherwise',
   );
   assert.equal(config.environments[2]?.verification?.intervalMs, 10_000);
+  const canary = config.environments[2]?.canary;
+  assert.deepEqual(canary?.steps, [5, 25, 50], 'the 100 % step is the switch itself');
+  assert.equal(canary?.stepMinMs, 120_000);
+  assert.equal(canary?.stepMaxMs, 600_000, 'a step lasts at most five step durations by default');
+  assert.deepEqual(canary?.sticky, { header: 'x-customer-id' });
+  assert.equal(canary?.verdict.alpha, 0.01);
+  assert.equal(canary?.verdict.onInconclusive, 'pause');
+  assert.deepEqual(canary?.verdict.detectableRatio, { errors: 3, latency: 2, failedPayments: 2 });
+  assert.deepEqual(config.rollbackBrake, { limit: 3, windowMs: 86_400_000 }, 'the brake is on by default');
   assert.equal(config.revenue?.stripeKeySecret, 'STRIPE_SECRET_KEY');
   assert.equal(config.health.stage, 'test-suite');
 });

@@ -4,12 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { environmentStatus, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
 import type { EnvironmentLink, ReleaseStatus } from '../../src/types.js';
@@ -22,15 +20,16 @@ import {
   rollbackUpdate,
 } from '../../src/workflows/messages.js';
 import {
-  APP_SECRETS,
   buildSampleApp,
   requestLoop,
   sampleChain,
   sampleCommit,
   sampleInput,
   waitForPhase,
+  deliveryWorker,
+  failureOf,
 } from '../support/delivery.js';
-import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { recordHistory, startTestServer } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -38,6 +37,7 @@ before(async () => {
   await buildSampleApp();
   env = await startTestServer();
 });
+const setup = (label: string) => deliveryWorker(env, label, homes);
 after(async () => {
   for (const home of homes) {
     for (const name of ['staging', 'production']) {
@@ -46,20 +46,6 @@ after(async () => {
   }
   await env?.teardown();
 });
-
-/** A worker whose secrets are the sample app's test secrets, with its own home (environments, runs). */
-async function setup(
-  label: string,
-): Promise<{ worker: Worker; taskQueue: string; workflowId: string; home: string; repo: string }> {
-  const dir = tempDir(label);
-  const home = join(dir, 'home');
-  homes.push(home);
-  const { taskQueue, workflowId } = uniqueIds(label);
-  const worker = await createTestWorker(env, taskQueue, home, {
-    secretSource: { ...process.env, ...APP_SECRETS },
-  });
-  return { worker, taskQueue, workflowId, home, repo: join(dir, 'repo') };
-}
 
 /** Starts a release of a new commit (labelled `label`) of the sample app in `repo` through `chain`. */
 function start(
@@ -75,15 +61,6 @@ function start(
     workflowId,
     args: [sampleInput(sampleCommit(repo, label), chain, { releaseEnv })],
   });
-}
-
-async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  const error = await handle.result().then(
-    () => assert.fail('the run should not succeed'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure, String(error));
-  return error.cause;
 }
 
 /** What production's proxy serves now, by release id. */

@@ -1,9 +1,13 @@
 /** The real sample app, released from this repository's HEAD through real local environments in tests. */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
 import { environmentStatus, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
 import { storeDependency } from '../../src/source/dependencies.js';
 import type {
@@ -19,7 +23,7 @@ import type {
 import { queryStatus } from '../../src/cli/runs.js';
 import { reason } from '../../src/revenue/http.js';
 import { fixtureRepo } from './stages.js';
-import { ROOT, TEST_CACHE_DIR } from './temporal.js';
+import { createTestWorker, ROOT, TEST_CACHE_DIR, tempDir, uniqueIds } from './temporal.js';
 
 /** The bundled sample app's source directory. */
 export const APP_DIR = join(ROOT, 'examples/saas-app');
@@ -166,18 +170,21 @@ export function sampleInput(
   };
 }
 
-/** A steady loop of GETs against `url`: counts answers and failures until stopped. */
+/** A steady loop of GETs against `url`: counts answers and failures until stopped; `headersOf(n)` for the n-th request. */
 export function requestLoop(
   url: string,
   concurrency = 4,
+  headersOf: (request: number) => Record<string, string> = () => ({}),
 ): { stop: () => Promise<{ ok: number; failed: string[] }> } {
   let running = true;
   let ok = 0;
+  let sent = 0;
   const failed: string[] = [];
   const client = async (): Promise<void> => {
     while (running) {
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        const headers = headersOf(sent++);
+        const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
         await response.arrayBuffer();
         if (response.status >= 500) failed.push(`HTTP ${response.status}`);
         else ok++;
@@ -220,4 +227,30 @@ export async function stopSampleEnvironments(homes: readonly string[]): Promise<
 /** What an environment of the sample app serves now, by release id. */
 export async function servedIn(home: string, name: string): Promise<string | null> {
   return (await environmentStatus(home, { app: 'saas-app', name })).current;
+}
+
+/** A worker whose secrets are the sample app's test secrets, with its own home (environments, runs), listed in `homes` for cleanup. */
+export async function deliveryWorker(
+  env: TestWorkflowEnvironment,
+  label: string,
+  homes: string[],
+): Promise<{ worker: Worker; taskQueue: string; workflowId: string; home: string; repo: string }> {
+  const dir = tempDir(label);
+  const home = join(dir, 'home');
+  homes.push(home);
+  const { taskQueue, workflowId } = uniqueIds(label);
+  const worker = await createTestWorker(env, taskQueue, home, {
+    secretSource: { ...process.env, ...APP_SECRETS },
+  });
+  return { worker, taskQueue, workflowId, home, repo: join(dir, 'repo') };
+}
+
+/** The application failure a run ended with; fails the test if the run succeeded. */
+export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
+  const error = await handle.result().then(
+    () => assert.fail('the run should not succeed'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure, String(error));
+  return error.cause;
 }

@@ -322,6 +322,7 @@ function defaultActivities(log: CallLog, stages: StubOptions['stages'] = {}): Ac
     settleEnvironment: () => Promise.resolve({ parked: PREVIOUS_RELEASE, retired: [] }),
     retireRelease: () => Promise.resolve(),
     recordAudit: () => Promise.resolve(),
+    laneBrake: () => Promise.resolve({ braked: false, rollbacks: [], unlocked: null }),
     checkEnvironment: ({ environment }) =>
       Promise.resolve([{ name: `${environment.name} health`, ok: true, detail: '200 (stub)' }]),
     checkStripeKey: () =>
@@ -361,6 +362,7 @@ const LABELS: { [K in ActivityName]: (...args: Parameters<Activities[K]>) => str
   settleEnvironment: ({ environment }) => call.settle(nameOf(environment)),
   retireRelease: ({ environment }) => `retireRelease ${environment.name}`,
   recordAudit: () => call.audit,
+  laneBrake: ({ app }) => `laneBrake ${app}`,
   checkEnvironment: ({ environment }) => `checkEnvironment ${environment.name}`,
   checkStripeKey: () => 'checkStripeKey',
   checkRevenueFreshness: () => 'checkRevenueFreshness',

@@ -20,6 +20,8 @@ export interface EnvironmentStatus {
   supervisorPid: number | null;
   current: string | null;
   previous: string | null;
+  /** A release in its canary window, with its share of customers; null when there is none. */
+  canary: { releaseId: string; weight: number; since: string } | null;
   releases: (ReleaseRecord & { alive: boolean })[];
   history: HistoryEntry[];
 }
@@ -62,6 +64,9 @@ export async function environmentStatus(home: string, key: EnvironmentKey): Prom
     supervisorPid: pid,
     current: state?.current ?? null,
     previous: state?.previous ?? null,
+    canary: state?.canary
+      ? { releaseId: state.canary.releaseId, weight: state.canary.weight, since: state.canary.since }
+      : null,
     releases: records.map((r) => ({
       ...r,
       alive: live?.alive[r.releaseId] ?? (r.pid !== null && isAlive(r.pid)),

@@ -9,6 +9,7 @@ import { compensation, deliveryStep } from '../../constants.js';
 import { FailureType } from '../../failures.js';
 import type { EnvironmentLink, ReleaseRef, VerificationPlan } from '../../types.js';
 import { compensationActivities, environmentActivities, imageSmokeActivities } from '../stages.js';
+import { canaryWindow } from './canary.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
 /** Takes `release` through the gate before `link` into its environment; throws on a refusal, failure or breach. */
@@ -47,6 +48,7 @@ export async function deliver(
   const releaseEnv = run.input.releaseEnv ?? {};
   const revenuePath = run.input.revenue?.revenuePath;
   let switchedAt = '';
+  let canaryUrl = '';
   const previous = await run.track(
     deliveryStep.deploy(name),
     async () => {
@@ -70,13 +72,34 @@ export async function deliver(
         });
         (run.status.environments[name] ??= {}).verification = { baseline, samples: [] };
       }
+      // A canary takes its customers step by step in its window; without one, the switch is now.
+      if (link.canary) {
+        canaryUrl = deployed.url;
+        return previous;
+      }
       await acts.activateRelease({ environment, releaseId: release.releaseId });
       switchedAt = new Date().toISOString();
       return previous;
     },
-    (previous) => `${name} serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
+    (previous) =>
+      link.canary
+        ? `${release.releaseId} deployed beside ${previous ?? 'nothing (a first release)'}, for its canary`
+        : `${name} serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
   );
   if (previous) run.replacedIn(link);
+  if (link.canary) {
+    const plan = link.canary;
+    await run.track(
+      deliveryStep.canary(name),
+      () => canaryWindow(run, link, plan, release, canaryUrl, previous),
+      () => {
+        const decided = run.status.environments[name]?.canary?.decided ?? [];
+        const steps = decided.map((d) => `${d.weight} % ${d.outcome}`).join(' → ');
+        return `${steps || 'no step'}; ${name} serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`;
+      },
+    );
+    switchedAt = new Date().toISOString();
+  }
 
   if (link.smoke) await smoke(run, link, release, options.imageSmoke);
   // The first environment is where a release starts; each one after it is a promotion.

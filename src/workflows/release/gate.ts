@@ -31,7 +31,9 @@ export interface Decision {
 export interface GateHost {
   readonly status: ReleaseStatus;
   /** Adds an entry to the run's audit trail (the run fills in the workflow, app, release and commit). */
-  audit(entry: Pick<AuditEntry, 'action' | 'by' | 'reason' | 'outcome'> & { environment?: string }): void;
+  audit(
+    entry: Pick<AuditEntry, 'action' | 'by' | 'reason' | 'outcome' | 'reasonCode'> & { environment?: string },
+  ): void;
   /** Refreshes the UI's view of the run. */
   show(): void;
 }

@@ -12,6 +12,7 @@ import { ReleaseRun } from './run.js';
 export async function releaseSchema2(input: ReleaseInput): Promise<ReleaseResult> {
   const run = new ReleaseRun(input);
   try {
+    await run.checkBrake();
     await run.prepareSource();
     run.phase('stages');
     const artifact = await runStages(run);

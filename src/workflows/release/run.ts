@@ -89,12 +89,38 @@ export class ReleaseRun implements GateHost {
       this.status.environments[name] = {}; // every link, in chain order: readers take the last as production
       const state = this.scope.environments.includes(link) ? 'pending' : 'skipped';
       this.status.stages[deliveryStep.deploy(name)] = { state, attempts: 0 };
+      if (link.canary) this.status.stages[deliveryStep.canary(name)] = { state, attempts: 0 };
       if (link.smoke) this.status.stages[deliveryStep.smoke(name)] = { state, attempts: 0 };
     }
     setHandler(statusQuery, () => this.status);
     this.search = initialSearch(input);
     this.gate = new Gate(this);
     log.info('release starting', { app: input.app, commit, workflowId: workflowInfo().workflowId });
+  }
+
+  /**
+   * The rollback brake: after `limit` automatic rollbacks of the app within the window, a release
+   * that would deploy is refused before anything runs, until a person clears the lane.
+   */
+  async checkBrake(): Promise<void> {
+    const brake = this.input.rollbackBrake;
+    if (!brake || this.scope.environments.length === 0) return;
+    const found = await compensationActivities('rollback brake').laneBrake({
+      app: this.input.app,
+      limit: brake.limit,
+      windowMs: brake.windowMs,
+      at: new Date().toISOString(),
+    });
+    if (!found.braked) return;
+    const hours = Math.round(brake.windowMs / 3_600_000);
+    const list = found.rollbacks
+      .map((r) => `${r.at} ${r.releaseId ?? r.workflowId}${r.reasonCode ? ` [${r.reasonCode}]` : ''}`)
+      .join('; ');
+    throw ApplicationFailure.create({
+      type: FailureType.LaneBraked,
+      message: `the release lane of ${this.input.app} is braked: ${found.rollbacks.length} automatic rollbacks within ${hours} h (limit ${brake.limit}: ${list}); look into them, then clear the lane with \`tollgate lane unlock ${this.input.app} --by <name> --reason "..."\``,
+      nonRetryable: true,
+    });
   }
 
   /** Fetches the commit into the worker's mirror, checks it out for this run, claims the environments' ports. */
@@ -236,7 +262,9 @@ export class ReleaseRun implements GateHost {
   }
 
   /** Adds an entry to the audit trail; the run fills in who it is about. */
-  audit(entry: Pick<AuditEntry, 'action' | 'by' | 'reason' | 'outcome'> & { environment?: string }): void {
+  audit(
+    entry: Pick<AuditEntry, 'action' | 'by' | 'reason' | 'outcome' | 'reasonCode'> & { environment?: string },
+  ): void {
     const { commit, tree } = this.status.source;
     this.status.audit.push({
       at: new Date().toISOString(),

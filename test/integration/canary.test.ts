@@ -1,0 +1,313 @@
+/**
+ * Canary windows of the release workflow (issue 18) with the real sample app in a real local
+ * environment: each step's share of customers at the switching proxy, the proxy's per-release
+ * counters read every interval, and the verdicts of src/verification deciding. Also the rollback
+ * brake. Steady request loops are the customers; nothing here asserts a timing.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { environmentStatus } from '../../src/environments/local/index.js';
+import { FailureType } from '../../src/failures.js';
+import type { AuditEntry, CanaryPlan, EnvironmentLink, ReleaseInput } from '../../src/types.js';
+import { queryStatus } from '../../src/cli/runs.js';
+import { verdictPlan, type VerdictPlanInput } from '../../src/verification/index.js';
+import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
+import { promoteUpdate, rollbackUpdate } from '../../src/workflows/messages.js';
+import type { laneUnlock } from '../../src/workflows/lane.js';
+import {
+  buildSampleApp,
+  deliveryWorker,
+  failureOf,
+  requestLoop,
+  sampleChain,
+  sampleCommit,
+  sampleInput,
+  stopSampleEnvironments,
+  waitForPhase,
+} from '../support/delivery.js';
+import { startTestServer } from '../support/temporal.js';
+
+let env: TestWorkflowEnvironment;
+const homes: string[] = [];
+before(async () => {
+  await buildSampleApp();
+  env = await startTestServer();
+});
+after(async () => {
+  await stopSampleEnvironments(homes);
+  await env?.teardown();
+});
+
+/** A canary plan for tests: quick steps, a small minimum exposure, a strict α (an A/A run must not fail here). */
+function canaryPlan(extra: Partial<CanaryPlan> = {}, verdict: VerdictPlanInput = {}): CanaryPlan {
+  return {
+    steps: [25, 50],
+    stepMinMs: 1000,
+    stepMaxMs: 90_000,
+    intervalMs: 300,
+    unavailableMaxMs: 2000,
+    sticky: { header: 'x-customer-id' },
+    verdict: verdictPlan({
+      alpha: 0.001,
+      minRequestsPerStep: 20,
+      negligibleRate: 0.01,
+      onInconclusive: 'rollback',
+      ...verdict,
+    }),
+    external: [],
+    ...extra,
+  };
+}
+
+/** Production alone (auto gate, approver alice), with `canary`: the environment every test releases into. */
+async function production(canary: CanaryPlan): Promise<EnvironmentLink[]> {
+  const [, link] = await sampleChain();
+  const { verification: _window, ...rest } = link!;
+  return [{ ...rest, canary }];
+}
+
+type Setup = Awaited<ReturnType<typeof deliveryWorker>>;
+const setup = (label: string): Promise<Setup> => deliveryWorker(env, label, homes);
+
+function start(
+  s: Setup,
+  id: string,
+  chain: EnvironmentLink[],
+  label: string,
+  extra: Partial<ReleaseInput> = {},
+): Promise<WorkflowHandle<ReleaseWorkflow>> {
+  return env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
+    taskQueue: s.taskQueue,
+    workflowId: `${s.workflowId}-${id}`,
+    args: [sampleInput(sampleCommit(s.repo, label), chain, extra)],
+  });
+}
+
+/** A loop of customers (x-customer-id 0..15) against production's proxy. */
+function customers(chain: EnvironmentLink[]): { stop: () => Promise<{ ok: number; failed: string[] }> } {
+  return requestLoop(`http://127.0.0.1:${chain[0]!.environment.port}/api/insights?q=pricing`, 4, (i) => ({
+    'x-customer-id': `customer-${i % 16}`,
+  }));
+}
+
+describe('canary delivery', () => {
+  it('a first release has no baseline: judged on absolute limits at 100 %, then a healthy canary passes each step', async (t) => {
+    const s = await setup('canary-pass');
+    const chain = await production(canaryPlan());
+    await s.worker.runUntil(async () => {
+      const loop = customers(chain);
+      try {
+        const first = await (await start(s, '1', chain, 'first')).result();
+        const firstCanary = first.status.environments.production!.canary!;
+        assert.equal(firstCanary.stable, null, 'nothing served before: no baseline');
+        assert.deepEqual(firstCanary.steps, [100]);
+        assert.equal(firstCanary.state, 'passed');
+        assert.equal(firstCanary.decided.at(-1)?.reason, 'no-baseline-within-limits');
+        assert.equal(firstCanary.verdict?.baseline, 'none');
+
+        const second = await (await start(s, '2', chain, 'second')).result();
+        assert.equal(second.outcome, 'succeeded', second.status.failure);
+        for (const [name, stage] of Object.entries(second.status.stages)) {
+          const took = (Date.parse(stage.endedAt ?? '') - Date.parse(stage.startedAt ?? '')) / 1000;
+          t.diagnostic(`${name}: ${stage.state} in ${took.toFixed(1)} s — ${stage.summary ?? ''}`);
+        }
+        const canary = second.status.environments.production!.canary!;
+        assert.equal(canary.stable, first.status.releaseId);
+        assert.deepEqual(
+          canary.decided.map((d) => [d.weight, d.outcome]),
+          [
+            [25, 'pass'],
+            [50, 'pass'],
+          ],
+        );
+        const verdict = canary.verdict!;
+        assert.equal(verdict.baseline, 'stable');
+        assert.equal(verdict.alpha, 0.001);
+        assert.deepEqual(
+          verdict.checks.map((c) => c.check),
+          ['health', 'error-ceiling', 'errors', 'latency'],
+          'every check carries its evidence',
+        );
+        for (const d of canary.decided)
+          assert.ok(d.canaryRequests >= 20, `step ${d.weight} % served its minimum`);
+        assert.equal(
+          (await environmentStatus(s.home, { app: 'saas-app', name: 'production' })).current,
+          second.status.releaseId,
+          'after its last step the canary serves every customer',
+        );
+        assert.match(second.status.stages['canary-production']!.summary ?? '', /25 % pass → 50 % pass/);
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+
+  it('a canary with a 5xx rise fails at its first step: every customer back on the stable release, the reason machine-readable', async () => {
+    const s = await setup('canary-fail');
+    const chain = await production(canaryPlan());
+    await s.worker.runUntil(async () => {
+      const loop = customers(chain);
+      try {
+        const stable = await (await start(s, '1', chain, 'stable')).result();
+        const handle = await start(s, '2', chain, 'faulty', { releaseEnv: { SAAS_FAULT: 'errors' } });
+        const failure = await failureOf(handle);
+        assert.equal(failure.type, FailureType.VerificationBreach, failure.message);
+        assert.match(failure.message, /canary of production failed at 25 % \[error-(rise|ceiling)\]/);
+        const status = await queryStatus(handle);
+        assert.equal(status.phase, 'rolled-back');
+        const rollback = status.audit.find((e) => e.action === 'auto-rollback');
+        assert.ok(rollback?.reasonCode?.startsWith('error-'), JSON.stringify(rollback));
+        assert.deepEqual(
+          status.compensations.map((c) => [c.name, c.ok]),
+          [
+            ['clear canary of production', true],
+            ['restore production', true],
+            ['discard artifact', true],
+          ],
+        );
+        const production = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+        assert.equal(production.current, stable.status.releaseId, 'the stable release serves on');
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+
+  it('an inconclusive step takes the declared default (pause): promote goes on, rollback ends it', async () => {
+    const s = await setup('canary-pause');
+    // No step can serve a billion requests: each ends inconclusive and pauses for a person.
+    const stableChain = await production(canaryPlan());
+    const pausing = canaryPlan({ stepMaxMs: 1500 }, { minRequestsPerStep: 1e9, onInconclusive: 'pause' });
+    const chain = [{ ...stableChain[0]!, canary: pausing }];
+    await s.worker.runUntil(async () => {
+      const loop = customers(chain);
+      try {
+        await (await start(s, '1', stableChain, 'stable')).result();
+        const handle = await start(s, '2', chain, 'paused');
+        await waitForPhase(handle, 'awaiting-promotion');
+        let status = await queryStatus(handle);
+        assert.equal(status.environments.production!.canary!.state, 'paused');
+        assert.equal(status.environments.production!.canary!.weight, 25);
+        const paused = status.environments.production!.canary!.decided.at(-1);
+        assert.deepEqual([paused?.outcome, paused?.action], ['inconclusive', 'pause']);
+        await handle.executeUpdate(promoteUpdate, { args: [{ by: 'alice', reason: 'looks fine' }] });
+        // The next step runs, and pauses the same way.
+        for (;;) {
+          status = await queryStatus(handle);
+          const weight: number = status.environments.production!.canary!.weight;
+          if (status.phase === 'awaiting-promotion' && weight === 50) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'not enough traffic' }] });
+        const failure = await failureOf(handle);
+        assert.equal(failure.type, FailureType.RolledBack);
+        assert.match(failure.message, /paused canary of production \([a-z-]+\) by alice/);
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+
+  it('evidence unavailable (its Prometheus down) never rolls back: the window waits, then takes the default (pause)', async () => {
+    const s = await setup('canary-unavailable');
+    const chain = await production(
+      canaryPlan(
+        {
+          unavailableMaxMs: 1500,
+          // Port 9 (discard) is closed on loopback: a Prometheus that is down.
+          external: [
+            {
+              name: 'queue-depth',
+              url: 'http://127.0.0.1:9',
+              query: 'queue_depth{release="$release"}',
+              max: 10,
+            },
+          ],
+        },
+        { onInconclusive: 'pause', external: [{ name: 'queue-depth', max: 10 }] },
+      ),
+    );
+    await s.worker.runUntil(async () => {
+      const loop = customers(chain);
+      try {
+        const handle = await start(s, '1', chain, 'first');
+        await waitForPhase(handle, 'awaiting-promotion');
+        const status = await queryStatus(handle);
+        const canary = status.environments.production!.canary!;
+        assert.equal(canary.state, 'paused');
+        assert.equal(canary.verdict?.outcome, 'unavailable');
+        assert.equal(canary.verdict?.reason, 'evidence-unavailable');
+        assert.match(JSON.stringify(canary.verdict?.checks), /did not answer/);
+        assert.equal(
+          status.audit.filter((e) => e.action === 'auto-rollback').length,
+          0,
+          'unavailable evidence is never a fail',
+        );
+        await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'monitoring is down' }] });
+        assert.equal((await failureOf(handle)).type, FailureType.RolledBack);
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+
+  it('the rollback brake: after 3 automatic rollbacks in 24 h the lane refuses releases until a person unlocks it', async () => {
+    const s = await setup('canary-brake');
+    const chain = await production(canaryPlan());
+    const brake = { limit: 3, windowMs: 86_400_000 };
+    mkdirSync(s.home, { recursive: true });
+    const rollback = (i: number, hoursAgo: number): AuditEntry => ({
+      at: new Date(Date.now() - hoursAgo * 3_600_000).toISOString(),
+      workflowId: `release-saas-app-${i}`,
+      app: 'saas-app',
+      action: 'auto-rollback',
+      by: 'tollgate',
+      reason: 'canary at 25 %: 5xx rose',
+      reasonCode: 'error-rise',
+      releaseId: `saas-app-${i}`,
+      outcome: 'accepted',
+    });
+    // Two within the window, one older than it, then a third within it: three count.
+    const trail = [rollback(1, 30), rollback(2, 5), rollback(3, 2), rollback(4, 1)];
+    appendFileSync(join(s.home, 'audit.jsonl'), trail.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await s.worker.runUntil(async () => {
+      const refused = await start(s, '1', chain, 'braked', { rollbackBrake: brake });
+      const failure = await failureOf(refused);
+      assert.equal(failure.type, FailureType.LaneBraked);
+      assert.match(failure.message, /3 automatic rollbacks within 24 h \(limit 3/);
+      assert.match(failure.message, /tollgate lane unlock saas-app/);
+      const status = await queryStatus(refused);
+      assert.equal(status.stages['build-production-image']?.state, 'skipped', 'nothing ran');
+
+      const unlock = await env.client.workflow.execute<typeof laneUnlock>('laneUnlock', {
+        taskQueue: s.taskQueue,
+        workflowId: `${s.workflowId}-unlock`,
+        args: [{ app: 'saas-app', by: 'alice', reason: 'fixed in the next commit', approvers: ['alice'] }],
+      });
+      assert.equal(unlock.action, 'lane-unlock');
+      const refusedUnlock = await env.client.workflow
+        .execute<typeof laneUnlock>('laneUnlock', {
+          taskQueue: s.taskQueue,
+          workflowId: `${s.workflowId}-unlock-mallory`,
+          args: [{ app: 'saas-app', by: 'mallory', reason: 'let me', approvers: ['alice'] }],
+        })
+        .then(
+          () => assert.fail('a non-approver cannot unlock'),
+          (e: unknown) => e,
+        );
+      assert.ok(refusedUnlock instanceof WorkflowFailedError);
+
+      const loop = customers(chain);
+      try {
+        const released = await (await start(s, '2', chain, 'unlocked', { rollbackBrake: brake })).result();
+        assert.equal(released.outcome, 'succeeded', released.status.failure);
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+});
