@@ -285,6 +285,8 @@ export interface CanaryProgress {
   /** Each step's deciding verdict (the pass that advanced it, or the fail), oldest first. */
   decided: CanaryDecision[];
   readings: number;
+  /** The synthetic share (probes) of each release's requests in the window so far. */
+  synthetic?: { canary: number; stable: number | null };
 }
 
 /** The verdict that ended a canary step, in brief. */
@@ -414,6 +416,8 @@ export interface CanaryPlan {
   sticky: { header?: string; cookie?: string };
   verdict: VerdictPlan;
   external: ExternalSignalPlan[];
+  /** Tops thin traffic up with probes on `routes` to `ratePerSecond` in all, during each step; absent: none. */
+  probes?: { ratePerSecond: number; routes: string[] };
 }
 
 /** The release workflow's one input (schema 2). Holds names of secrets, never values. */

@@ -21,6 +21,7 @@ import type {
   SmokePlan as SmokePlanV1,
   VerificationPlan as VerificationPlanV1,
 } from '../workflows/legacy/types.js';
+import { topUpTraffic, type ProbeReport } from './probes.js';
 import { readPrometheus } from './prometheus.js';
 import { emptyLatency, type Reading, type ReleaseCounters } from '../verification/readings.js';
 import { failure } from './failure.js';
@@ -209,7 +210,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       environment: PlanArg;
       release: ReleaseRef;
       releaseEnv: Record<string, string>;
-    }): Promise<{ deployed: DeployedRelease; previous: string | null }> {
+    }): Promise<{ deployed: DeployedRelease; previous: string | null; serving?: boolean }> {
       return beating(async () => {
         const { environment, release } = args;
         const driverEnv = driver(environment);
@@ -246,7 +247,8 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           releaseId: release.releaseId,
           url: deployed.url,
         });
-        return { deployed, previous };
+        // `serving`: this release is the environment's current one already (the same build released again).
+        return { deployed, previous, ...(current?.releaseId === release.releaseId ? { serving: true } : {}) };
       });
     },
 
@@ -302,6 +304,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           const c = counters[releaseId];
           return {
             requests: c?.requests ?? 0,
+            ...(c?.synthetic ? { synthetic: c.synthetic } : {}),
             errors: c?.errors ?? 0,
             latency: c?.latency ?? emptyLatency(),
             healthy: await healthy(url),
@@ -315,6 +318,29 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           ...(stable ? { stable: await of(stable.releaseId, stable.url) } : {}),
           ...(external.length > 0 ? { external } : {}),
         };
+      });
+    },
+
+    /**
+     * Tops a canary step's traffic up with probes on `routes` through the proxy, to `ratePerSecond`
+     * in all (src/activities/probes.ts), until `durationMs` passed or the workflow cancels it.
+     */
+    async probeCanary(args: {
+      environment: PlanArg;
+      routes: string[];
+      ratePerSecond: number;
+      durationMs: number;
+    }): Promise<ProbeReport> {
+      const env = driver(args.environment);
+      const context = Context.current();
+      return topUpTraffic({
+        url: `http://127.0.0.1:${args.environment.port}`,
+        routes: args.routes,
+        ratePerSecond: args.ratePerSecond,
+        durationMs: args.durationMs,
+        counters: () => env.counters(),
+        signal: context.cancellationSignal,
+        beat: (report) => context.heartbeat(report),
       });
     },
 

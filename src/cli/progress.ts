@@ -1,5 +1,6 @@
 /** Turns successive status queries into changes (phase, stage, gate, verification sample) and renders them as lines. */
 import { maskSecretLike } from '../mask.js';
+import { syntheticNote } from '../workflows/ui.js';
 import type { CanaryProgress, GateStatus, ReleaseStatus, StageStatus, VerificationSample } from '../types.js';
 
 /** Something that changed between two status queries. */
@@ -112,7 +113,7 @@ export function describeCanary(canary: CanaryProgress): string {
       : `${canary.weight} %`;
   const v = canary.verdict;
   const against = canary.stable ? '' : ' (no baseline: a first release, judged on absolute limits)';
-  return `${canary.state}, ${at}${against}${v ? `: ${v.outcome} [${v.reason}] ${firstLine(v.detail)} (α ${v.alpha})` : ''}`;
+  return `${canary.state}, ${at}${against}${v ? `: ${v.outcome} [${v.reason}] ${firstLine(v.detail)} (α ${v.alpha})` : ''}${syntheticNote(canary)}`;
 }
 
 /** A stage's state, duration, attempts and summary in a few words. */

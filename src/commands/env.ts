@@ -34,7 +34,10 @@ export async function envStatus(name: string | undefined, options: EnvOptions): 
       `${s.app}/${s.name}: ${s.url ?? '(no proxy)'} — supervisor ${s.supervisorPid ? `pid ${s.supervisorPid}` : 'not running'}`,
     );
     console.log(`  current:  ${s.current ?? '-'}\n  previous: ${s.previous ?? '-'}`);
-    if (s.canary) console.log(`  canary:   ${s.canary.releaseId} (${s.canary.weight} % of customers since ${s.canary.since})`);
+    if (s.canary)
+      console.log(
+        `  canary:   ${s.canary.releaseId} (${s.canary.weight} % of customers since ${s.canary.since})`,
+      );
     for (const r of s.releases) console.log(`  release ${r.releaseId} ${r.alive ? 'running' : 'stopped'}`);
   }
   return ExitCode.Ok;

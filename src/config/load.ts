@@ -228,7 +228,9 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
             },
           }
         : {}),
-      ...(canary ? { canary: toCanary(canary) } : {}),
+      ...(canary
+        ? { canary: toCanary(canary, smoke?.routes.length ? smoke.routes : [plan.healthPath]) }
+        : {}),
       ...(verification
         ? {
             verification: {
@@ -244,7 +246,10 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
 }
 
 /** A canary block as the workflow takes it: the 100 % step is the switch itself, the verdict plan complete. */
-function toCanary(canary: NonNullable<TollgateConfig['environments'][number]['canary']>): CanaryPlan {
+function toCanary(
+  canary: NonNullable<TollgateConfig['environments'][number]['canary']>,
+  defaultRoutes: string[],
+): CanaryPlan {
   const { header, cookie } = canary.sticky;
   return {
     steps: canary.steps.filter((weight) => weight < 100),
@@ -272,6 +277,9 @@ function toCanary(canary: NonNullable<TollgateConfig['environments'][number]['ca
       })),
     }),
     external: canary.external.map(({ prometheus, ...signal }) => ({ ...signal, url: prometheus })),
+    ...(canary.probes
+      ? { probes: { ratePerSecond: canary.probes.rate, routes: canary.probes.routes ?? defaultRoutes } }
+      : {}),
   };
 }
 

@@ -360,6 +360,23 @@ const canary = z
         )
         .optional(),
       external: z.array(externalSignal).default([]),
+      // Tops thin traffic up: probes on these routes (default: the environment's smoke routes, else its
+      // health path) through the proxy, only as many as real traffic lacks for `rate` requests per second.
+      probes: z
+        .strictObject(
+          {
+            rate: z.number().positive({ message: 'is requests per second in all, e.g. 20' }).max(1000, {
+              message:
+                'is at most 1000 requests per second: probes top thin traffic up, they are no load test',
+            }),
+            routes: z
+              .array(z.string().startsWith('/', { message: 'routes start with /, e.g. "/api/notes"' }))
+              .min(1)
+              .optional(),
+          },
+          UNKNOWN_KEY,
+        )
+        .optional(),
       // How long an external signal may stay unreadable before onInconclusive applies.
       unavailableLimit: duration.default(120_000),
     },

@@ -68,6 +68,8 @@ export interface ReleaseTraffic {
   requests: number;
   errors: number;
   proxyErrors: number;
+  /** Of `requests`, the canary's probes (synthetic traffic that tops thin traffic up). */
+  synthetic?: number;
   latency: { boundsMs: number[]; counts: number[] };
 }
 

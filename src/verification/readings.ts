@@ -40,6 +40,8 @@ export interface RevenueCounters {
 /** One release's cumulative counters at one reading, as the proxy keeps them. */
 export interface ReleaseCounters {
   requests: number;
+  /** Of `requests`, synthetic ones (the canary's probes); absent where nothing was synthetic. */
+  synthetic?: number;
   /** Responses with a 5xx status (and requests the proxy could not forward). */
   errors: number;
   latency: LatencyHistogram;

@@ -85,6 +85,17 @@ export function environmentActivities(summary: string): Activities {
   });
 }
 
+/** A canary step's probe generator: one attempt (it is best effort), cancelled when the step ends. */
+export function probeActivities(summary: string, durationMs: number): Activities {
+  return proxyActivities<Activities>({
+    summary,
+    startToCloseTimeout: durationMs + 60_000,
+    heartbeatTimeout: '10 seconds',
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    retry: { maximumAttempts: 1 },
+  });
+}
+
 /** Compensations get their own generous retries: an undo must not give up on a blip. */
 export function compensationActivities(summary: string): Activities {
   return proxyActivities<Activities>({

@@ -187,7 +187,7 @@ export function canaryLines(environment: string, canary: CanaryProgress, bold = 
     : 'no baseline (a first release): judged on absolute limits only';
   const v = canary.verdict;
   return [
-    `${bold}Canary of ${environment}${bold} ${canary.state}, ${at} since ${time(canary.stepStartedAt)}, ${against}; ${canary.readings} readings`,
+    `${bold}Canary of ${environment}${bold} ${canary.state}, ${at} since ${time(canary.stepStartedAt)}, ${against}; ${canary.readings} readings${syntheticNote(canary)}`,
     ...(v
       ? [
           `- verdict: ${v.outcome} → ${v.action} [${v.reason}] ${v.detail} (α ${v.alpha}, β ${v.beta}; ${v.stepRequests} canary requests this step)`,
@@ -198,6 +198,14 @@ export function canaryLines(environment: string, canary: CanaryProgress, bold = 
       ? [`- steps: ${canary.decided.map((d) => `${d.weight} % ${d.outcome} [${d.reason}]`).join(' → ')}`]
       : []),
   ];
+}
+
+/** `; synthetic: canary 40 %, stable 10 %` where probes topped the traffic up. */
+export function syntheticNote(canary: CanaryProgress): string {
+  const s = canary.synthetic;
+  if (!s || (s.canary === 0 && !s.stable)) return '';
+  const pct = (share: number): string => `${Math.round(share * 100)} %`;
+  return `; synthetic (probes): canary ${pct(s.canary)}${s.stable === null ? '' : `, stable ${pct(s.stable)}`}`;
 }
 
 function gateLine(status: ReleaseStatus, link: EnvironmentLink, workflowId: string): string {

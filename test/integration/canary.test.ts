@@ -5,6 +5,7 @@
  * brake. Steady request loops are the customers; nothing here asserts a timing.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +19,9 @@ import { verdictPlan, type VerdictPlanInput } from '../../src/verification/index
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { promoteUpdate, rollbackUpdate } from '../../src/workflows/messages.js';
 import type { laneUnlock } from '../../src/workflows/lane.js';
+import { canaryLines } from '../../src/workflows/ui.js';
 import {
+  APP_SECRETS,
   buildSampleApp,
   deliveryWorker,
   failureOf,
@@ -29,15 +32,17 @@ import {
   stopSampleEnvironments,
   waitForPhase,
 } from '../support/delivery.js';
-import { startTestServer } from '../support/temporal.js';
+import { ROOT, startTestServer, TEST_CACHE_DIR } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
+const workers: ChildProcess[] = [];
 before(async () => {
   await buildSampleApp();
   env = await startTestServer();
 });
 after(async () => {
+  for (const w of workers) w.kill('SIGKILL');
   await stopSampleEnvironments(homes);
   await env?.teardown();
 });
@@ -143,6 +148,31 @@ describe('canary delivery', () => {
       } finally {
         await loop.stop();
       }
+    });
+  });
+
+  it('thin traffic is topped up: with no customers at all, probes bring each step its evidence, and the report says it was synthetic', async () => {
+    const s = await setup('canary-probes');
+    const chain = await production(
+      canaryPlan({ probes: { ratePerSecond: 200, routes: ['/api/insights?q=pricing', '/healthz'] } }),
+    );
+    await s.worker.runUntil(async () => {
+      await (await start(s, '1', chain, 'first')).result();
+      const second = await (await start(s, '2', chain, 'second')).result();
+      assert.equal(second.outcome, 'succeeded', second.status.failure);
+      const canary = second.status.environments.production!.canary!;
+      assert.deepEqual(
+        canary.decided.map((d) => [d.weight, d.outcome]),
+        [
+          [25, 'pass'],
+          [50, 'pass'],
+        ],
+      );
+      assert.deepEqual(canary.synthetic, { canary: 1, stable: 1 }, 'every request was a probe');
+      assert.match(
+        canaryLines('production', canary).join('\n'),
+        /synthetic \(probes\): canary 100 %, stable 100 %/,
+      );
     });
   });
 
@@ -253,6 +283,72 @@ describe('canary delivery', () => {
         await loop.stop();
       }
     });
+  });
+
+  it('a worker SIGKILLed mid-window: a new worker reaches the verdict, the traffic of the gap counted, nothing deployed twice', async () => {
+    const s = await setup('canary-crash');
+    // The crash needs a worker of its own process; the in-process one of setup() stays idle.
+    const plan = canaryPlan({ steps: [25] });
+    const chain = await production(plan);
+    const startWorker = (): ChildProcess => {
+      const child = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
+        env: {
+          ...process.env,
+          ...APP_SECRETS,
+          TEMPORAL_ADDRESS: env.address,
+          TOLLGATE_TASK_QUEUE: `${s.taskQueue}-process`,
+          TOLLGATE_HOME: s.home,
+          TOLLGATE_CACHE_DIR: TEST_CACHE_DIR,
+          TOLLGATE_RUNNER: 'host',
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      workers.push(child);
+      return child;
+    };
+    const startOn = (id: string, label: string, extra: Partial<ReleaseInput> = {}) =>
+      env.client.workflow.start<ReleaseWorkflow>('releasePipeline', {
+        taskQueue: `${s.taskQueue}-process`,
+        workflowId: `${s.workflowId}-${id}`,
+        args: [sampleInput(sampleCommit(s.repo, label), chain, { heartbeatTimeoutMs: 2000, ...extra })],
+      });
+    const first = startWorker();
+    const loop = customers(chain);
+    const stable = await (await startOn('1', 'stable')).result().finally(() => loop.stop());
+    // No traffic yet: the window cannot decide before the kill.
+    const handle = await startOn('2', 'faulty', { releaseEnv: { SAAS_FAULT: 'errors' } });
+    for (;;) {
+      const status = await queryStatus(handle);
+      if ((status.environments.production?.canary?.readings ?? 0) >= 3) break;
+      if (['failed', 'rolled-back', 'succeeded'].includes(status.phase))
+        assert.fail(`ended early: ${status.failure}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    // Customers arrive while no worker reads: the proxy keeps counting for each release.
+    const gap = customers(chain);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      startWorker();
+      const failure = await failureOf(handle);
+      assert.equal(failure.type, FailureType.VerificationBreach, failure.message);
+      assert.match(failure.message, /failed at 25 % \[error-(rise|ceiling)\]/);
+    } finally {
+      await gap.stop();
+    }
+    const status = await queryStatus(handle);
+    assert.equal(status.audit.filter((e) => e.action === 'auto-rollback').length, 1);
+    const served = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+    assert.equal(served.current, stable.status.releaseId);
+    assert.equal(served.canary, null, 'every customer back on the stable release');
+    const deployed = served.history.filter((h) => h.event === 'deployed' && h.releaseId === status.releaseId);
+    assert.ok(deployed.length <= 1, `the canary was deployed once (${deployed.length} deploy entries)`);
+    assert.equal(
+      status.stages['deploy-to-production']?.attempts,
+      1,
+      'the deploy completed before the kill and did not run again',
+    );
   });
 
   it('the rollback brake: after 3 automatic rollbacks in 24 h the lane refuses releases until a person unlocks it', async () => {

@@ -307,6 +307,7 @@ function defaultActivities(log: CallLog, stages: StubOptions['stages'] = {}): Ac
     activateRelease: () => Promise.resolve({ previous: PREVIOUS_RELEASE }),
     setCanary: () => Promise.resolve({ previousWeight: null }),
     clearCanary: () => Promise.resolve({ cleared: null }),
+    probeCanary: () => Promise.resolve({ sent: 0, failed: 0 }),
     readCanary: ({ step, weight }) =>
       Promise.resolve({
         step,
@@ -351,6 +352,7 @@ const LABELS: { [K in ActivityName]: (...args: Parameters<Activities[K]>) => str
   activateRelease: ({ environment }) => call.activate(nameOf(environment)),
   setCanary: ({ environment, weight }) => `setCanary ${nameOf(environment)} ${weight}`,
   clearCanary: ({ environment }) => `clearCanary ${nameOf(environment)}`,
+  probeCanary: ({ environment }) => `probeCanary ${nameOf(environment)}`,
   readCanary: ({ environment }) => `readCanary ${nameOf(environment)}`,
   restoreEnvironment: ({ environment }) => call.restore(nameOf(environment)),
   smokeTest: ({ environment }) => call.smokeTest(nameOf(environment)),

@@ -6,7 +6,7 @@
  */
 import { Agent, createServer, type Server } from 'node:http';
 import { createProxyServer } from 'http-proxy-3';
-import { customerKeyOf, route, type Routing } from './routing.js';
+import { customerKeyOf, probeKeyOf, route, type Routing } from './routing.js';
 import type { TrafficRecorder } from './traffic.js';
 
 /** Where traffic goes now, or null for "no release active". */
@@ -29,6 +29,7 @@ export async function startProxy(options: {
     const started = performance.now();
     const routing = options.routing();
     const target = route(routing, customerKeyOf(req.headers, req.socket.remoteAddress, routing.sticky));
+    const synthetic = probeKeyOf(req.headers, req.socket.remoteAddress) !== undefined;
     if (!target) {
       options.traffic.record(503, performance.now() - started);
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -43,11 +44,12 @@ export async function startProxy(options: {
     }
     let failed = false;
     res.on('finish', () => {
-      if (!failed) options.traffic.record(res.statusCode, performance.now() - started, target.releaseId);
+      if (!failed)
+        options.traffic.record(res.statusCode, performance.now() - started, target.releaseId, synthetic);
     });
     proxy.web(req, res, { target: `http://127.0.0.1:${target.port}` }, (err) => {
       failed = true;
-      options.traffic.recordProxyError(performance.now() - started, target.releaseId);
+      options.traffic.recordProxyError(performance.now() - started, target.releaseId, synthetic);
       if (res.headersSent) {
         res.destroy();
         return;

@@ -33,12 +33,33 @@ export function bucketOf(key: string, salt: string): number {
   return hash % BUCKETS;
 }
 
-/** The customer's key: the sticky header, else the sticky cookie, else the client's address. */
+/**
+ * Marks a canary's synthetic request (src/activities/probes.ts); its value is the probe's own
+ * customer key, so probes spread over the releases by weight as customers do, and the proxy counts
+ * them apart. Honoured from loopback only: a customer elsewhere cannot choose a release with it.
+ */
+export const PROBE_HEADER = 'x-tollgate-probe';
+
+/** The probe's customer key, when the request is a probe from loopback. */
+export function probeKeyOf(
+  headers: IncomingHttpHeaders,
+  remoteAddress: string | undefined,
+): string | undefined {
+  const value = headers[PROBE_HEADER];
+  const key = Array.isArray(value) ? value[0] : value;
+  const loopback =
+    remoteAddress === '127.0.0.1' || remoteAddress === '::1' || remoteAddress === '::ffff:127.0.0.1';
+  return key && loopback ? key : undefined;
+}
+
+/** The customer's key: a probe's own, else the sticky header, else the sticky cookie, else the client's address. */
 export function customerKeyOf(
   headers: IncomingHttpHeaders,
   remoteAddress: string | undefined,
   sticky: Routing['sticky'],
 ): string {
+  const probe = probeKeyOf(headers, remoteAddress);
+  if (probe) return `p:${probe}`;
   if (sticky?.header) {
     const value = headers[sticky.header.toLowerCase()];
     const first = Array.isArray(value) ? value[0] : value;

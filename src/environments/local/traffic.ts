@@ -25,8 +25,8 @@ export class TrafficRecorder {
   }
 
   /** Records one answered request (and counts it for the release that answered, when one did). */
-  record(status: number, latencyMs: number, releaseId?: string): void {
-    if (releaseId !== undefined) this.count(releaseId, status, latencyMs);
+  record(status: number, latencyMs: number, releaseId?: string, synthetic = false): void {
+    if (releaseId !== undefined) this.count(releaseId, status, latencyMs, synthetic);
     this.at[this.next] = Date.now();
     this.status[this.next] = status;
     this.latency[this.next] = latencyMs;
@@ -35,8 +35,8 @@ export class TrafficRecorder {
   }
 
   /** Records a request the proxy failed to deliver to `releaseId`. */
-  recordProxyError(latencyMs: number, releaseId?: string): void {
-    this.record(PROXY_ERROR, latencyMs, releaseId);
+  recordProxyError(latencyMs: number, releaseId?: string, synthetic = false): void {
+    this.record(PROXY_ERROR, latencyMs, releaseId, synthetic);
   }
 
   /** Each release's cumulative counters since this proxy started (copies). */
@@ -48,13 +48,14 @@ export class TrafficRecorder {
     return out;
   }
 
-  private count(releaseId: string, status: number, latencyMs: number): void {
+  private count(releaseId: string, status: number, latencyMs: number, synthetic: boolean): void {
     let c = this.perRelease.get(releaseId);
     if (!c) {
-      c = { requests: 0, errors: 0, proxyErrors: 0, latency: emptyLatency() };
+      c = { requests: 0, errors: 0, proxyErrors: 0, synthetic: 0, latency: emptyLatency() };
       this.perRelease.set(releaseId, c);
     }
     c.requests += 1;
+    if (synthetic) c.synthetic = (c.synthetic ?? 0) + 1;
     if (status === PROXY_ERROR) {
       c.proxyErrors += 1;
       c.errors += 1;

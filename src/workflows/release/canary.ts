@@ -15,12 +15,12 @@
  * the next reading covers the gap, and the verdict, a pure function of the readings, comes out the
  * same on replay.
  */
-import { ApplicationFailure, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
 import { compensation } from '../../constants.js';
 import { FailureType } from '../../failures.js';
 import type { CanaryDecision, CanaryPlan, CanaryProgress, EnvironmentLink, ReleaseRef } from '../../types.js';
 import { judge, Outcome, stepRequests, type Reading, type Verdict } from '../../verification/index.js';
-import { compensationActivities, environmentActivities } from '../stages.js';
+import { compensationActivities, environmentActivities, probeActivities } from '../stages.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
 /** Readings kept for the verdict: the tests are cumulative, so older ones only matter through their sums. */
@@ -98,54 +98,108 @@ export async function canaryWindow(
     }
     const startedAt = Date.now();
     Object.assign(progress, { step, weight, stepStartedAt: new Date(startedAt).toISOString() });
-    // The step's first reading marks where its traffic starts: the verdict counts from there.
-    readings.push(await read(step, weight));
-    progress.readings = readings.length;
-    run.show();
-    let endsAt = startedAt + plan.stepMaxMs;
-    let extended = false;
-    let unavailableSince: number | undefined;
-    for (;;) {
-      await stopIfAsked(plan.intervalMs);
+    const probes = plan.probes ? startProbes(link, plan, step) : undefined;
+    try {
+      // The step's first reading marks where its traffic starts: the verdict counts from there.
       readings.push(await read(step, weight));
-      const now = Date.now();
-      let verdict = judge({ plan: plan.verdict, readings, windowEnded: now >= endsAt });
-      if (verdict.outcome === Outcome.Unavailable) {
-        unavailableSince ??= now;
-        // Evidence that cannot be read is never a fail: it waits up to its limit, then takes the declared default.
-        if (now - unavailableSince >= plan.unavailableMaxMs) {
-          verdict = { ...verdict, action: plan.verdict.onInconclusive };
-        }
-      } else {
-        unavailableSince = undefined;
-      }
-      Object.assign(progress, { verdict, readings: readings.length });
+      progress.readings = readings.length;
       run.show();
-      if (verdict.action === 'advance' && now - startedAt >= plan.stepMinMs) {
-        decide(progress, verdict, readings);
-        break;
+      let endsAt = startedAt + plan.stepMaxMs;
+      let extended = false;
+      let unavailableSince: number | undefined;
+      for (;;) {
+        await stopIfAsked(plan.intervalMs);
+        readings.push(await read(step, weight));
+        const now = Date.now();
+        let verdict = judge({ plan: plan.verdict, readings, windowEnded: now >= endsAt });
+        if (verdict.outcome === Outcome.Unavailable) {
+          unavailableSince ??= now;
+          // Evidence that cannot be read is never a fail: it waits up to its limit, then takes the declared default.
+          if (now - unavailableSince >= plan.unavailableMaxMs) {
+            verdict = { ...verdict, action: plan.verdict.onInconclusive };
+          }
+        } else {
+          unavailableSince = undefined;
+        }
+        Object.assign(progress, { verdict, readings: readings.length, synthetic: syntheticShare(readings) });
+        run.show();
+        if (verdict.action === 'advance' && now - startedAt >= plan.stepMinMs) {
+          decide(progress, verdict, readings);
+          break;
+        }
+        if (verdict.action === 'rollback') {
+          decide(progress, verdict, readings);
+          progress.state = 'failed';
+          return breach(run, name, verdict);
+        }
+        if (verdict.action === 'extend' && !extended) {
+          extended = true;
+          endsAt = now + plan.stepMaxMs;
+          log.info('canary step extended', { environment: name, step, reason: verdict.reason });
+          continue;
+        }
+        if (verdict.action === 'pause' || verdict.action === 'extend') {
+          decide(progress, verdict, readings);
+          if (await pause(run, link, progress, verdict)) break;
+        }
       }
-      if (verdict.action === 'rollback') {
-        decide(progress, verdict, readings);
-        progress.state = 'failed';
-        return breach(run, name, verdict);
-      }
-      if (verdict.action === 'extend' && !extended) {
-        extended = true;
-        endsAt = now + plan.stepMaxMs;
-        log.info('canary step extended', { environment: name, step, reason: verdict.reason });
-        continue;
-      }
-      if (verdict.action === 'pause' || verdict.action === 'extend') {
-        decide(progress, verdict, readings);
-        if (await pause(run, link, progress, verdict)) break;
-      }
+    } finally {
+      await probes?.stop();
     }
   }
 
   if (stable) await acts.activateRelease({ environment, releaseId: release.releaseId });
   progress.state = 'passed';
   run.show();
+}
+
+/** Starts the step's probe generator; `stop()` cancels it and waits for it (it never fails the release). */
+function startProbes(link: EnvironmentLink, plan: CanaryPlan, step: number): { stop: () => Promise<void> } {
+  const { environment } = link;
+  const probes = plan.probes!;
+  const scope = new CancellationScope();
+  const running = scope
+    .run(() =>
+      probeActivities(
+        `probes for the canary of ${environment.name}, step ${step + 1}`,
+        plan.stepMaxMs * 2,
+      ).probeCanary({
+        environment,
+        routes: probes.routes,
+        ratePerSecond: probes.ratePerSecond,
+        durationMs: plan.stepMaxMs * 2,
+      }),
+    )
+    .then(
+      (report) => log.info('canary probes done', { environment: environment.name, step, ...report }),
+      (error: unknown) => {
+        if (!isCancellation(error))
+          log.warn('canary probes failed', { environment: environment.name, step, error: String(error) });
+      },
+    );
+  return {
+    stop: async () => {
+      scope.cancel();
+      await running;
+    },
+  };
+}
+
+/** The synthetic share of each release's requests over the window (first reading to latest). */
+function syntheticShare(readings: readonly Reading[]): CanaryProgress['synthetic'] {
+  const first = readings[0]!;
+  const last = readings[readings.length - 1]!;
+  const share = (
+    now: { requests: number; synthetic?: number },
+    then?: { requests: number; synthetic?: number },
+  ): number => {
+    const requests = now.requests - (then?.requests ?? 0);
+    return requests > 0 ? ((now.synthetic ?? 0) - (then?.synthetic ?? 0)) / requests : 0;
+  };
+  return {
+    canary: share(last.canary, first.canary),
+    stable: last.stable ? share(last.stable, first.stable) : null,
+  };
 }
 
 /** Records the verdict that ended a step (kept short: the full evidence is the latest verdict's). */

@@ -53,7 +53,7 @@ export async function deliver(
     deliveryStep.deploy(name),
     async () => {
       const acts = environmentActivities(`${deliveryStep.deploy(name)}: ${release.releaseId}`);
-      const { deployed, previous } = await acts.deployRelease({ environment, release, releaseEnv });
+      const { deployed, previous, serving } = await acts.deployRelease({ environment, release, releaseEnv });
       run.saga.push(compensation.restore(name), () =>
         compensationActivities(compensation.restore(name)).restoreEnvironment({
           environment,
@@ -73,7 +73,8 @@ export async function deliver(
         (run.status.environments[name] ??= {}).verification = { baseline, samples: [] };
       }
       // A canary takes its customers step by step in its window; without one, the switch is now.
-      if (link.canary) {
+      // A release that serves already (the same build again) has no canary window: it has all the traffic.
+      if (link.canary && !serving) {
         canaryUrl = deployed.url;
         return previous;
       }
@@ -82,12 +83,12 @@ export async function deliver(
       return previous;
     },
     (previous) =>
-      link.canary
+      link.canary && canaryUrl
         ? `${release.releaseId} deployed beside ${previous ?? 'nothing (a first release)'}, for its canary`
         : `${name} serves ${release.releaseId}${previous ? `; ${previous} kept warm` : ''}`,
   );
   if (previous) run.replacedIn(link);
-  if (link.canary) {
+  if (link.canary && canaryUrl) {
     const plan = link.canary;
     await run.track(
       deliveryStep.canary(name),
