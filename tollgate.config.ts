@@ -93,6 +93,19 @@ export default defineTollgate({
         timeout: '30m',
         onTimeout: 'rollback',
       },
+      // Canary steps before the switch (docs/canary.md): 25 % then 50 % of customers, sticky by
+      // x-customer-id, each step judged against the stable release (α 1 %). The demo has no
+      // customers, so probes top the traffic up to 100 requests per second, counted as synthetic;
+      // a 5xx rate under 1 % counts as too rare to matter here (with real traffic, keep 0.1 %).
+      canary: {
+        steps: [25, 50],
+        stepDuration: '5s',
+        interval: '1s',
+        sticky: { header: 'x-customer-id' },
+        negligibleRate: 0.01,
+        probes: { rate: 100, routes: ['/api/insights?q=pricing', '/healthz'] },
+        onInconclusive: 'rollback',
+      },
       verification: { duration: '30s', interval: '2s', maxErrorRate: 0.01, maxP95LatencyMs: 1000 },
     },
   ],

@@ -7,7 +7,7 @@ import { ProgressPrinter } from '../cli/progress.js';
 import { describeRun, queryStatus, readClosedRun } from '../cli/runs.js';
 import { loadSettings } from '../settings.js';
 import type { ReleaseStatus } from '../types.js';
-import { describeSource } from '../workflows/ui.js';
+import { canaryLines, describeSource } from '../workflows/ui.js';
 
 /** Options of `tollgate status`. */
 export interface StatusOptions {
@@ -65,6 +65,11 @@ export async function status(workflowId: string, options: StatusOptions): Promis
       `${workflowId} — ${state.app} @ ${describeSource(state.source)} — ${description.status.name} (${state.phase}${state.environment ? `, ${state.environment}` : ''})`,
     );
     for (const line of new ProgressPrinter().update(state).slice(1)) console.log(line);
+    // A canary's verdict with every check's evidence: what decided, on which counts, at what α.
+    for (const [environment, progress] of Object.entries(state.environments)) {
+      if (progress.canary)
+        for (const line of canaryLines(environment, progress.canary)) console.log(`  ${line}`);
+    }
     if (state.failure) console.log(`  failure: ${state.failure}`);
     console.log(`  ${url}`);
     return ExitCode.Ok;
