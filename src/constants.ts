@@ -25,6 +25,8 @@ export const STATUS_LOG_TAIL_LINES = 20;
 export const deliveryStep = {
   deploy: (environment: string): string => `deploy-to-${environment}`,
   smoke: (environment: string): string => `smoke-test-${environment}`,
+  /** The load test after the smoke test (links with a loadTest plan). */
+  loadTest: (environment: string): string => `load-test-${environment}`,
   /** The canary window before the switch (links with a canary plan). */
   canary: (environment: string): string => `canary-${environment}`,
 } as const;

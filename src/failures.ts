@@ -29,6 +29,8 @@ export const FailureType = {
   NoPreviousRelease: 'NoPreviousRelease',
   /** Staging smoke tests failed. */
   SmokeTestFailed: 'SmokeTestFailed',
+  /** The load test before a promotion broke its p95 or error-rate limit. */
+  LoadTestFailed: 'LoadTestFailed',
   /** The verification window saw a breach of a signal. */
   VerificationBreach: 'VerificationBreach',
   /** A compensation (undo) failed after its retries. */
@@ -66,6 +68,7 @@ export const NON_RETRYABLE_FAILURES: FailureType[] = [
   FailureType.EngineNotInstalled,
   FailureType.ImageNotFound,
   FailureType.SmokeTestFailed,
+  FailureType.LoadTestFailed,
   FailureType.WebhookRejected,
   FailureType.NoPreviousRelease,
   FailureType.CommitNotFound,

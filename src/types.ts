@@ -4,6 +4,7 @@
  * Everything here crosses workflow history, so it holds names and small values, never secrets.
  */
 import type { FailureType } from './failures.js';
+import type { LoadTestPlan } from './verification/load-test.js';
 import type { Verdict, VerdictPlan } from './verification/index.js';
 
 /** Which runner executes command stages. */
@@ -381,6 +382,8 @@ export interface EnvironmentLink {
   smoke?: SmokePlan;
   /** Canary steps before the switch, each judged on evidence; absent: blue/green (all traffic at once). */
   canary?: CanaryPlan;
+  /** A load test after the smoke test, whose p95 and error rate gate what follows; absent: none. */
+  loadTest?: LoadTestPlan;
   verification?: VerificationPlan;
 }
 
@@ -416,6 +419,11 @@ export interface CanaryPlan {
   sticky: { header?: string; cookie?: string };
   verdict: VerdictPlan;
   external: ExternalSignalPlan[];
+  /**
+   * Where customers check out (POST): each release's checkouts there are its payment counters, and
+   * the verdict plan's payment checks (failed payments, checkout stop) judge them. Absent: none.
+   */
+  checkoutPath?: string;
   /** Tops thin traffic up with probes on `routes` to `ratePerSecond` in all, during each step; absent: none. */
   probes?: { ratePerSecond: number; routes: string[] };
 }

@@ -21,6 +21,13 @@ import type {
   SmokePlan as SmokePlanV1,
   VerificationPlan as VerificationPlanV1,
 } from '../workflows/legacy/types.js';
+import { runLoadTest } from './load-test.js';
+import {
+  describeLoadTest,
+  loadTestBreaches,
+  type LoadTestPlan,
+  type LoadTestReport,
+} from '../verification/load-test.js';
 import { topUpTraffic, type ProbeReport } from './probes.js';
 import { readPrometheus } from './prometheus.js';
 import { emptyLatency, type Reading, type ReleaseCounters } from '../verification/readings.js';
@@ -261,10 +268,12 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       releaseId: string;
       weight: number;
       sticky?: { header?: string; cookie?: string };
+      /** Where customers check out: the proxy counts each release's checkouts there. */
+      checkoutPath?: string;
     }): Promise<{ previousWeight: number | null }> {
       return beating(() =>
         guarded(`sending ${args.weight}% of ${args.environment.name} to ${args.releaseId}`, () =>
-          driver(args.environment).setCanary(args.releaseId, args.weight, args.sticky),
+          driver(args.environment).setCanary(args.releaseId, args.weight, args.sticky, args.checkoutPath),
         ),
       );
     },
@@ -289,6 +298,8 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       step: number;
       weight: number;
       external?: ExternalSignalPlan[];
+      /** Each release's checkouts at the proxy as its payment counters (a canary with `checkoutPath`). */
+      revenue?: boolean;
     }): Promise<Reading> {
       return beating(async () => {
         const env = driver(args.environment);
@@ -305,6 +316,15 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
           return {
             requests: c?.requests ?? 0,
             ...(c?.synthetic ? { synthetic: c.synthetic } : {}),
+            ...(args.revenue
+              ? {
+                  revenue: {
+                    paymentAttempts: c?.checkout?.attempts ?? 0,
+                    failedPayments: c?.checkout?.failed ?? 0,
+                    revenueEvents: c?.checkout?.succeeded ?? 0,
+                  },
+                }
+              : {}),
             errors: c?.errors ?? 0,
             latency: c?.latency ?? emptyLatency(),
             healthy: await healthy(url),
@@ -342,6 +362,28 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
         signal: context.cancellationSignal,
         beat: (report) => context.heartbeat(report),
       });
+    },
+
+    /**
+     * The load test of an environment (its `loadTest:`): a fixed-rate load through its proxy, then
+     * its p95 and error rate against the limits. LoadTestFailed names what broke, with the figures.
+     */
+    async loadTest(args: { environment: PlanArg; plan: LoadTestPlan }): Promise<LoadTestReport> {
+      const context = Context.current();
+      const report = await runLoadTest(
+        `http://127.0.0.1:${args.environment.port}`,
+        args.plan,
+        context.cancellationSignal,
+        (sent) => context.heartbeat({ sent }),
+      );
+      const breaches = loadTestBreaches(report, args.plan);
+      if (breaches.length > 0) {
+        throw failure(
+          FailureType.LoadTestFailed,
+          `load test of ${args.environment.name}: ${breaches.join('; ')} (${describeLoadTest(report, args.plan)})`,
+        );
+      }
+      return report;
     },
 
     /** Moves the environment's traffic to the release (atomic; idempotent). */

@@ -210,7 +210,8 @@ function toRetryPlan(retry: TollgateConfig['defaults']['retry']): RetryPlan {
 function toLinks(config: TollgateConfig): EnvironmentLink[] {
   const count = config.environments.length;
   return config.environments.map((env, index): EnvironmentLink => {
-    const { promotion, smoke, verification, canary, ...plan } = env;
+    const { promotion, smoke, verification, canary, loadTest, ...plan } = env;
+    const routes = smoke?.routes.length ? smoke.routes : [plan.healthPath];
     const last = index === count - 1;
     return {
       environment: { app: config.app, ...plan },
@@ -228,8 +229,18 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
             },
           }
         : {}),
-      ...(canary
-        ? { canary: toCanary(canary, smoke?.routes.length ? smoke.routes : [plan.healthPath]) }
+      ...(canary ? { canary: toCanary(canary, routes) } : {}),
+      ...(loadTest
+        ? {
+            loadTest: {
+              ratePerSecond: loadTest.rate,
+              durationMs: loadTest.duration,
+              connections: loadTest.connections,
+              routes: loadTest.routes ?? routes,
+              maxP95LatencyMs: loadTest.maxP95LatencyMs,
+              maxErrorRate: loadTest.maxErrorRate,
+            },
+          }
         : {}),
       ...(verification
         ? {
@@ -267,8 +278,8 @@ function toCanary(
       negligibleRate: canary.negligibleRate,
       latencyFloorMs: canary.latencyFloorMs,
       onInconclusive: canary.onInconclusive,
-      // The proxy does not count payments per release yet: the payment checks stay off until it does.
-      revenue: false,
+      // Payments per release are the checkouts the proxy sees at checkoutPath.
+      revenue: canary.checkoutPath !== undefined,
       ...(canary.limits ? { limits: { ...canary.limits } } : {}),
       external: canary.external.map(({ name, min, max }) => ({
         name,
@@ -277,6 +288,7 @@ function toCanary(
       })),
     }),
     external: canary.external.map(({ prometheus, ...signal }) => ({ ...signal, url: prometheus })),
+    ...(canary.checkoutPath ? { checkoutPath: canary.checkoutPath } : {}),
     ...(canary.probes
       ? { probes: { ratePerSecond: canary.probes.rate, routes: canary.probes.routes ?? defaultRoutes } }
       : {}),

@@ -360,6 +360,12 @@ const canary = z
         )
         .optional(),
       external: z.array(externalSignal).default([]),
+      // Judge payments per release from the checkouts the proxy sees (POST to this path): a step then
+      // also waits for the evidence on failed payments, so turn it on where checkouts are steady.
+      checkoutPath: z
+        .string()
+        .startsWith('/', { message: 'is where customers check out (POST), e.g. "/api/checkout"' })
+        .optional(),
       // Tops thin traffic up: probes on these routes (default: the environment's smoke routes, else its
       // health path) through the proxy, only as many as real traffic lacks for `rate` requests per second.
       probes: z
@@ -399,6 +405,35 @@ const canary = z
     }
   });
 
+/** A bounded load test after an environment's smoke test; its p95 and error rate gate what follows. */
+const loadTest = z
+  .strictObject(
+    {
+      rate: z
+        .number()
+        .positive({ message: 'is requests per second, e.g. 50' })
+        .max(5000, { message: 'is at most 5000 requests per second: a load test is bounded' }),
+      duration: duration.default(30_000),
+      connections: z.number().int().min(1).max(256, { message: 'is at most 256 connections' }).default(10),
+      // Default: the environment's smoke routes, else its health path.
+      routes: z
+        .array(z.string().startsWith('/', { message: 'routes start with /, e.g. "/api/notes"' }))
+        .min(1)
+        .optional(),
+      maxP95LatencyMs: z.number().positive().default(500),
+      maxErrorRate: z
+        .number()
+        .min(0)
+        .max(1, { message: 'is a share from 0 to 1, e.g. 0.01 for 1 %' })
+        .default(0.01),
+    },
+    UNKNOWN_KEY,
+  )
+  .refine((plan) => plan.duration <= 600_000, {
+    path: ['duration'],
+    message: 'is at most 10 minutes: a load test gates a promotion, it is no soak test',
+  });
+
 const environment = z.strictObject(
   {
     name: z.string().regex(KEBAB, {
@@ -420,6 +455,7 @@ const environment = z.strictObject(
     smoke: smoke.optional(),
     verification: verification.optional(),
     canary: canary.optional(),
+    loadTest: loadTest.optional(),
   },
   UNKNOWN_KEY,
 );

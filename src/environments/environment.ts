@@ -70,6 +70,11 @@ export interface ReleaseTraffic {
   proxyErrors: number;
   /** Of `requests`, the canary's probes (synthetic traffic that tops thin traffic up). */
   synthetic?: number;
+  /**
+   * POSTs to the canary's checkout path (from its setCanary on): answered 2xx (a checkout that
+   * reached the payment provider and succeeded), 5xx or undelivered (failed), and all of them.
+   */
+  checkout?: { attempts: number; succeeded: number; failed: number };
   latency: { boundsMs: number[]; counts: number[] };
 }
 
@@ -110,6 +115,7 @@ export interface Environment {
     releaseId: string,
     weight: number,
     sticky?: { header?: string; cookie?: string },
+    checkoutPath?: string,
   ): Promise<{ previousWeight: number | null }>;
   /** Every customer back on the current release; the canary keeps running until retired. */
   clearCanary(): Promise<{ cleared: string | null }>;

@@ -85,6 +85,16 @@ export function environmentActivities(summary: string): Activities {
   });
 }
 
+/** A load test: as long as it runs plus a margin, heartbeating; retried like any environment step. */
+export function loadTestActivities(summary: string, durationMs: number): Activities {
+  return proxyActivities<Activities>({
+    summary,
+    startToCloseTimeout: durationMs + 120_000,
+    heartbeatTimeout: '10 seconds',
+    retry: ENVIRONMENT_RETRY,
+  });
+}
+
 /** A canary step's probe generator: one attempt (it is best effort), cancelled when the step ends. */
 export function probeActivities(summary: string, durationMs: number): Activities {
   return proxyActivities<Activities>({

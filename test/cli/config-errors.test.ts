@@ -246,6 +246,13 @@ const CASES: BadInputCase[] = [
     fix: 'must be "extend" (one more step duration), "rollback" or "pause" (wait for promote or rollback)',
   },
   {
+    name: 'a load test longer than ten minutes',
+    config: withChain(staging({ loadTest: { rate: 50, duration: '1h' } }), production(approved())),
+    path: 'environments.0.loadTest.duration',
+    value: '"1h"',
+    fix: 'is at most 10 minutes: a load test gates a promotion, it is no soak test',
+  },
+  {
     name: 'health.stage naming no stage',
     config: (c) => (c.health = { stage: 'quick-health-chek' }),
     path: 'health.stage',

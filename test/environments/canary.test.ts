@@ -15,7 +15,7 @@ import type { Environment } from '../../src/environments/environment.js';
 import { createLocalEnvironment, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
 import { freePort } from '../../src/environments/local/net.js';
 import { isAlive } from '../../src/environments/local/processes.js';
-import { judge, verdictPlan, type Reading } from '../../src/verification/index.js';
+import { emptyLatency, judge, verdictPlan, type Reading } from '../../src/verification/index.js';
 import { fixtureArtifact, fixtureSpec, removeHome, tempHome } from './local-harness.js';
 
 const KEY = { app: 'fixture', name: 'production' };
@@ -168,6 +168,64 @@ void test('the canary activities: a step through the driver, a reading per relea
   assert.equal(verdict.action, 'rollback', JSON.stringify(verdict.checks.map((c) => [c.check, c.outcome])));
   await activity.run(() => acts.clearCanary({ environment: plan }));
   assert.equal((await answersWithStatus(env)).canary, 0, 'cleared: nothing reaches the canary');
+});
+
+void test('checkouts per release: POSTs to the checkout path counted at the proxy, a checkout stop caught on them', async (t) => {
+  const { env, home } = await setup(t);
+  // rel-c answers 500 on everything but health: every checkout on it fails.
+  await env.deploy(fixtureSpec('rel-c', await fixtureArtifact(home, 'rel-c'), { FAULT: '500' }));
+  await env.setCanary('rel-c', 50, STICKY, '/api/checkout');
+  const checkout = (customer: string, path = '/api/checkout'): Promise<string> =>
+    fetch(`${env.url}${path}`, { method: 'POST', headers: { 'x-customer-id': customer }, body: '{}' }).then(
+      async (res) => ((await res.json()) as { release: string }).release,
+    );
+  const releases = await Promise.all(CUSTOMERS.map((c) => checkout(c)));
+  await Promise.all(CUSTOMERS.map((c) => checkout(c, '/api/checkout?retry=1')));
+  // Neither a GET nor another path is a checkout.
+  await Promise.all(
+    CUSTOMERS.map((c) => fetch(`${env.url}/api/checkout`, { headers: { 'x-customer-id': c } })),
+  );
+  await Promise.all(CUSTOMERS.map((c) => checkout(c, '/api/other')));
+  const onCanary = releases.filter((r) => r === 'rel-c').length;
+  const counters = await env.counters();
+  assert.deepEqual(counters['rel-c']?.checkout, {
+    attempts: onCanary * 2,
+    succeeded: 0,
+    failed: onCanary * 2,
+  });
+  assert.deepEqual(counters['rel-a']?.checkout, {
+    attempts: (100 - onCanary) * 2,
+    succeeded: (100 - onCanary) * 2,
+    failed: 0,
+  });
+
+  // The same counts as the canary activity reads them (revenue on), judged with the payment checks.
+  const release = (id: string, at: 'start' | 'now'): Reading['canary'] => {
+    const c = at === 'now' ? counters[id]! : undefined;
+    return {
+      requests: c?.requests ?? 0,
+      errors: 0,
+      latency: emptyLatency(),
+      healthy: true,
+      revenue: {
+        paymentAttempts: c?.checkout?.attempts ?? 0,
+        failedPayments: c?.checkout?.failed ?? 0,
+        revenueEvents: c?.checkout?.succeeded ?? 0,
+      },
+    };
+  };
+  const at = (when: 'start' | 'now'): Reading => ({
+    step: 0,
+    weight: 50,
+    canary: release('rel-c', when),
+    stable: release('rel-a', when),
+  });
+  const verdict = judge({ plan: verdictPlan({ revenue: true }), readings: [at('start'), at('now')] });
+  assert.equal(verdict.action, 'rollback');
+  assert.ok(
+    ['failed-payments-rise', 'checkout-stop'].includes(verdict.reason),
+    `${verdict.reason}: ${verdict.detail}`,
+  );
 });
 
 /** How many of 100 customers' requests the canary and the stable release answered. */

@@ -29,6 +29,7 @@ import {
   sampleChain,
   sampleCommit,
   sampleInput,
+  servedIn,
   stopSampleEnvironments,
   waitForPhase,
 } from '../support/delivery.js';
@@ -287,7 +288,6 @@ describe('canary delivery', () => {
 
   it('a worker SIGKILLed mid-window: a new worker reaches the verdict, the traffic of the gap counted, nothing deployed twice', async () => {
     const s = await setup('canary-crash');
-    // The crash needs a worker of its own process; the in-process one of setup() stays idle.
     const plan = canaryPlan({ steps: [25] });
     const chain = await production(plan);
     const startWorker = (): ChildProcess => {
@@ -312,43 +312,84 @@ describe('canary delivery', () => {
         workflowId: `${s.workflowId}-${id}`,
         args: [sampleInput(sampleCommit(s.repo, label), chain, { heartbeatTimeoutMs: 2000, ...extra })],
       });
-    const first = startWorker();
-    const loop = customers(chain);
-    const stable = await (await startOn('1', 'stable')).result().finally(() => loop.stop());
-    // No traffic yet: the window cannot decide before the kill.
-    const handle = await startOn('2', 'faulty', { releaseEnv: { SAAS_FAULT: 'errors' } });
-    for (;;) {
+    // The in-process worker polls another queue; running it lets the server's teardown close its connection.
+    await s.worker.runUntil(async () => {
+      const first = startWorker();
+      const loop = customers(chain);
+      const stable = await (await startOn('1', 'stable')).result().finally(() => loop.stop());
+      // No traffic yet: the window cannot decide before the kill.
+      const handle = await startOn('2', 'faulty', { releaseEnv: { SAAS_FAULT: 'errors' } });
+      for (;;) {
+        const status = await queryStatus(handle);
+        if ((status.environments.production?.canary?.readings ?? 0) >= 3) break;
+        if (['failed', 'rolled-back', 'succeeded'].includes(status.phase))
+          assert.fail(`ended early: ${status.failure}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      first.kill('SIGKILL');
+      await new Promise((resolve) => first.once('exit', resolve));
+      // Customers arrive while no worker reads: the proxy keeps counting for each release.
+      const gap = customers(chain);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        startWorker();
+        const failure = await failureOf(handle);
+        assert.equal(failure.type, FailureType.VerificationBreach, failure.message);
+        assert.match(failure.message, /failed at 25 % \[error-(rise|ceiling)\]/);
+      } finally {
+        await gap.stop();
+      }
       const status = await queryStatus(handle);
-      if ((status.environments.production?.canary?.readings ?? 0) >= 3) break;
-      if (['failed', 'rolled-back', 'succeeded'].includes(status.phase))
-        assert.fail(`ended early: ${status.failure}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
-    // Customers arrive while no worker reads: the proxy keeps counting for each release.
-    const gap = customers(chain);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      startWorker();
-      const failure = await failureOf(handle);
-      assert.equal(failure.type, FailureType.VerificationBreach, failure.message);
-      assert.match(failure.message, /failed at 25 % \[error-(rise|ceiling)\]/);
-    } finally {
-      await gap.stop();
-    }
-    const status = await queryStatus(handle);
-    assert.equal(status.audit.filter((e) => e.action === 'auto-rollback').length, 1);
-    const served = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
-    assert.equal(served.current, stable.status.releaseId);
-    assert.equal(served.canary, null, 'every customer back on the stable release');
-    const deployed = served.history.filter((h) => h.event === 'deployed' && h.releaseId === status.releaseId);
-    assert.ok(deployed.length <= 1, `the canary was deployed once (${deployed.length} deploy entries)`);
-    assert.equal(
-      status.stages['deploy-to-production']?.attempts,
-      1,
-      'the deploy completed before the kill and did not run again',
-    );
+      assert.equal(status.audit.filter((e) => e.action === 'auto-rollback').length, 1);
+      const served = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+      assert.equal(served.current, stable.status.releaseId);
+      assert.equal(served.canary, null, 'every customer back on the stable release');
+      const deployed = served.history.filter(
+        (h) => h.event === 'deployed' && h.releaseId === status.releaseId,
+      );
+      assert.ok(deployed.length <= 1, `the canary was deployed once (${deployed.length} deploy entries)`);
+      assert.equal(
+        status.stages['deploy-to-production']?.attempts,
+        1,
+        'the deploy completed before the kill and did not run again',
+      );
+    });
+  });
+
+  it('a load test gates the promotion: a healthy release passes with its figures, a slow one fails on p95 and staging is put back', async () => {
+    const s = await setup('load-test');
+    const [staging] = await sampleChain();
+    const chain: EnvironmentLink[] = [
+      {
+        ...staging!,
+        loadTest: {
+          ratePerSecond: 100,
+          durationMs: 3000,
+          connections: 8,
+          routes: ['/api/insights?q=pricing', '/healthz'],
+          maxP95LatencyMs: 500,
+          maxErrorRate: 0.01,
+        },
+      },
+    ];
+    await s.worker.runUntil(async () => {
+      const good = await (await start(s, '1', chain, 'good')).result();
+      const summary = good.status.stages['load-test-staging']?.summary ?? '';
+      assert.equal(good.status.stages['load-test-staging']?.state, 'succeeded', good.status.failure);
+      assert.match(
+        summary,
+        /^\d+ requests at \d+\/s \(asked 100\/s\) for 3 s: p50 \d+ ms, p95 \d+ ms \(limit 500 ms\)/,
+      );
+      const slow = await start(s, '2', chain, 'slow', { releaseEnv: { SAAS_FAULT: 'slow' } });
+      const failure = await failureOf(slow);
+      assert.equal(failure.type, FailureType.LoadTestFailed, failure.message);
+      assert.match(failure.message, /load test of staging: p95 1\d{3} ms is above 500 ms/);
+      assert.equal(
+        await servedIn(s.home, 'staging'),
+        good.status.releaseId,
+        'staging serves the good release again',
+      );
+    });
   });
 
   it('the rollback brake: after 3 automatic rollbacks in 24 h the lane refuses releases until a person unlocks it', async () => {

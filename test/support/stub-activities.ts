@@ -308,6 +308,17 @@ function defaultActivities(log: CallLog, stages: StubOptions['stages'] = {}): Ac
     setCanary: () => Promise.resolve({ previousWeight: null }),
     clearCanary: () => Promise.resolve({ cleared: null }),
     probeCanary: () => Promise.resolve({ sent: 0, failed: 0 }),
+    loadTest: () =>
+      Promise.resolve({
+        requests: 1,
+        errors: 0,
+        errorRate: 0,
+        p50Ms: 1,
+        p95Ms: 1,
+        p99Ms: 1,
+        achievedRate: 1,
+        durationS: 1,
+      }),
     readCanary: ({ step, weight }) =>
       Promise.resolve({
         step,
@@ -353,6 +364,7 @@ const LABELS: { [K in ActivityName]: (...args: Parameters<Activities[K]>) => str
   setCanary: ({ environment, weight }) => `setCanary ${nameOf(environment)} ${weight}`,
   clearCanary: ({ environment }) => `clearCanary ${nameOf(environment)}`,
   probeCanary: ({ environment }) => `probeCanary ${nameOf(environment)}`,
+  loadTest: ({ environment }) => `loadTest ${nameOf(environment)}`,
   readCanary: ({ environment }) => `readCanary ${nameOf(environment)}`,
   restoreEnvironment: ({ environment }) => call.restore(nameOf(environment)),
   smokeTest: ({ environment }) => call.smokeTest(nameOf(environment)),

@@ -119,10 +119,17 @@ export class LocalEnvironment implements Environment {
     releaseId: string,
     weight: number,
     sticky?: { header?: string; cookie?: string },
+    checkoutPath?: string,
   ): Promise<{ previousWeight: number | null }> {
     return this.call(
       'canary',
-      { releaseId, weight, readyTimeoutMs: this.readyTimeoutMs, ...(sticky ? { sticky } : {}) },
+      {
+        releaseId,
+        weight,
+        readyTimeoutMs: this.readyTimeoutMs,
+        ...(sticky ? { sticky } : {}),
+        ...(checkoutPath ? { checkoutPath } : {}),
+      },
       this.readyTimeoutMs + CALL_TIMEOUT_MS,
     );
   }

@@ -41,10 +41,12 @@ export class ReleaseManager {
   /** How the proxy splits traffic: to the current release, and a canary's customers to the canary. */
   routing(): Routing {
     const sticky = this.state.canary?.sticky;
+    const checkoutPath = this.state.canary?.checkoutPath;
     return {
       stable: this.target,
       ...(this.canaryRoute ? { canary: this.canaryRoute } : {}),
       ...(sticky ? { sticky } : {}),
+      ...(checkoutPath ? { checkoutPath } : {}),
     };
   }
 
@@ -58,6 +60,7 @@ export class ReleaseManager {
     weight: number,
     readyTimeoutMs: number,
     sticky?: { header?: string; cookie?: string },
+    checkoutPath?: string,
   ): Promise<{ previousWeight: number | null }> {
     return this.serial(async () => {
       if (!Number.isFinite(weight) || weight < 0 || weight > 100)
@@ -78,6 +81,7 @@ export class ReleaseManager {
         weight,
         since: was === null ? new Date().toISOString() : next.canary!.since,
         ...(sticky ? { sticky } : {}),
+        ...(checkoutPath ? { checkoutPath } : {}),
       };
       if (was !== weight) this.note(next, 'canary', releaseId, `${weight}% of customers`);
       await this.commit(next);

@@ -32,6 +32,7 @@ export interface ControlOps {
       weight: number;
       readyTimeoutMs: number;
       sticky?: { header?: string; cookie?: string };
+      checkoutPath?: string;
     };
     res: { previousWeight: number | null };
   };

@@ -7,6 +7,7 @@
 import { Agent, createServer, type Server } from 'node:http';
 import { createProxyServer } from 'http-proxy-3';
 import { customerKeyOf, probeKeyOf, route, type Routing } from './routing.js';
+import { PROXY_ERROR } from './traffic.js';
 import type { TrafficRecorder } from './traffic.js';
 
 /** Where traffic goes now, or null for "no release active". */
@@ -30,6 +31,10 @@ export async function startProxy(options: {
     const routing = options.routing();
     const target = route(routing, customerKeyOf(req.headers, req.socket.remoteAddress, routing.sticky));
     const synthetic = probeKeyOf(req.headers, req.socket.remoteAddress) !== undefined;
+    const checkout =
+      routing.checkoutPath !== undefined &&
+      req.method === 'POST' &&
+      (req.url ?? '').split('?')[0] === routing.checkoutPath;
     if (!target) {
       options.traffic.record(503, performance.now() - started);
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -44,12 +49,14 @@ export async function startProxy(options: {
     }
     let failed = false;
     res.on('finish', () => {
-      if (!failed)
-        options.traffic.record(res.statusCode, performance.now() - started, target.releaseId, synthetic);
+      if (failed) return;
+      options.traffic.record(res.statusCode, performance.now() - started, target.releaseId, synthetic);
+      if (checkout) options.traffic.recordCheckout(target.releaseId, res.statusCode);
     });
     proxy.web(req, res, { target: `http://127.0.0.1:${target.port}` }, (err) => {
       failed = true;
       options.traffic.recordProxyError(performance.now() - started, target.releaseId, synthetic);
+      if (checkout) options.traffic.recordCheckout(target.releaseId, PROXY_ERROR);
       if (res.headersSent) {
         res.destroy();
         return;

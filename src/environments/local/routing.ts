@@ -17,6 +17,8 @@ export interface Routing {
   canary?: { target: ProxyTarget; weight: number };
   /** What identifies a customer: a request header (e.g. `x-customer-id`) or a cookie name. */
   sticky?: { header?: string; cookie?: string };
+  /** During a canary: where customers check out (POST), counted per release. */
+  checkoutPath?: string;
 }
 
 /** Buckets per rollout: weights are honoured to a hundredth of a percent. */

@@ -62,6 +62,8 @@ export interface CanaryState {
   weight: number;
   since: string;
   sticky?: { header?: string; cookie?: string };
+  /** Where customers check out: the proxy counts each release's checkouts there (POST). */
+  checkoutPath?: string;
 }
 
 const HISTORY_LIMIT = 500;

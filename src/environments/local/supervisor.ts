@@ -71,7 +71,9 @@ async function main(): Promise<void> {
     traffic: (req) => Promise.resolve(traffic.stats(req.since ? Date.parse(req.since) : 0)),
     counters: () => Promise.resolve(traffic.counters()),
     canary: (req) =>
-      ready(() => manager.setCanary(req.releaseId, req.weight, req.readyTimeoutMs, req.sticky)),
+      ready(() =>
+        manager.setCanary(req.releaseId, req.weight, req.readyTimeoutMs, req.sticky, req.checkoutPath),
+      ),
     clearCanary: () => ready(() => manager.clearCanary()),
     retire: (req) => ready(() => manager.retire(req.releaseId)),
     stop: () =>

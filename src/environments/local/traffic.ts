@@ -7,7 +7,7 @@ import { emptyLatency } from '../../verification/readings.js';
 import type { ReleaseTraffic, TrafficStats } from '../environment.js';
 
 /** Status recorded for a request the proxy could not deliver (upstream unreachable, reset). */
-const PROXY_ERROR = 0;
+export const PROXY_ERROR = 0;
 
 /** Fixed-size record of (time, status, latency) per proxied request; the oldest entries drop off. */
 export class TrafficRecorder {
@@ -39,11 +39,28 @@ export class TrafficRecorder {
     this.record(PROXY_ERROR, latencyMs, releaseId, synthetic);
   }
 
+  /**
+   * Counts a checkout (a POST to the canary's checkout path) for `releaseId`: 2xx succeeded, 5xx or
+   * undelivered (PROXY_ERROR) failed, 4xx neither (the customer's own input). Call after record().
+   */
+  recordCheckout(releaseId: string, status: number): void {
+    const c = this.perRelease.get(releaseId);
+    if (!c) return;
+    const checkout = (c.checkout ??= { attempts: 0, succeeded: 0, failed: 0 });
+    checkout.attempts += 1;
+    if (status >= 200 && status < 300) checkout.succeeded += 1;
+    else if (status === PROXY_ERROR || status >= 500) checkout.failed += 1;
+  }
+
   /** Each release's cumulative counters since this proxy started (copies). */
   counters(): Record<string, ReleaseTraffic> {
     const out: Record<string, ReleaseTraffic> = {};
     for (const [id, c] of this.perRelease) {
-      out[id] = { ...c, latency: { boundsMs: [...c.latency.boundsMs], counts: [...c.latency.counts] } };
+      out[id] = {
+        ...c,
+        latency: { boundsMs: [...c.latency.boundsMs], counts: [...c.latency.counts] },
+        ...(c.checkout ? { checkout: { ...c.checkout } } : {}),
+      };
     }
     return out;
   }

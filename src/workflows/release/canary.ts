@@ -75,6 +75,7 @@ export async function canaryWindow(
       step,
       weight,
       ...(plan.external.length > 0 ? { external: plan.external } : {}),
+      ...(plan.checkoutPath ? { revenue: true } : {}),
     });
   const stopIfAsked = async (ms: number): Promise<void> => {
     const rollback = await run.gate.rollbackRequested(ms);
@@ -94,6 +95,7 @@ export async function canaryWindow(
         releaseId: release.releaseId,
         weight,
         ...(Object.keys(plan.sticky).length > 0 ? { sticky: plan.sticky } : {}),
+        ...(plan.checkoutPath ? { checkoutPath: plan.checkoutPath } : {}),
       });
     }
     const startedAt = Date.now();

@@ -8,7 +8,13 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { compensation, deliveryStep } from '../../constants.js';
 import { FailureType } from '../../failures.js';
 import type { EnvironmentLink, ReleaseRef, VerificationPlan } from '../../types.js';
-import { compensationActivities, environmentActivities, imageSmokeActivities } from '../stages.js';
+import { describeLoadTest, type LoadTestPlan } from '../../verification/load-test.js';
+import {
+  compensationActivities,
+  environmentActivities,
+  imageSmokeActivities,
+  loadTestActivities,
+} from '../stages.js';
 import { canaryWindow } from './canary.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
@@ -103,6 +109,7 @@ export async function deliver(
   }
 
   if (link.smoke) await smoke(run, link, release, options.imageSmoke);
+  if (link.loadTest) await loadTest(run, link, link.loadTest);
   // The first environment is where a release starts; each one after it is a promotion.
   if (!options.first) {
     run.notify({
@@ -115,6 +122,20 @@ export async function deliver(
     });
   }
   if (link.verification) await verify(run, link, link.verification, release, switchedAt);
+}
+
+/** The load test through the environment's address: its p95 and error rate gate the promotion after it. */
+async function loadTest(run: ReleaseRun, link: EnvironmentLink, plan: LoadTestPlan): Promise<void> {
+  const { environment } = link;
+  await run.track(
+    deliveryStep.loadTest(environment.name),
+    () =>
+      loadTestActivities(deliveryStep.loadTest(environment.name), plan.durationMs).loadTest({
+        environment,
+        plan,
+      }),
+    (report) => describeLoadTest(report, plan),
+  );
 }
 
 /** The smoke test through the environment's address; a Dagger build's image gets the same probes in Dagger. */

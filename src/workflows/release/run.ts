@@ -90,6 +90,7 @@ export class ReleaseRun implements GateHost {
       const state = this.scope.environments.includes(link) ? 'pending' : 'skipped';
       this.status.stages[deliveryStep.deploy(name)] = { state, attempts: 0 };
       if (link.canary) this.status.stages[deliveryStep.canary(name)] = { state, attempts: 0 };
+      if (link.loadTest) this.status.stages[deliveryStep.loadTest(name)] = { state, attempts: 0 };
       if (link.smoke) this.status.stages[deliveryStep.smoke(name)] = { state, attempts: 0 };
     }
     setHandler(statusQuery, () => this.status);
