@@ -71,6 +71,10 @@ interface Run {
   requests: number;
   /** Requests that failed other than by the app's own fault (500s of SAAS_FAULT=errors): the switch's. */
   switchFailures: number;
+  /** The run's history: events and bytes, and the canary's readings in it. */
+  historyEvents: number;
+  historyBytes: number;
+  readings: number;
 }
 
 /** Polls the environment until its canary goes away after being there; resolves with when (or NaN at `stop`). */
@@ -95,7 +99,7 @@ function describe(
   kind: Run['kind'],
   status: ReleaseStatus,
   failure: string | null,
-): Omit<Run, 'clearMs' | 'requests' | 'switchFailures'> {
+): Omit<Run, 'clearMs' | 'requests' | 'switchFailures' | 'historyEvents' | 'historyBytes' | 'readings'> {
   const canary = status.environments.production?.canary;
   const last = canary?.decided.at(-1);
   const stage = status.stages['canary-production'];
@@ -110,6 +114,29 @@ function describe(
         ? (Date.parse(stage.endedAt) - Date.parse(stage.startedAt)) / 1000
         : NaN,
   };
+}
+
+/**
+ * What a window costs in history: a release's events and bytes, and the events each reading adds
+ * (the slope between the shortest and longest windows), so a long soak can be sized against
+ * Temporal's limits (51,200 events; the server warns at 10,240).
+ */
+function historyLine(runs: readonly Run[]): string {
+  const sorted = [...runs].sort((a, b) => a.readings - b.readings);
+  const [short, long] = [sorted[0], sorted[sorted.length - 1]];
+  if (!short || !long) return '';
+  const perReading =
+    long.readings > short.readings
+      ? (long.historyEvents - short.historyEvents) / (long.readings - short.readings)
+      : NaN;
+  const interval = CANARY.intervalMs / 1000;
+  const hoursTo = (events: number): string =>
+    Number.isFinite(perReading) ? `${(((events / perReading) * interval) / 3600).toFixed(1)} h` : 'n/a';
+  return (
+    `History per release: median ${median(runs.map((r) => r.historyEvents))} events, ${(median(runs.map((r) => r.historyBytes)) / 1024).toFixed(0)} KiB ` +
+    `(${median(runs.map((r) => r.readings))} readings); each reading adds about ${perReading.toFixed(1)} events, so a window read every ` +
+    `${interval} s reaches the server's 10,240-event warning after about ${hoursTo(10_240)} and its 51,200-event limit after ${hoursTo(51_200)}.`
+  );
 }
 
 async function main(): Promise<void> {
@@ -181,8 +208,12 @@ async function main(): Promise<void> {
         }
         const rollback = status.audit.find((e) => e.action === 'auto-rollback');
         const clearedAt = await cleared;
+        const history = await handle.fetchHistory();
         const run: Run = {
           ...describe(kind, status, failure),
+          historyEvents: history.events?.length ?? 0,
+          historyBytes: JSON.stringify(history).length,
+          readings: status.environments.production?.canary?.readings ?? 0,
           clearMs: rollback ? clearedAt - Date.parse(rollback.at) : NaN,
           requests: traffic.ok + traffic.failed.length,
           switchFailures: traffic.failed.filter((f) => f !== 'HTTP 500').length,
@@ -247,6 +278,8 @@ async function main(): Promise<void> {
       `${of('errors')
         .concat(of('slow'))
         .reduce((n, r) => n + r.switchFailures, 0)}.`,
+    '',
+    historyLine(runs),
     '',
     `Window: steps ${CANARY.steps.join(' → ')} %, at least ${CANARY.stepMinMs / 1000} s and ${CANARY.verdict.minRequestsPerStep} canary requests per step, ` +
       `read every ${CANARY.intervalMs} ms; α ${CANARY.verdict.alpha}, β ${CANARY.verdict.beta}, detectable 2×, negligible rate ${CANARY.verdict.negligibleRate}, ` +
