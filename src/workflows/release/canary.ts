@@ -23,7 +23,7 @@ import { judge, Outcome, stepRequests, type Reading, type Verdict } from '../../
 import { compensationActivities, environmentActivities, probeActivities } from '../stages.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
-/** Readings kept for the verdict: the tests are cumulative, so older ones only matter through their sums. */
+/** Step decisions kept in the status (the latest verdict keeps its full evidence apart). */
 const STATUS_DECISIONS = 20;
 
 /**
