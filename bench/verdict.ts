@@ -24,6 +24,7 @@ import {
   type ReleaseCounters,
   type Verdict,
 } from '../src/verification/index.js';
+import { mulberry32 } from '../test/support/random.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,17 +54,6 @@ type Behaviour = typeof HEALTHY;
 const plan = verdictPlan({ revenue: true });
 const alphaPerCheck = checkAlpha(plan, true);
 
-/** mulberry32: a small seeded PRNG, so every run of the bench sees the same releases. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(Number(values.seed));
 
 /** Φ(x), Abramowitz & Stegun 7.1.26 (error below 1.5e-7). */

@@ -11,11 +11,12 @@
  * shares ((1 − p0)^m falls faster there). No rule on these counts can do better: one that fails at
  * 3 expected events would also fail about 5 % of healthy canaries (e^−3).
  */
-import { intervalsOf, type CountsAt } from './counts.js';
+import { foldCounts, startCounts, type CountsState } from './compare.js';
+import { intervalBetween, type CountsAt } from './counts.js';
 import { count, percent, stat } from './format.js';
 import { CheckName, Outcome, Reason, type CheckVerdict, type CheckoutStopEvidence } from './outcomes.js';
 import type { Reading } from './readings.js';
-import { addInterval, nullShare, startComparison } from './sequential.js';
+import { nullShare } from './sequential.js';
 
 /** Revenue events per request, both releases; null where either's revenue could not be read. */
 const revenuePerRequest: CountsAt = (r) =>
@@ -26,14 +27,34 @@ const revenuePerRequest: CountsAt = (r) =>
       }
     : null;
 
-/** Judges the checkout stop over the window so far (at least one reading), at this check's α. */
-export function judgeCheckoutStop(readings: readonly Reading[], alpha: number): CheckVerdict {
-  const intervals = intervalsOf(readings, revenuePerRequest);
-  const comparison = intervals.reduce(addInterval, startComparison([{ ratio: 0, weight: 1 }]));
-  const expectedCanaryEvents = intervals.reduce((sum, interval) => {
-    const p0 = nullShare(interval);
-    return p0 === null ? sum : sum + p0 * (interval.canary.events + interval.stable.events);
-  }, 0);
+/** The checkout stop carried through a window: its one-alternative test, and the canary events expected so far. */
+export interface CheckoutState {
+  counts: CountsState;
+  expectedCanaryEvents: number;
+}
+
+/** The checkout stop before any reading. */
+export function startCheckout(): CheckoutState {
+  return { counts: startCounts([{ ratio: 0, weight: 1 }]), expectedCanaryEvents: 0 };
+}
+
+/** The checkout stop after one more reading. */
+export function foldCheckout(state: CheckoutState, reading: Reading): CheckoutState {
+  const now = revenuePerRequest(reading);
+  const previous = state.counts.previous;
+  const interval = now && previous ? intervalBetween(previous, now) : null;
+  const p0 = interval ? nullShare(interval) : null;
+  const expected = interval && p0 !== null ? p0 * (interval.canary.events + interval.stable.events) : 0;
+  return {
+    counts: foldCounts(state.counts, reading, revenuePerRequest),
+    expectedCanaryEvents: state.expectedCanaryEvents + expected,
+  };
+}
+
+/** Judges the checkout stop at the latest reading, at this check's α. */
+export function judgeCheckoutStop(latest: Reading, alpha: number, state: CheckoutState): CheckVerdict {
+  const { comparison } = state.counts;
+  const { expectedCanaryEvents } = state;
   const logLr = comparison.logLr[0] ?? 0;
   const evidence: CheckoutStopEvidence = {
     kind: 'checkout-stop',
@@ -52,7 +73,7 @@ export function judgeCheckoutStop(readings: readonly Reading[], alpha: number): 
     evidence,
   });
   const expected = expectedCanaryEvents.toFixed(1);
-  if (!revenuePerRequest(readings[readings.length - 1]!)) {
+  if (!revenuePerRequest(latest)) {
     return verdict(
       Outcome.Unavailable,
       Reason.EvidenceUnavailable,

@@ -1,18 +1,24 @@
 /**
- * One count compared between the releases over a window: the sequential test of sequential.ts run
- * over the readings, its evidence, and its outcome in words. The checks in comparisons.ts and
- * latency.ts say what is counted.
+ * One count compared between the releases over a window: the sequential test of sequential.ts folded
+ * over the readings one at a time, its evidence, and its outcome in words. The checks in
+ * comparisons.ts and latency.ts say what is counted.
  */
-import { intervalsOf, type CountsAt } from './counts.js';
+import { intervalBetween, type CountsAt, type IntervalCounts } from './counts.js';
 import { count, percent, rate, stat } from './format.js';
 import { Outcome, Reason, type CheckName, type CheckVerdict, type SequentialEvidence } from './outcomes.js';
 import { driftPerEvent, eventsToPass } from './power.js';
 import type { Reading } from './readings.js';
-import { addInterval, mixtureLogLr, mixtureOf, startComparison } from './sequential.js';
+import {
+  addInterval,
+  mixtureLogLr,
+  startComparison,
+  type Alternative,
+  type Comparison,
+} from './sequential.js';
 
-/** What a comparison is judged with: the window so far (at least one reading), its α share and β. */
+/** What a comparison is judged with: the window's latest reading, its α share and β. */
 export interface ComparisonContext {
-  readings: readonly Reading[];
+  latest: Reading;
   alpha: number;
   beta: number;
   /** The plan's negligible rate for plain counts (see CountSpec.negligibleRate). */
@@ -29,8 +35,6 @@ export interface CountSpec {
   exposureUnit: SequentialEvidence['exposureUnit'];
   k: number;
   at: CountsAt;
-  /** The first reading the intervals start from. */
-  from: number;
   /** Why the latest reading has no counts. */
   unavailable: Reason;
   slowAboveMs?: number;
@@ -53,17 +57,40 @@ export function poissonCdf(events: number, mean: number): number {
   return Math.min(1, sum);
 }
 
-/** Runs the sequential test over the window: its evidence, and whether the latest reading was readable. */
+/**
+ * A comparison carried through a window: the test's state, and the latest readable counts the next
+ * interval starts from. A reading whose signal cannot be read is skipped and the next readable one
+ * covers its span: the counters are cumulative, so a gap loses nothing, it only makes one interval
+ * longer. Pure data: a workflow can carry it across continue-as-new.
+ */
+export interface CountsState {
+  comparison: Comparison;
+  previous: IntervalCounts | null;
+}
+
+/** A comparison before any reading. */
+export function startCounts(alternatives: Alternative[]): CountsState {
+  return { comparison: startComparison(alternatives), previous: null };
+}
+
+/** The comparison after one more reading: the interval since the previous readable one is added. */
+export function foldCounts(state: CountsState, reading: Reading, at: CountsAt): CountsState {
+  const now = at(reading);
+  if (!now) return state;
+  const comparison = state.previous
+    ? addInterval(state.comparison, intervalBetween(state.previous, now))
+    : state.comparison;
+  return { comparison, previous: now };
+}
+
+/** The sequential test's evidence so far, and whether the latest reading was readable. */
 export function measure(
   ctx: ComparisonContext,
   spec: CountSpec,
+  state: CountsState,
 ): { evidence: SequentialEvidence; readable: boolean } {
-  const { readings, alpha, beta } = ctx;
-  const latest = readings[readings.length - 1]!;
-  const comparison = intervalsOf(readings, spec.at, spec.from).reduce(
-    addInterval,
-    startComparison(mixtureOf(spec.k)),
-  );
+  const { latest, alpha, beta } = ctx;
+  const { comparison } = state;
   const share = latest.weight / 100;
   const passLogLikelihoodRatio = comparison.logLr[0] ?? 0;
   const passThreshold = Math.log(beta);
@@ -99,9 +126,9 @@ export function measure(
 }
 
 /** The sequential test's outcome, in words: fail at 1/α, pass at β, else how much evidence is missing. */
-export function judgeCounts(ctx: ComparisonContext, spec: CountSpec): CheckVerdict {
-  const { evidence: e, readable } = measure(ctx, spec);
-  const weight = ctx.readings[ctx.readings.length - 1]!.weight;
+export function judgeCounts(ctx: ComparisonContext, spec: CountSpec, state: CountsState): CheckVerdict {
+  const { evidence: e, readable } = measure(ctx, spec, state);
+  const weight = ctx.latest.weight;
   const verdict = (outcome: Outcome, reason: Reason, detail: string): CheckVerdict => ({
     check: spec.check,
     outcome,

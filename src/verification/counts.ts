@@ -21,22 +21,9 @@ const delta = (before: Counts, after: Counts): Counts => ({
   events: increase(before.events, after.events),
 });
 
-/**
- * The intervals between consecutive readings (from index `from`) where the signal could be read. A
- * reading that could not be read is skipped and the next readable one covers its span: the counters
- * are cumulative, so a gap loses nothing, it only makes one interval longer.
- */
-export function intervalsOf(readings: readonly Reading[], at: CountsAt, from = 0): IntervalCounts[] {
-  const out: IntervalCounts[] = [];
-  let previous: IntervalCounts | null = null;
-  for (const reading of readings.slice(from)) {
-    const now = at(reading);
-    if (!now) continue;
-    if (previous)
-      out.push({ canary: delta(previous.canary, now.canary), stable: delta(previous.stable, now.stable) });
-    previous = now;
-  }
-  return out;
+/** The interval between two readable cumulative counts, per release. */
+export function intervalBetween(before: IntervalCounts, after: IntervalCounts): IntervalCounts {
+  return { canary: delta(before.canary, after.canary), stable: delta(before.stable, after.stable) };
 }
 
 /** Sums counts. */

@@ -10,8 +10,7 @@ import type { VerdictPlan } from './plan.js';
 import type { Reading } from './readings.js';
 
 /** The canary's health at the latest reading: down fails at once. */
-export function judgeHealth(readings: readonly Reading[]): CheckVerdict {
-  const latest = readings[readings.length - 1]!;
+export function judgeHealth(latest: Reading): CheckVerdict {
   const healthy = latest.canary.healthy;
   return {
     check: CheckName.Health,
@@ -29,7 +28,8 @@ export function judgeHealth(readings: readonly Reading[]): CheckVerdict {
 /**
  * The canary's 5xx share over its latest requests (whole intervals, newest first, until at least
  * `errorCeilingMinRequests`) against the hard ceiling: above it fails at once. A trailing span, so a
- * release that breaks late is not diluted by its good start.
+ * release that breaks late is not diluted by its good start. `readings` are the window's latest
+ * (window.ts keeps just enough of them, at most MAX_RECENT_READINGS).
  */
 export function judgeErrorCeiling(readings: readonly Reading[], plan: VerdictPlan): CheckVerdict {
   let requests = 0;

@@ -3,7 +3,17 @@
  * counts, with a stated false-alarm rate that holds although it is checked at every interval. Pure:
  * safe in workflow code.
  */
-export { judge, runChecks, stepRequests, type JudgeInput } from './verdict.js';
+export { judge, judgeWindow, runChecks, type JudgeInput } from './verdict.js';
+export {
+  MAX_RECENT_READINGS,
+  addReading,
+  portableWindow,
+  restoreWindow,
+  startWindow,
+  windowOf,
+  type PortableWindow,
+  type WindowState,
+} from './window.js';
 export {
   DEFAULT_PLAN,
   checkAlpha,

@@ -12,7 +12,7 @@ import type { LatencyHistogram, Reading } from './readings.js';
 /** Requests per measurement unless the limits say otherwise. */
 export const DEFAULT_MEASUREMENT_REQUESTS = 20;
 
-interface Measurement {
+export interface Measurement {
   requests: number;
   errors: number;
   /** Undefined before the first interval; null when the buckets changed within the measurement. */
@@ -25,55 +25,73 @@ function addLatency(sum: Measurement['latency'], more: LatencyHistogram | null):
   return { boundsMs: more.boundsMs, counts: more.counts.map((c, j) => c + (sum.counts[j] ?? 0)) };
 }
 
-/** Consecutive intervals grouped into measurements of at least `minRequests` canary requests each. */
-function measurements(readings: readonly Reading[], minRequests: number): Measurement[] {
-  const out: Measurement[] = [];
-  let open: Measurement = { requests: 0, errors: 0, latency: undefined };
-  for (let i = 1; i < readings.length; i++) {
-    const [before, after] = [readings[i - 1]!.canary, readings[i]!.canary];
-    const latency = sameBuckets(before.latency, after.latency)
-      ? histogramIncrease(before.latency, after.latency)
-      : null;
-    open = {
-      requests: open.requests + increase(before.requests, after.requests),
-      errors: open.errors + increase(before.errors, after.errors),
-      latency: addLatency(open.latency, latency),
-    };
-    if (open.requests >= minRequests) {
-      out.push(open);
-      open = { requests: 0, errors: 0, latency: undefined };
-    }
-  }
-  return out;
+/**
+ * The limits carried through a window: the measurement still filling (consecutive intervals until
+ * it has `minRequests` canary requests), and the tally of closed ones.
+ */
+export interface LimitsState {
+  open: Measurement;
+  measurements: number;
+  failures: number;
+  consecutive: number;
+  last?: LimitsEvidence['last'];
+}
+
+/** The limits before any interval. */
+export function startLimits(): LimitsState {
+  return {
+    open: { requests: 0, errors: 0, latency: undefined },
+    measurements: 0,
+    failures: 0,
+    consecutive: 0,
+  };
 }
 
 /**
- * Argo-style limits: a measurement fails when its 5xx share is above `maxErrorRate` or its p95 above
- * `maxP95LatencyMs`; the check fails after more than `failureLimit` failed measurements (default 0,
+ * The limits after the interval from `before` to `after`. A measurement fails when its 5xx share is
+ * above `maxErrorRate` or its p95 above `maxP95LatencyMs`.
+ */
+export function foldLimits(
+  state: LimitsState,
+  before: Reading,
+  after: Reading,
+  limits: PlainLimits,
+): LimitsState {
+  const [b, a] = [before.canary, after.canary];
+  const latency = sameBuckets(b.latency, a.latency) ? histogramIncrease(b.latency, a.latency) : null;
+  const open: Measurement = {
+    requests: state.open.requests + increase(b.requests, a.requests),
+    errors: state.open.errors + increase(b.errors, a.errors),
+    latency: addLatency(state.open.latency, latency),
+  };
+  if (open.requests < (limits.minRequests ?? DEFAULT_MEASUREMENT_REQUESTS)) return { ...state, open };
+  const errorRate = open.errors / open.requests;
+  const p95 = open.latency && histogramTotal(open.latency) > 0 ? quantileMs(open.latency, 0.95) : null;
+  const breached =
+    (limits.maxErrorRate !== undefined && errorRate > limits.maxErrorRate) ||
+    (limits.maxP95LatencyMs !== undefined && p95 !== null && p95 > limits.maxP95LatencyMs);
+  return {
+    open: startLimits().open,
+    measurements: state.measurements + 1,
+    failures: state.failures + (breached ? 1 : 0),
+    consecutive: breached ? state.consecutive + 1 : 0,
+    last: { requests: open.requests, errorRate, p95LatencyMs: p95, breached },
+  };
+}
+
+/**
+ * Argo-style limits: the check fails after more than `failureLimit` failed measurements (default 0,
  * or none when only `consecutiveFailureLimit` is set) or `consecutiveFailureLimit` in a row.
  */
-export function judgeLimits(readings: readonly Reading[], limits: PlainLimits): CheckVerdict {
-  const taken = measurements(readings, limits.minRequests ?? DEFAULT_MEASUREMENT_REQUESTS);
+export function judgeLimits(state: LimitsState, limits: PlainLimits): CheckVerdict {
+  const { failures, consecutive, last } = state;
   const failureLimit = limits.failureLimit ?? (limits.consecutiveFailureLimit === undefined ? 0 : Infinity);
-  let failures = 0;
-  let consecutive = 0;
-  let last: LimitsEvidence['last'];
-  for (const m of taken) {
-    const errorRate = m.errors / m.requests;
-    const p95 = m.latency && histogramTotal(m.latency) > 0 ? quantileMs(m.latency, 0.95) : null;
-    const breached =
-      (limits.maxErrorRate !== undefined && errorRate > limits.maxErrorRate) ||
-      (limits.maxP95LatencyMs !== undefined && p95 !== null && p95 > limits.maxP95LatencyMs);
-    failures += breached ? 1 : 0;
-    consecutive = breached ? consecutive + 1 : 0;
-    last = { requests: m.requests, errorRate, p95LatencyMs: p95, breached };
-  }
   const overLimit = failures > failureLimit;
   const inARow =
     limits.consecutiveFailureLimit !== undefined && consecutive >= limits.consecutiveFailureLimit;
   const evidence: LimitsEvidence = {
     kind: 'limits',
-    measurements: taken.length,
+    measurements: state.measurements,
     failures,
     consecutiveFailures: consecutive,
     failureLimit: Number.isFinite(failureLimit) ? failureLimit : null,
@@ -88,7 +106,7 @@ export function judgeLimits(readings: readonly Reading[], limits: PlainLimits): 
     check: CheckName.Limits,
     outcome: overLimit || inARow ? Outcome.Fail : Outcome.Pass,
     reason,
-    detail: `limits: ${failures} of ${taken.length} measurements failed${consecutive > 1 ? ` (${consecutive} in a row)` : ''}; ${latest}`,
+    detail: `limits: ${failures} of ${state.measurements} measurements failed${consecutive > 1 ? ` (${consecutive} in a row)` : ''}; ${latest}`,
     evidence,
   };
 }

@@ -10,13 +10,13 @@
 import { judgeCheckoutStop } from './checkout.js';
 import { judgeErrors, judgeFailedPayments } from './comparisons.js';
 import { judgeLatency } from './latency.js';
-import { increase } from './counts.js';
 import { count } from './format.js';
 import { judgeErrorCeiling, judgeHealth } from './guards.js';
 import { judgeExternal, judgeLimits } from './limits.js';
 import { Outcome, Reason, type CheckVerdict, type Verdict, type VerdictAction } from './outcomes.js';
 import { checkAlpha, type VerdictPlan } from './plan.js';
 import type { Reading } from './readings.js';
+import { windowOf, type WindowState } from './window.js';
 
 /** What `judge()` is given. */
 export interface JudgeInput {
@@ -28,48 +28,42 @@ export interface JudgeInput {
 }
 
 /** Every check in critical order: health, 5xx ceiling, checkout stop, the comparisons, plain limits, external. */
-export function runChecks(plan: VerdictPlan, readings: readonly Reading[]): CheckVerdict[] {
-  const latest = readings[readings.length - 1]!;
+export function runChecks(plan: VerdictPlan, window: WindowState): CheckVerdict[] {
+  const { latest } = window;
   const baseline = latest.stable !== undefined;
   const ctx = {
-    readings,
+    latest,
     alpha: checkAlpha(plan, baseline),
     beta: plan.beta,
     ...(plan.negligibleRate !== undefined ? { negligibleRate: plan.negligibleRate } : {}),
   };
   const k = plan.detectableRatio;
-  const checks = [judgeHealth(readings), judgeErrorCeiling(readings, plan)];
-  if (baseline && plan.revenue) checks.push(judgeCheckoutStop(readings, ctx.alpha));
-  if (baseline) checks.push(judgeErrors(ctx, k.errors), judgeLatency(ctx, k.latency, plan.latencyFloorMs));
-  if (baseline && plan.revenue) checks.push(judgeFailedPayments(ctx, k.failedPayments));
-  if (plan.limits) checks.push(judgeLimits(readings, plan.limits));
+  const checks = [judgeHealth(latest), judgeErrorCeiling(window.recent, plan)];
+  if (baseline && plan.revenue) checks.push(judgeCheckoutStop(latest, ctx.alpha, window.checkout));
+  if (baseline)
+    checks.push(judgeErrors(ctx, k.errors, window.errors), judgeLatency(ctx, k.latency, window.latency));
+  if (baseline && plan.revenue)
+    checks.push(judgeFailedPayments(ctx, k.failedPayments, window.failedPayments));
+  if (plan.limits) checks.push(judgeLimits(window.limits, plan.limits));
   for (const limit of plan.external) checks.push(judgeExternal(latest, limit));
   return checks;
 }
 
-/** The canary's requests in the latest reading's step so far. */
-export function stepRequests(readings: readonly Reading[]): number {
-  const step = readings[readings.length - 1]?.step;
-  let requests = 0;
-  for (let i = 1; i < readings.length; i++) {
-    if (readings[i]!.step === step)
-      requests += increase(readings[i - 1]!.canary.requests, readings[i]!.canary.requests);
-  }
-  return requests;
-}
-
 /** Judges the window at its latest reading. Throws a RangeError without a reading. */
 export function judge(input: JudgeInput): Verdict {
-  const { plan, readings } = input;
-  const latest = readings[readings.length - 1];
-  if (!latest) throw new RangeError('judge() needs at least one reading: the one taken as traffic starts');
+  return judgeWindow(input.plan, windowOf(input.plan, input.readings), input.windowEnded ?? false);
+}
+
+/** Judges a window folded so far (window.ts) at its latest reading. */
+export function judgeWindow(plan: VerdictPlan, window: WindowState, windowEnded = false): Verdict {
+  const { latest } = window;
   const baseline = latest.stable !== undefined;
-  const checks = runChecks(plan, readings);
-  const served = stepRequests(readings);
+  const checks = runChecks(plan, window);
+  const served = window.step.requests;
   const noBaseline = baseline ? '' : 'no baseline (first release), judged on absolute limits only: ';
   const verdict = (outcome: Outcome, reason: Reason, detail: string, by?: CheckVerdict): Verdict => ({
     outcome,
-    action: actionOf(outcome, plan, input.windowEnded ?? false),
+    action: actionOf(outcome, plan, windowEnded),
     reason,
     detail: noBaseline + detail,
     ...(by ? { decidedBy: by.check } : {}),

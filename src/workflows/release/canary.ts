@@ -19,7 +19,7 @@ import { ApplicationFailure, CancellationScope, isCancellation, log } from '@tem
 import { compensation } from '../../constants.js';
 import { FailureType } from '../../failures.js';
 import type { CanaryDecision, CanaryPlan, CanaryProgress, EnvironmentLink, ReleaseRef } from '../../types.js';
-import { judge, Outcome, stepRequests, type Reading, type Verdict } from '../../verification/index.js';
+import { judge, Outcome, type Reading, type Verdict } from '../../verification/index.js';
 import { compensationActivities, environmentActivities, probeActivities } from '../stages.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
@@ -215,7 +215,7 @@ function decide(progress: CanaryProgress, verdict: Verdict, readings: readonly R
     action: verdict.action,
     reason: verdict.reason,
     detail: verdict.detail,
-    canaryRequests: stepRequests(readings),
+    canaryRequests: verdict.stepRequests,
     stableRequests: latest.stable ? latest.stable.requests : null,
   };
   progress.decided = [...progress.decided.slice(-(STATUS_DECISIONS - 1)), entry];
