@@ -21,6 +21,7 @@ import { environmentStatus } from '../src/environments/local/index.js';
 import { statusFrom } from '../src/cli/runs.js';
 import type { CanaryPlan, EnvironmentLink, ReleaseStatus } from '../src/types.js';
 import { verdictPlan } from '../src/verification/index.js';
+import { CANARY_EVENTS_PER_RUN } from '../src/workflows/canary-window.js';
 import type { ReleaseWorkflow } from '../src/workflows/release/index.js';
 import {
   buildSampleApp,
@@ -31,6 +32,7 @@ import {
   sampleCommit,
   sampleInput,
   stopSampleEnvironments,
+  windowHistory,
 } from '../test/support/delivery.js';
 import { startTestServer } from '../test/support/temporal.js';
 import { median, ms, quantile, table } from './figures.js';
@@ -71,9 +73,10 @@ interface Run {
   requests: number;
   /** Requests that failed other than by the app's own fault (500s of SAAS_FAULT=errors): the switch's. */
   switchFailures: number;
-  /** The run's history: events and bytes, and the canary's readings in it. */
+  /** The release's history (events, bytes), its canary window's (every run of its child workflow), and the readings. */
   historyEvents: number;
   historyBytes: number;
+  windowEvents: number;
   readings: number;
 }
 
@@ -99,7 +102,10 @@ function describe(
   kind: Run['kind'],
   status: ReleaseStatus,
   failure: string | null,
-): Omit<Run, 'clearMs' | 'requests' | 'switchFailures' | 'historyEvents' | 'historyBytes' | 'readings'> {
+): Omit<
+  Run,
+  'clearMs' | 'requests' | 'switchFailures' | 'historyEvents' | 'historyBytes' | 'windowEvents' | 'readings'
+> {
   const canary = status.environments.production?.canary;
   const last = canary?.decided.at(-1);
   const stage = status.stages['canary-production'];
@@ -117,9 +123,10 @@ function describe(
 }
 
 /**
- * What a window costs in history: a release's events and bytes, and the events each reading adds
- * (the slope between the shortest and longest windows), so a long soak can be sized against
- * Temporal's limits (51,200 events; the server warns at 10,240).
+ * What a window costs in history: the release's events and bytes (which no longer grow with the
+ * window), the window workflow's, and the events each reading adds to the window (the slope between
+ * the shortest and longest windows), so a run's size can be set against Temporal's limits (51,200
+ * events; the server warns at 10,240): the window continues as new at `eventsPerRun`.
  */
 function historyLine(runs: readonly Run[]): string {
   const sorted = [...runs].sort((a, b) => a.readings - b.readings);
@@ -127,15 +134,16 @@ function historyLine(runs: readonly Run[]): string {
   if (!short || !long) return '';
   const perReading =
     long.readings > short.readings
-      ? (long.historyEvents - short.historyEvents) / (long.readings - short.readings)
+      ? (long.windowEvents - short.windowEvents) / (long.readings - short.readings)
       : NaN;
   const interval = CANARY.intervalMs / 1000;
-  const hoursTo = (events: number): string =>
-    Number.isFinite(perReading) ? `${(((events / perReading) * interval) / 3600).toFixed(1)} h` : 'n/a';
+  const perRun = CANARY_EVENTS_PER_RUN;
+  const minutes = Number.isFinite(perReading) ? ((perRun / perReading) * interval) / 60 : NaN;
   return (
     `History per release: median ${median(runs.map((r) => r.historyEvents))} events, ${(median(runs.map((r) => r.historyBytes)) / 1024).toFixed(0)} KiB ` +
-    `(${median(runs.map((r) => r.readings))} readings); each reading adds about ${perReading.toFixed(1)} events, so a window read every ` +
-    `${interval} s reaches the server's 10,240-event warning after about ${hoursTo(10_240)} and its 51,200-event limit after ${hoursTo(51_200)}.`
+    `in the release, whatever the window's length; its window workflow median ${median(runs.map((r) => r.windowEvents))} events ` +
+    `(${median(runs.map((r) => r.readings))} readings), each reading adding about ${perReading.toFixed(1)} events, so read every ` +
+    `${interval} s the window continues as new (at ${perRun} events) about every ${minutes.toFixed(1)} min, each run far below the 10,240-event warning.`
   );
 }
 
@@ -209,10 +217,12 @@ async function main(): Promise<void> {
         const rollback = status.audit.find((e) => e.action === 'auto-rollback');
         const clearedAt = await cleared;
         const history = await handle.fetchHistory();
+        const window = await windowHistory(server.client, `canary-${status.releaseId}-production-1`);
         const run: Run = {
           ...describe(kind, status, failure),
           historyEvents: history.events?.length ?? 0,
           historyBytes: JSON.stringify(history).length,
+          windowEvents: window.events,
           readings: status.environments.production?.canary?.readings ?? 0,
           clearMs: rollback ? clearedAt - Date.parse(rollback.at) : NaN,
           requests: traffic.ok + traffic.failed.length,

@@ -287,7 +287,19 @@ export interface CanaryProgress {
   decided: CanaryDecision[];
   readings: number;
   /** The synthetic share (probes) of each release's requests in the window so far. */
-  synthetic?: { canary: number; stable: number | null };
+  synthetic?: {
+    canary: number;
+    stable: number | null;
+    /** Of each release's payment attempts (checkouts), the payment probes' share; with checkoutPath only. */
+    payments?: { canary: number; stable: number | null };
+  };
+  /** Why the payment probes asked for do not run (the environment's Stripe key is not a test key, …). */
+  paymentProbesOff?: string;
+  /**
+   * The child workflow running the window now (its id): the release's own status holds the progress
+   * as of the window's start or last pause, `queryStatus` fills in the live one from there.
+   */
+  window?: string;
 }
 
 /** The verdict that ended a canary step, in brief. */
@@ -425,7 +437,39 @@ export interface CanaryPlan {
    */
   checkoutPath?: string;
   /** Tops thin traffic up with probes on `routes` to `ratePerSecond` in all, during each step; absent: none. */
-  probes?: { ratePerSecond: number; routes: string[] };
+  probes?: { ratePerSecond: number; routes: string[]; payments?: PaymentProbePlan };
+  /**
+   * The window runs as a child workflow that continues as new once its history has this many events,
+   * carrying its folded verdict state, so a soak of any length stays far below Temporal's limits.
+   * Absent: CANARY_EVENTS_PER_RUN.
+   */
+  eventsPerRun?: number;
+}
+
+/**
+ * Stripe test-mode payments among a canary's probes: checkouts at the canary's checkout path, each
+ * followed by the test-mode `payment_intent.succeeded` event Stripe would send, signed with the
+ * webhook secret. Names of secrets, never values; the worker sends none where the environment's
+ * Stripe key is not a test key.
+ */
+export interface PaymentProbePlan {
+  /** Checkouts per second in all (real ones count towards it). */
+  ratePerSecond: number;
+  amount: number;
+  currency: string;
+  checkoutPath: string;
+  webhookPath: string;
+  /** The names of the webhook signing secret and of the Stripe key the released app uses. */
+  webhookSecret: string;
+  stripeKeySecret: string;
+}
+
+/** What a canary step's probes did (the activity's result, kept in the canary's progress). */
+export interface ProbeReport {
+  sent: number;
+  failed: number;
+  /** Payment probes: checkouts sent, failed (not 2xx, or their event refused), events accepted; or why none ran. */
+  payments?: { sent: number; failed: number; events: number; refused?: string };
 }
 
 /** The release workflow's one input (schema 2). Holds names of secrets, never values. */

@@ -11,6 +11,8 @@ import type {
   AuditEntry,
   EnvironmentPlan,
   ExternalSignalPlan,
+  PaymentProbePlan,
+  ProbeReport,
   ReleaseRef,
   RevenuePlan,
   SmokePlan,
@@ -28,7 +30,7 @@ import {
   type LoadTestPlan,
   type LoadTestReport,
 } from '../verification/load-test.js';
-import { topUpTraffic, type ProbeReport } from './probes.js';
+import { paymentProbes, topUpTraffic } from './probes.js';
 import { readPrometheus } from './prometheus.js';
 import { emptyLatency, type Reading, type ReleaseCounters } from '../verification/readings.js';
 import { failure } from './failure.js';
@@ -322,6 +324,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
                     paymentAttempts: c?.checkout?.attempts ?? 0,
                     failedPayments: c?.checkout?.failed ?? 0,
                     revenueEvents: c?.checkout?.succeeded ?? 0,
+                    ...(c?.checkout?.synthetic ? { synthetic: c.checkout.synthetic } : {}),
                   },
                 }
               : {}),
@@ -345,15 +348,30 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
      * Tops a canary step's traffic up with probes on `routes` through the proxy, to `ratePerSecond`
      * in all (src/activities/probes.ts), until `durationMs` passed or the workflow cancels it.
      */
+    /** Whether payment probes may run here: never where the released app's Stripe key is not a test key. */
+    paymentProbesAllowed(args: { payments: PaymentProbePlan }): Promise<{ refused?: string }> {
+      const found = paymentProbes(args.payments, deps.secretSource);
+      return Promise.resolve('refused' in found ? { refused: found.refused } : {});
+    },
+
     async probeCanary(args: {
       environment: PlanArg;
       routes: string[];
       ratePerSecond: number;
       durationMs: number;
+      payments?: PaymentProbePlan;
     }): Promise<ProbeReport> {
       const env = driver(args.environment);
       const context = Context.current();
-      return topUpTraffic({
+      const payments = args.payments ? paymentProbes(args.payments, deps.secretSource) : undefined;
+      if (payments && 'refused' in payments) {
+        log.warn('canary payment probes refused', {
+          environment: args.environment.name,
+          reason: payments.refused,
+        });
+      }
+      const report = await topUpTraffic({
+        ...(payments && 'probes' in payments ? { payments: payments.probes } : {}),
         url: `http://127.0.0.1:${args.environment.port}`,
         routes: args.routes,
         ratePerSecond: args.ratePerSecond,
@@ -362,6 +380,9 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
         signal: context.cancellationSignal,
         beat: (report) => context.heartbeat(report),
       });
+      return payments && 'refused' in payments
+        ? { ...report, payments: { sent: 0, failed: 0, events: 0, refused: payments.refused } }
+        : report;
     },
 
     /**

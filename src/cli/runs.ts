@@ -10,7 +10,7 @@ import {
 import { CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import type { ReleaseResult, ReleaseStatus } from '../types.js';
 import { toSchema2 } from '../workflows/legacy/status.js';
-import { statusQuery } from '../workflows/messages.js';
+import { canaryQuery, statusQuery } from '../workflows/messages.js';
 import { ExitCode, ExitError } from './exit.js';
 
 /** The run's description; exit 2 with a hint when no run has this id. */
@@ -28,9 +28,25 @@ export async function describeRun(client: Client, workflowId: string): Promise<W
   }
 }
 
-/** The run's live status in the schema 2 shape (a 0.1 run in flight answers with schema 1). */
+/**
+ * The run's live status in the schema 2 shape (a 0.1 run in flight answers with schema 1). A canary
+ * window runs as a child workflow: its live progress comes from there (the release's own copy is as
+ * of the window's start), or stays as the release has it when the child cannot answer.
+ */
 export async function queryStatus(handle: WorkflowHandle): Promise<ReleaseStatus> {
-  return toSchema2(await handle.query(statusQuery));
+  const status = toSchema2(await handle.query(statusQuery));
+  await Promise.all(
+    Object.values(status.environments).map(async (env) => {
+      const window = env.canary?.window;
+      if (!window || env.canary?.state !== 'running') return;
+      const live = await handle.client
+        .getHandle(window)
+        .query(canaryQuery)
+        .catch(() => undefined);
+      if (live) env.canary = { ...live, window };
+    }),
+  );
+  return status;
 }
 
 /** A status found in a run's result or failure details, in the schema 2 shape. */

@@ -229,7 +229,7 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
             },
           }
         : {}),
-      ...(canary ? { canary: toCanary(canary, routes) } : {}),
+      ...(canary ? { canary: toCanary(canary, routes, config.revenue) } : {}),
       ...(loadTest
         ? {
             loadTest: {
@@ -260,6 +260,7 @@ function toLinks(config: TollgateConfig): EnvironmentLink[] {
 function toCanary(
   canary: NonNullable<TollgateConfig['environments'][number]['canary']>,
   defaultRoutes: string[],
+  revenue: RevenuePlan | undefined,
 ): CanaryPlan {
   const { header, cookie } = canary.sticky;
   return {
@@ -268,6 +269,7 @@ function toCanary(
     stepMaxMs: canary.maxStepDuration ?? canary.stepDuration * 5,
     intervalMs: canary.interval,
     unavailableMaxMs: canary.unavailableLimit,
+    eventsPerRun: canary.eventsPerRun,
     sticky: { ...(header ? { header } : {}), ...(cookie ? { cookie } : {}) },
     verdict: verdictPlan({
       alpha: canary.alpha,
@@ -290,7 +292,25 @@ function toCanary(
     external: canary.external.map(({ prometheus, ...signal }) => ({ ...signal, url: prometheus })),
     ...(canary.checkoutPath ? { checkoutPath: canary.checkoutPath } : {}),
     ...(canary.probes
-      ? { probes: { ratePerSecond: canary.probes.rate, routes: canary.probes.routes ?? defaultRoutes } }
+      ? {
+          probes: {
+            ratePerSecond: canary.probes.rate,
+            routes: canary.probes.routes ?? defaultRoutes,
+            ...(canary.probes.payments && canary.checkoutPath && revenue
+              ? {
+                  payments: {
+                    ratePerSecond: canary.probes.payments.rate,
+                    amount: canary.probes.payments.amount,
+                    currency: canary.probes.payments.currency,
+                    checkoutPath: canary.checkoutPath,
+                    webhookPath: revenue.webhookPath,
+                    webhookSecret: revenue.webhookSecret,
+                    stripeKeySecret: revenue.stripeKeySecret,
+                  },
+                }
+              : {}),
+          },
+        }
       : {}),
   };
 }

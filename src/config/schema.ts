@@ -318,6 +318,8 @@ const canary = z
         .default({}),
       errorCeiling: share('0.2').default(0.2),
       minRequestsPerStep: z.number().int().min(0).default(50),
+      // The window's child workflow continues as new past this many history events (lower only to test).
+      eventsPerRun: z.number().int().min(100).max(40_000).default(2000),
       // A 5xx rate too small to matter: a canary that rules it out passes the 5xx comparison.
       negligibleRate: share('0.001').default(0.001),
       // Requests faster than this are never slow: a few ms on a fast service are not a regression.
@@ -378,6 +380,27 @@ const canary = z
             routes: z
               .array(z.string().startsWith('/', { message: 'routes start with /, e.g. "/api/notes"' }))
               .min(1)
+              .optional(),
+            // Stripe test-mode payments, topped up to `rate` checkouts per second (needs checkoutPath
+            // and a revenue block; never sent where the environment's Stripe key is not a test key).
+            payments: z
+              .strictObject(
+                {
+                  rate: z.number().positive({ message: 'is checkouts per second in all, e.g. 2' }).max(50, {
+                    message: 'is at most 50 checkouts per second: payment probes give evidence, not load',
+                  }),
+                  amount: z
+                    .number()
+                    .int()
+                    .min(50, { message: "is in cents, at least Stripe's 50" })
+                    .default(100),
+                  currency: z
+                    .string()
+                    .regex(/^[a-z]{3}$/, { message: 'is a lowercase ISO currency code, e.g. "usd"' })
+                    .default('usd'),
+                },
+                UNKNOWN_KEY,
+              )
               .optional(),
           },
           UNKNOWN_KEY,
@@ -743,6 +766,21 @@ export const configSchema = z
           code: 'custom',
           path: ['environments', index, 'promotion', 'approvers'],
           message: `must name at least one approver: the gate before ${env.name} is manual${env.promotion?.mode ? '' : ' (the default for the last environment of the chain)'}; or set promotion: { mode: "auto" }`,
+        });
+      }
+      if (env.canary?.probes?.payments && (!config.revenue || !env.canary.checkoutPath)) {
+        const missing = [
+          ...(config.revenue
+            ? []
+            : ['a revenue block (revenue: { webhookPath, revenuePath, webhookSecret, stripeKeySecret })']),
+          ...(env.canary.checkoutPath
+            ? []
+            : ['canary.checkoutPath (where the app takes checkouts, e.g. "/api/checkout")']),
+        ];
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', index, 'canary', 'probes', 'payments'],
+          message: `needs ${missing.join(' and ')}: add ${missing.length > 1 ? 'them' : 'it'}, or drop payments`,
         });
       }
       if (env.smoke?.revenueEvents && !config.revenue) {

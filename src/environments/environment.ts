@@ -72,9 +72,10 @@ export interface ReleaseTraffic {
   synthetic?: number;
   /**
    * POSTs to the canary's checkout path (from its setCanary on): answered 2xx (a checkout that
-   * reached the payment provider and succeeded), 5xx or undelivered (failed), and all of them.
+   * reached the payment provider and succeeded), 5xx or undelivered (failed), and all of them; of
+   * the attempts, the canary's payment probes (`synthetic`, absent where none came).
    */
-  checkout?: { attempts: number; succeeded: number; failed: number };
+  checkout?: { attempts: number; succeeded: number; failed: number; synthetic?: number };
   latency: { boundsMs: number[]; counts: number[] };
 }
 

@@ -49,8 +49,8 @@ export async function readRevenue(baseUrl: string, path: string): Promise<Revenu
   return { revenueCents: json.revenueCents, eventCount: json.eventCount };
 }
 
-/** A payment_intent.succeeded test event (livemode false) for `amount` cents. */
-export function testPaymentEvent(amount: number): string {
+/** A payment_intent.succeeded test event (livemode false) for `amount` cents (of a given PaymentIntent). */
+export function testPaymentEvent(amount: number, of: { currency?: string; intentId?: string } = {}): string {
   const id = randomUUID().replace(/-/g, '').slice(0, 24);
   return JSON.stringify({
     id: `evt_tollgate_smoke_${id}`,
@@ -60,11 +60,11 @@ export function testPaymentEvent(amount: number): string {
     created: Math.floor(Date.now() / 1000),
     data: {
       object: {
-        id: `pi_tollgate_smoke_${id}`,
+        id: of.intentId ?? `pi_tollgate_smoke_${id}`,
         object: 'payment_intent',
         amount,
         amount_received: amount,
-        currency: 'usd',
+        currency: of.currency ?? 'usd',
       },
     },
   });

@@ -35,6 +35,8 @@ export interface RevenueCounters {
   failedPayments: number;
   /** Revenue the app recorded (Stripe's payment events), whenever they arrived. */
   revenueEvents: number;
+  /** Of `paymentAttempts`, the canary's payment probes (test mode); absent where none came. */
+  synthetic?: number;
 }
 
 /** One release's cumulative counters at one reading, as the proxy keeps them. */

@@ -1,9 +1,12 @@
 /** Queries, updates and signals of the release workflow, shared with the client. */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { DecisionArgs, DecisionResult, ReleaseStatus } from '../types.js';
+import type { CanaryProgress, DecisionArgs, DecisionResult, ReleaseStatus } from '../types.js';
 
 /** The run's phase and every stage's state, attempts, times and summary. */
 export const statusQuery = defineQuery<ReleaseStatus>('status');
+
+/** A canary window's live progress (its child workflow's query; `queryStatus` merges it into the release's status). */
+export const canaryQuery = defineQuery<CanaryProgress>('canary');
 
 /**
  * Promote the release past the gate; an update, not a signal: the caller learns at once if it was refused.

@@ -188,6 +188,9 @@ export function canaryLines(environment: string, canary: CanaryProgress, bold = 
   const v = canary.verdict;
   return [
     `${bold}Canary of ${environment}${bold} ${canary.state}, ${at} since ${time(canary.stepStartedAt)}, ${against}; ${canary.readings} readings${syntheticNote(canary)}`,
+    ...(canary.window && canary.state === 'running'
+      ? [`- live in its window workflow ${canary.window}`]
+      : []),
     ...(v
       ? [
           `- verdict: ${v.outcome} → ${v.action} [${v.reason}] ${v.detail} (α ${v.alpha}, β ${v.beta}; ${v.stepRequests} canary requests this step)`,
@@ -203,9 +206,15 @@ export function canaryLines(environment: string, canary: CanaryProgress, bold = 
 /** `; synthetic: canary 40 %, stable 10 %` where probes topped the traffic up. */
 export function syntheticNote(canary: CanaryProgress): string {
   const s = canary.synthetic;
-  if (!s || (s.canary === 0 && !s.stable)) return '';
+  const refused = canary.paymentProbesOff;
+  const note = refused ? `; payment probes off: ${refused}` : '';
+  if (!s || (s.canary === 0 && !s.stable)) return note;
   const pct = (share: number): string => `${Math.round(share * 100)} %`;
-  return `; synthetic (probes): canary ${pct(s.canary)}${s.stable === null ? '' : `, stable ${pct(s.stable)}`}`;
+  const payments =
+    s.payments && (s.payments.canary > 0 || s.payments.stable)
+      ? `; payments: canary ${pct(s.payments.canary)}${s.payments.stable === null ? '' : `, stable ${pct(s.payments.stable)}`}`
+      : '';
+  return `; synthetic (probes): canary ${pct(s.canary)}${s.stable === null ? '' : `, stable ${pct(s.stable)}`}${payments}${note}`;
 }
 
 function gateLine(status: ReleaseStatus, link: EnvironmentLink, workflowId: string): string {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { fixtureRepo, gitIn } from '../support/stages.js';
+import { PAYMENT_PROBES } from '../support/delivery.js';
 
 const CLI = fileURLToPath(new URL('../../src/client.js', import.meta.url));
 const CONFIG_FILE = 'config.ts';
@@ -244,6 +245,16 @@ const CASES: BadInputCase[] = [
     path: 'environments.1.canary.onInconclusive',
     value: '"ignore"',
     fix: 'must be "extend" (one more step duration), "rollback" or "pause" (wait for promote or rollback)',
+  },
+  {
+    name: 'payment probes without a revenue block or checkout path',
+    config: withChain(
+      staging(),
+      production(approved({ canary: { steps: [10], probes: { rate: 10, payments: { rate: 2 } } } })),
+    ),
+    path: 'environments.1.canary.probes.payments',
+    value: '{"rate":2}',
+    fix: 'needs a revenue block (revenue: { webhookPath, revenuePath, webhookSecret, stripeKeySecret }) and canary.checkoutPath (where the app takes checkouts, e.g. "/api/checkout"): add them, or drop payments',
   },
   {
     name: 'a load test longer than ten minutes',
@@ -630,6 +641,8 @@ function fullConfig(c: Config): void {
         stepDuration: '2m',
         sticky: { header: 'x-customer-id' },
         detectableRatio: { errors: 3 },
+        checkoutPath: '/api/checkout',
+        probes: { rate: 20, payments: { rate: 2 } },
       },
     },
   ];
@@ -695,6 +708,13 @@ void test('a full schema 2 config resolves: free names, needs, any chain, revenu
   assert.equal(canary?.verdict.alpha, 0.01);
   assert.equal(canary?.verdict.onInconclusive, 'pause');
   assert.deepEqual(canary?.verdict.detectableRatio, { errors: 3, latency: 2, failedPayments: 2 });
+  assert.equal(canary?.verdict.revenue, true, 'a checkout path adds the payment checks');
+  assert.deepEqual(
+    canary?.probes?.payments,
+    PAYMENT_PROBES,
+    'payment probes take the revenue block secrets by name',
+  );
+  assert.equal(canary?.eventsPerRun, 2000);
   assert.deepEqual(config.rollbackBrake, { limit: 3, windowMs: 86_400_000 }, 'the brake is on by default');
   assert.equal(config.revenue?.stripeKeySecret, 'STRIPE_SECRET_KEY');
   assert.equal(config.health.stage, 'test-suite');

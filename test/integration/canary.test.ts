@@ -13,7 +13,14 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { environmentStatus } from '../../src/environments/local/index.js';
 import { FailureType } from '../../src/failures.js';
-import type { AuditEntry, CanaryPlan, EnvironmentLink, ReleaseInput } from '../../src/types.js';
+import type {
+  AuditEntry,
+  CanaryPlan,
+  CanaryProgress,
+  EnvironmentLink,
+  ReleaseInput,
+  ReleaseResult,
+} from '../../src/types.js';
 import { queryStatus } from '../../src/cli/runs.js';
 import { verdictPlan, type VerdictPlanInput } from '../../src/verification/index.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
@@ -22,6 +29,7 @@ import type { laneUnlock } from '../../src/workflows/lane.js';
 import { canaryLines } from '../../src/workflows/ui.js';
 import {
   APP_SECRETS,
+  PAYMENT_PROBES,
   buildSampleApp,
   deliveryWorker,
   failureOf,
@@ -32,8 +40,10 @@ import {
   servedIn,
   stopSampleEnvironments,
   waitForPhase,
+  windowHistory,
 } from '../support/delivery.js';
-import { ROOT, startTestServer, TEST_CACHE_DIR } from '../support/temporal.js';
+import { startStripeMock } from '../support/stripe-mock.js';
+import { recordHistory, ROOT, startTestServer, TEST_CACHE_DIR } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -76,6 +86,20 @@ async function production(canary: CanaryPlan): Promise<EnvironmentLink[]> {
   return [{ ...rest, canary }];
 }
 
+/** The release succeeded through both steps (25 %, 50 %), each passing: its canary's progress. */
+function passedEachStep(result: ReleaseResult): CanaryProgress {
+  assert.equal(result.outcome, 'succeeded', result.status.failure);
+  const canary = result.status.environments.production!.canary!;
+  assert.deepEqual(
+    canary.decided.map((d) => [d.weight, d.outcome]),
+    [
+      [25, 'pass'],
+      [50, 'pass'],
+    ],
+  );
+  return canary;
+}
+
 type Setup = Awaited<ReturnType<typeof deliveryWorker>>;
 const setup = (label: string): Promise<Setup> => deliveryWorker(env, label, homes);
 
@@ -116,20 +140,12 @@ describe('canary delivery', () => {
         assert.equal(firstCanary.verdict?.baseline, 'none');
 
         const second = await (await start(s, '2', chain, 'second')).result();
-        assert.equal(second.outcome, 'succeeded', second.status.failure);
         for (const [name, stage] of Object.entries(second.status.stages)) {
           const took = (Date.parse(stage.endedAt ?? '') - Date.parse(stage.startedAt ?? '')) / 1000;
           t.diagnostic(`${name}: ${stage.state} in ${took.toFixed(1)} s — ${stage.summary ?? ''}`);
         }
-        const canary = second.status.environments.production!.canary!;
+        const canary = passedEachStep(second);
         assert.equal(canary.stable, first.status.releaseId);
-        assert.deepEqual(
-          canary.decided.map((d) => [d.weight, d.outcome]),
-          [
-            [25, 'pass'],
-            [50, 'pass'],
-          ],
-        );
         const verdict = canary.verdict!;
         assert.equal(verdict.baseline, 'stable');
         assert.equal(verdict.alpha, 0.001);
@@ -152,6 +168,63 @@ describe('canary delivery', () => {
     });
   });
 
+  it('a long window continues as new: its evidence carried across runs, the release history small, the live progress in tollgate status', async (t) => {
+    const s = await setup('canary-soak');
+    const eventsPerRun = 120;
+    const chain = await production(
+      canaryPlan({
+        stepMinMs: 15_000,
+        eventsPerRun,
+        probes: { ratePerSecond: 300, routes: ['/api/insights?q=pricing'] },
+      }),
+    );
+    await s.worker.runUntil(async () => {
+      const loop = customers(chain);
+      try {
+        await (await start(s, '1', chain, 'first')).result();
+        const handle = await start(s, '2', chain, 'second');
+        // While the window runs, the release's own copy of its progress is as of the window's start:
+        // the live readings come from the window's workflow through queryStatus.
+        let live = 0;
+        const seen = new Set<string>();
+        for (let i = 0; i < 900 && live < 20; i++) {
+          const canary = (await queryStatus(handle)).environments.production?.canary;
+          if (canary) seen.add(`${canary.state} ${canary.weight} % ${canary.readings}`);
+          if (canary?.window && canary.state === 'running') live = Math.max(live, canary.readings);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(live >= 20, `tollgate status showed ${live} live readings: ${[...seen].join(', ')}`);
+        const second = await handle.result();
+        const canary = passedEachStep(second);
+        const windowId = `canary-${second.status.releaseId}-production-1`;
+        const { runs, events: windows } = await windowHistory(env.client, windowId);
+        assert.ok(runs.length >= 3, `the window ran as ${runs.length} runs: ${JSON.stringify(runs)}`);
+        for (const run of runs)
+          assert.ok(
+            run.events <= eventsPerRun + 40,
+            `a run held ${run.events} events (limit ${eventsPerRun})`,
+          );
+        const release = (await handle.fetchHistory()).events?.length ?? 0;
+        assert.ok(release < windows, `the release holds ${release} events, its window ${windows}`);
+        // The comparison's exposure spans every run: a state lost at continue-as-new would count only the last.
+        const errors = canary.verdict!.checks.find((c) => c.check === 'errors')!.evidence;
+        assert.equal(errors.kind, 'sequential');
+        const served = canary.decided.reduce((sum, d) => sum + d.canaryRequests, 0);
+        assert.ok(
+          errors.kind === 'sequential' && errors.canary.exposure >= 0.9 * served,
+          `the errors comparison saw ${errors.kind === 'sequential' ? errors.canary.exposure : '?'} canary requests of ${served}`,
+        );
+        t.diagnostic(
+          `window runs ${runs.map((r) => r.events).join(' + ')} events; release ${release} events`,
+        );
+        recordHistory(env, handle.workflowId, 'release-canary');
+        recordHistory(env, windowId, 'canary-window-continued');
+      } finally {
+        await loop.stop();
+      }
+    });
+  });
+
   it('thin traffic is topped up: with no customers at all, probes bring each step its evidence, and the report says it was synthetic', async () => {
     const s = await setup('canary-probes');
     const chain = await production(
@@ -160,21 +233,53 @@ describe('canary delivery', () => {
     await s.worker.runUntil(async () => {
       await (await start(s, '1', chain, 'first')).result();
       const second = await (await start(s, '2', chain, 'second')).result();
-      assert.equal(second.outcome, 'succeeded', second.status.failure);
-      const canary = second.status.environments.production!.canary!;
-      assert.deepEqual(
-        canary.decided.map((d) => [d.weight, d.outcome]),
-        [
-          [25, 'pass'],
-          [50, 'pass'],
-        ],
-      );
+      const canary = passedEachStep(second);
       assert.deepEqual(canary.synthetic, { canary: 1, stable: 1 }, 'every request was a probe');
       assert.match(
         canaryLines('production', canary).join('\n'),
         /synthetic \(probes\): canary 100 %, stable 100 %/,
       );
     });
+  });
+
+  it('payment probes: Stripe test-mode checkouts and their signed events judge each release on payments, all of them synthetic', async () => {
+    const stripe = await startStripeMock();
+    try {
+      const s = await setup('canary-payments');
+      const chain = await production(
+        canaryPlan(
+          {
+            checkoutPath: '/api/checkout',
+            probes: {
+              ratePerSecond: 100,
+              routes: ['/api/insights?q=pricing'],
+              payments: { ...PAYMENT_PROBES, ratePerSecond: 20 },
+            },
+          },
+          // Few payments in a test: a failed-payment rate under 5 % is taken as too rare to matter.
+          { revenue: true, negligibleRate: 0.05 },
+        ),
+      );
+      const extra = { releaseEnv: { STRIPE_API_BASE: stripe.url } };
+      await s.worker.runUntil(async () => {
+        await (await start(s, '1', chain, 'first', extra)).result();
+        const canary = passedEachStep(await (await start(s, '2', chain, 'second', extra)).result());
+        const checks = canary.verdict!.checks;
+        const stop = checks.find((c) => c.check === 'checkout-stop');
+        assert.equal(stop?.reason, 'revenue-seen', stop?.detail);
+        const payments = checks.find((c) => c.check === 'failed-payments');
+        assert.equal(payments?.outcome, 'pass', payments?.detail);
+        assert.ok(
+          payments?.evidence.kind === 'sequential' && payments.evidence.canary.exposure > 0,
+          'the canary had payment attempts',
+        );
+        assert.deepEqual(canary.synthetic?.payments, { canary: 1, stable: 1 }, 'every payment was a probe');
+        assert.equal(canary.paymentProbesOff, undefined, 'a test key: the payment probes ran');
+        assert.match(canaryLines('production', canary).join('\n'), /payments: canary 100 %, stable 100 %/);
+      });
+    } finally {
+      stripe.process.kill('SIGKILL');
+    }
   });
 
   it('a canary with a 5xx rise fails at its first step: every customer back on the stable release, the reason machine-readable', async () => {
@@ -239,6 +344,44 @@ describe('canary delivery', () => {
         assert.match(failure.message, /paused canary of production \([a-z-]+\) by alice/);
       } finally {
         await loop.stop();
+      }
+    });
+  });
+
+  it("an operator's rollback mid-window cancels the window's workflow and puts every customer back on the stable release", async () => {
+    const s = await setup('canary-stop');
+    // The first release has no customers yet: probes bring its evidence.
+    const first = await production(canaryPlan({ probes: { ratePerSecond: 100, routes: ['/healthz'] } }));
+    const chain = [{ ...first[0]!, canary: canaryPlan({ stepMinMs: 120_000, stepMaxMs: 240_000 }) }];
+    await s.worker.runUntil(async () => {
+      const stable = await (await start(s, '1', first, 'stable')).result();
+      // Customers from when production serves: none of their requests may fail from here on.
+      const loop = customers(chain);
+      try {
+        const handle = await start(s, '2', chain, 'stopped');
+        let window: string | undefined;
+        for (let i = 0; i < 600 && !window; i++) {
+          const canary = (await queryStatus(handle)).environments.production?.canary;
+          if (canary?.window && canary.readings >= 3) window = canary.window;
+          else await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.ok(window, 'the window ran and was read live');
+        await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'alice', reason: 'pager went off' }] });
+        const failure = await failureOf(handle);
+        assert.equal(failure.type, FailureType.RolledBack);
+        assert.match(failure.message, /during the canary of production by alice: pager went off/);
+        const described = await env.client.workflow.getHandle(window).describe();
+        assert.equal(
+          described.status.name,
+          'CANCELLED',
+          "the window's workflow was cancelled, not left running",
+        );
+        assert.equal(await servedIn(s.home, 'production'), stable.status.releaseId);
+        const served = await environmentStatus(s.home, { app: 'saas-app', name: 'production' });
+        assert.equal(served.canary, null, 'no customer left on the canary');
+      } finally {
+        const { failed } = await loop.stop();
+        assert.deepEqual(failed, [], 'no customer request failed');
       }
     });
   });

@@ -4,7 +4,7 @@
  * ports, and stripe-mock.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -17,6 +17,7 @@ import type { dailyHealthCheck } from '../../src/workflows/daily-health.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { REVENUE } from '../support/delivery.js';
 import { environmentPlan, fixtureRepo } from '../support/stages.js';
+import { startStripeMock } from '../support/stripe-mock.js';
 import {
   createTestWorker,
   recordHistory,
@@ -59,30 +60,11 @@ async function fakeEnvironment(options: { ready: boolean; lastEventAt: string | 
   return address.port;
 }
 
-/** Starts stripe-mock on loopback ports the system picks; resolves with its HTTP base URL. */
-async function startStripeMock(): Promise<string> {
-  const binary = execFileSync('bash', [join(ROOT, 'scripts/ensure-tools'), '--print', 'stripe-mock'])
-    .toString()
-    .trim();
-  const child = spawn(binary, ['-http-addr', '127.0.0.1:0', '-https-addr', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  processes.push(child);
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`stripe-mock did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /Listening for HTTP at address: (\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(`http://${match[1]}`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`stripe-mock exited ${code}:\n${output}`)));
-  });
+/** Starts stripe-mock (stopped with the other processes after the tests); resolves with its HTTP base URL. */
+async function stripeMockUrl(): Promise<string> {
+  const mock = await startStripeMock();
+  processes.push(mock.process);
+  return mock.url;
 }
 
 /** Writes a config with a quick health stage, staging and production on the given ports, and a cron. */
@@ -216,7 +198,7 @@ describe('daily health', () => {
       await fakeEnvironment({ ready: false, lastEventAt: recent }),
       await fakeEnvironment({ ready: true, lastEventAt: recent }),
     ];
-    const stripeMock = await startStripeMock();
+    const stripeMock = await stripeMockUrl();
     const processEnv = { TOLLGATE_TASK_QUEUE: taskQueue, TOLLGATE_HOME: home };
     const configPath = writeConfig(dir, app, ports, '0 6 * * *');
     const applied = await cli(['schedule', 'apply', '-c', configPath], processEnv);

@@ -4,13 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { environmentStatus, envPaths, stopEnvironment } from '../../src/environments/local/index.js';
 import { storeDependency } from '../../src/source/dependencies.js';
 import type {
+  PaymentProbePlan,
   DependencyPlan,
   EnvironmentLink,
   ReleaseInput,
@@ -43,6 +44,17 @@ export const REVENUE: RevenuePlan = {
   revenuePath: '/metrics/revenue',
   webhookSecret: 'STRIPE_WEBHOOK_SECRET',
   stripeKeySecret: 'STRIPE_SECRET_KEY',
+};
+
+/** Payment probes of the sample app (2 test-mode checkouts a second), with its revenue block's secrets by name. */
+export const PAYMENT_PROBES: PaymentProbePlan = {
+  ratePerSecond: 2,
+  amount: 100,
+  currency: 'usd',
+  checkoutPath: '/api/checkout',
+  webhookPath: REVENUE.webhookPath,
+  webhookSecret: REVENUE.webhookSecret,
+  stripeKeySecret: REVENUE.stripeKeySecret,
 };
 
 /**
@@ -253,4 +265,19 @@ export async function failureOf(handle: WorkflowHandle): Promise<ApplicationFail
   );
   assert.ok(error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure, String(error));
   return error.cause;
+}
+
+/** The history of a canary window's workflow: each run's events (it continues as new) and their bytes. */
+export async function windowHistory(
+  client: Client,
+  windowId: string,
+): Promise<{ runs: { runId: string; events: number }[]; events: number; bytes: number }> {
+  const runs: { runId: string; events: number }[] = [];
+  let bytes = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${windowId}'` })) {
+    const history = await client.workflow.getHandle(windowId, run.runId).fetchHistory();
+    runs.push({ runId: run.runId, events: history.events?.length ?? 0 });
+    bytes += JSON.stringify(history).length;
+  }
+  return { runs, events: runs.reduce((sum, r) => sum + r.events, 0), bytes };
 }

@@ -308,6 +308,7 @@ function defaultActivities(log: CallLog, stages: StubOptions['stages'] = {}): Ac
     setCanary: () => Promise.resolve({ previousWeight: null }),
     clearCanary: () => Promise.resolve({ cleared: null }),
     probeCanary: () => Promise.resolve({ sent: 0, failed: 0 }),
+    paymentProbesAllowed: () => Promise.resolve({}),
     loadTest: () =>
       Promise.resolve({
         requests: 1,
@@ -364,6 +365,7 @@ const LABELS: { [K in ActivityName]: (...args: Parameters<Activities[K]>) => str
   setCanary: ({ environment, weight }) => `setCanary ${nameOf(environment)} ${weight}`,
   clearCanary: ({ environment }) => `clearCanary ${nameOf(environment)}`,
   probeCanary: ({ environment }) => `probeCanary ${nameOf(environment)}`,
+  paymentProbesAllowed: () => 'paymentProbesAllowed',
   loadTest: ({ environment }) => `loadTest ${nameOf(environment)}`,
   readCanary: ({ environment }) => `readCanary ${nameOf(environment)}`,
   restoreEnvironment: ({ environment }) => call.restore(nameOf(environment)),

@@ -7,10 +7,15 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { laneBrakeOf } from '../../src/activities/environments.js';
+import { paymentProbes, topUpTraffic } from '../../src/activities/probes.js';
+import { PROBE_HEADER } from '../../src/environments/local/routing.js';
+import Stripe from 'stripe';
 import { readPrometheus } from '../../src/activities/prometheus.js';
-import type { AuditEntry } from '../../src/types.js';
+import type { AuditEntry, CanaryProgress } from '../../src/types.js';
+import { PAYMENT_PROBES } from '../support/delivery.js';
 import { poissonCdf } from '../../src/verification/compare.js';
 import { judge, verdictPlan, emptyLatency, type Reading } from '../../src/verification/index.js';
+import { syntheticNote } from '../../src/workflows/ui.js';
 
 const NOW = '2026-12-06T12:00:00.000Z';
 const hoursAgo = (h: number): string => new Date(Date.parse(NOW) - h * 3_600_000).toISOString();
@@ -133,6 +138,102 @@ describe('negligible rate', () => {
       old.checks.find((c) => c.check === 'errors')?.outcome,
       'inconclusive',
       'plans from before it stay as they were',
+    );
+  });
+});
+
+describe('payment probes', () => {
+  const plan = PAYMENT_PROBES;
+  const webhook = { STRIPE_WEBHOOK_SECRET: 'whsec_probe' };
+
+  it('run only where the released app has a Stripe test key, and say why not, naming the variable and never its value', () => {
+    for (const key of ['sk_test_abc', 'rk_test_abc', ' sk_test_abc ']) {
+      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook });
+      assert.ok('probes' in found, `${key} is a test key`);
+      assert.equal(found.probes.webhookSecret, 'whsec_probe');
+    }
+    for (const key of ['sk_live_abc123', 'rk_live_abc123', 'pk_test_abc']) {
+      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook });
+      assert.ok('refused' in found, `${key} is refused`);
+      assert.match(found.refused, /STRIPE_SECRET_KEY is not a Stripe test key/);
+      assert.ok(!found.refused.includes(key), 'the key itself is never in the report');
+    }
+    const unset = paymentProbes(plan, webhook);
+    assert.deepEqual(unset, { refused: 'STRIPE_SECRET_KEY is not set where the worker runs' });
+    const noWebhook = paymentProbes(plan, { STRIPE_SECRET_KEY: 'sk_test_abc' });
+    assert.deepEqual(noWebhook, { refused: 'STRIPE_WEBHOOK_SECRET is not set where the worker runs' });
+  });
+
+  it('a payment probe is a checkout, then the signed test-mode event for its PaymentIntent, both with one probe key', async () => {
+    const seen: { method: string; url: string; key: string; body: string; signature?: string }[] = [];
+    let intents = 0;
+    const app = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const key = String(req.headers[PROBE_HEADER] ?? '');
+        const signature = req.headers['stripe-signature'];
+        seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          key,
+          body,
+          ...(typeof signature === 'string' ? { signature } : {}),
+        });
+        if (req.url === '/api/checkout') {
+          res.writeHead(201, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ id: `pi_test_${++intents}`, status: 'requires_payment_method' }));
+        } else {
+          res.writeHead(200).end('{}');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = app.address() as { port: number };
+      const report = await topUpTraffic({
+        url: `http://127.0.0.1:${port}`,
+        routes: ['/healthz'],
+        ratePerSecond: 0,
+        durationMs: 1200,
+        counters: () => Promise.resolve({}),
+        signal: new AbortController().signal,
+        beat: () => undefined,
+        payments: { plan: { ...plan, ratePerSecond: 20 }, webhookSecret: 'whsec_probe' },
+      });
+      const checkouts = seen.filter((r) => r.url === plan.checkoutPath);
+      const events = seen.filter((r) => r.url === plan.webhookPath);
+      assert.ok(checkouts.length >= 10, `${checkouts.length} checkouts at 20 per second for 1.2 s`);
+      assert.deepEqual(report.payments, { sent: checkouts.length, failed: 0, events: events.length });
+      assert.equal(events.length, checkouts.length, 'each checkout is followed by its event');
+      const stripe = new Stripe('sk_test_verify_only', { telemetry: false });
+      for (const [i, checkout] of checkouts.entries()) {
+        assert.equal(checkout.method, 'POST');
+        assert.deepEqual(JSON.parse(checkout.body), {
+          amount: 100,
+          currency: 'usd',
+          description: 'tollgate canary probe (Stripe test mode)',
+        });
+        const event = events.find((e) => e.key === checkout.key && e.body.includes(`"pi_test_${i + 1}"`));
+        assert.ok(event, `the event for pi_test_${i + 1} came with the checkout's probe key ${checkout.key}`);
+        // A real Stripe SDK accepts the signature: the app's own webhook check would.
+        const parsed = stripe.webhooks.constructEvent(event.body, event.signature ?? '', 'whsec_probe');
+        assert.equal(parsed.type, 'payment_intent.succeeded');
+        assert.equal(parsed.livemode, false, 'test mode only');
+      }
+    } finally {
+      app.close();
+    }
+  });
+
+  it('a refusal shows beside the synthetic share', () => {
+    const progress = {
+      synthetic: { canary: 1, stable: 1 },
+      paymentProbesOff: 'STRIPE_SECRET_KEY is not a Stripe test key',
+    } as unknown as CanaryProgress;
+    assert.equal(
+      syntheticNote(progress),
+      '; synthetic (probes): canary 100 %, stable 100 %; payment probes off: STRIPE_SECRET_KEY is not a Stripe test key',
     );
   });
 });

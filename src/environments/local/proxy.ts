@@ -51,12 +51,12 @@ export async function startProxy(options: {
     res.on('finish', () => {
       if (failed) return;
       options.traffic.record(res.statusCode, performance.now() - started, target.releaseId, synthetic);
-      if (checkout) options.traffic.recordCheckout(target.releaseId, res.statusCode);
+      if (checkout) options.traffic.recordCheckout(target.releaseId, res.statusCode, synthetic);
     });
     proxy.web(req, res, { target: `http://127.0.0.1:${target.port}` }, (err) => {
       failed = true;
       options.traffic.recordProxyError(performance.now() - started, target.releaseId, synthetic);
-      if (checkout) options.traffic.recordCheckout(target.releaseId, PROXY_ERROR);
+      if (checkout) options.traffic.recordCheckout(target.releaseId, PROXY_ERROR, synthetic);
       if (res.headersSent) {
         res.destroy();
         return;

@@ -41,13 +41,15 @@ export class TrafficRecorder {
 
   /**
    * Counts a checkout (a POST to the canary's checkout path) for `releaseId`: 2xx succeeded, 5xx or
-   * undelivered (PROXY_ERROR) failed, 4xx neither (the customer's own input). Call after record().
+   * undelivered (PROXY_ERROR) failed, 4xx neither (the customer's own input); a probe's apart as
+   * synthetic too. Call after record().
    */
-  recordCheckout(releaseId: string, status: number): void {
+  recordCheckout(releaseId: string, status: number, synthetic = false): void {
     const c = this.perRelease.get(releaseId);
     if (!c) return;
     const checkout = (c.checkout ??= { attempts: 0, succeeded: 0, failed: 0 });
     checkout.attempts += 1;
+    if (synthetic) checkout.synthetic = (checkout.synthetic ?? 0) + 1;
     if (status >= 200 && status < 300) checkout.succeeded += 1;
     else if (status === PROXY_ERROR || status >= 500) checkout.failed += 1;
   }

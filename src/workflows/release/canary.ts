@@ -1,30 +1,29 @@
 /**
- * The canary window of one environment (issue 18): the deployed release takes each step's share of
- * customers in turn (sticky per customer, at the environment's proxy) while the stable release
- * serves the rest; every interval the proxy's cumulative per-release counters are read and judged
- * by src/verification, whose false-alarm rate holds although it is checked at every interval. A
- * step advances once its verdict passes and it has served its minimum time; a fail rolls back at
- * once; an inconclusive step that runs out of time takes the plan's `onInconclusive` (extend once,
- * roll back, or pause for a person's promote or rollback). After the last step the release takes
- * the whole environment.
+ * The release's side of a canary window (issue 18). The window itself, steps, readings and
+ * verdicts, runs as a child workflow (../canary-window.ts) so that a long soak stays out of the
+ * release's history; the release owns what an undo needs: the compensation that puts every customer
+ * back on the stable release, the activation after the last step, the audit entry of an automatic
+ * rollback, and the person's decision when an inconclusive step pauses (promote starts a new window
+ * at the next step, carrying the folded evidence; rollback ends it). An operator's rollback during
+ * the window cancels the child and rolls back.
  *
  * A first release has nothing to split traffic with: it takes the environment at once and is judged
  * on absolute limits over one step at 100 %, its status saying it has no baseline.
- *
- * Durable by construction: the counters are cumulative, so after a worker kill or a server restart
- * the next reading covers the gap, and the verdict, a pure function of the readings, comes out the
- * same on replay.
  */
-import { ApplicationFailure, CancellationScope, isCancellation, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, executeChild } from '@temporalio/workflow';
 import { compensation } from '../../constants.js';
 import { FailureType } from '../../failures.js';
-import type { CanaryDecision, CanaryPlan, CanaryProgress, EnvironmentLink, ReleaseRef } from '../../types.js';
-import { judge, Outcome, type Reading, type Verdict } from '../../verification/index.js';
-import { compensationActivities, environmentActivities, probeActivities } from '../stages.js';
+import type { CanaryPlan, CanaryProgress, EnvironmentLink, ReleaseRef } from '../../types.js';
+import type { Verdict } from '../../verification/index.js';
+import {
+  canaryWindow,
+  type CanaryResume,
+  type CanaryWindowInput,
+  type CanaryWindowResult,
+} from '../canary-window.js';
+import { compensationActivities, environmentActivities } from '../stages.js';
+import { decidedBy } from './gate.js';
 import { rolledBack, type ReleaseRun } from './run.js';
-
-/** Step decisions kept in the status (the latest verdict keeps its full evidence apart). */
-const STATUS_DECISIONS = 20;
 
 /**
  * Runs the window of `link` for `release` (deployed and healthy, not yet serving). `stable` is the
@@ -32,7 +31,7 @@ const STATUS_DECISIONS = 20;
  * serves every customer; throws a VerificationBreach (with the verdict's reason code) or a
  * RolledBack failure.
  */
-export async function canaryWindow(
+export async function runCanaryWindow(
   run: ReleaseRun,
   link: EnvironmentLink,
   plan: CanaryPlan,
@@ -42,19 +41,18 @@ export async function canaryWindow(
 ): Promise<void> {
   const { environment } = link;
   const name = environment.name;
-  const acts = environmentActivities(`canary of ${name}: ${release.releaseId}`);
-  const weights = stable ? plan.steps : [100];
-  const progress: CanaryProgress = {
-    steps: weights,
+  const steps = stable ? plan.steps : [100];
+  let progress: CanaryProgress = {
+    steps,
     step: 0,
-    weight: weights[0] ?? 100,
+    weight: steps[0] ?? 100,
     stepStartedAt: new Date().toISOString(),
     stable,
     state: 'running',
     decided: [],
     readings: 0,
   };
-  (run.status.environments[name] ??= {}).canary = progress;
+  const env = (run.status.environments[name] ??= {});
   run.gate.watch(link);
   run.phase('verifying', name);
 
@@ -64,161 +62,70 @@ export async function canaryWindow(
       compensationActivities(compensation.clearCanary(name)).clearCanary({ environment }),
     );
   } else {
-    await acts.activateRelease({ environment, releaseId: release.releaseId });
-  }
-
-  const readings: Reading[] = [];
-  const read = (step: number, weight: number): Promise<Reading> =>
-    acts.readCanary({
+    await environmentActivities(`canary of ${name}: ${release.releaseId}`).activateRelease({
       environment,
-      canary: { releaseId: release.releaseId, url: canaryUrl },
-      step,
-      weight,
-      ...(plan.external.length > 0 ? { external: plan.external } : {}),
-      ...(plan.checkoutPath ? { revenue: true } : {}),
+      releaseId: release.releaseId,
     });
-  const stopIfAsked = async (ms: number): Promise<void> => {
-    const rollback = await run.gate.rollbackRequested(ms);
-    if (rollback) {
-      progress.state = 'stopped';
-      throw rolledBack(
-        `during the canary of ${name} by ${rollback.by}${rollback.reason ? `: ${rollback.reason}` : ''}`,
-      );
-    }
-  };
-
-  for (let step = 0; step < weights.length; step++) {
-    const weight = weights[step]!;
-    if (stable) {
-      await acts.setCanary({
-        environment,
-        releaseId: release.releaseId,
-        weight,
-        ...(Object.keys(plan.sticky).length > 0 ? { sticky: plan.sticky } : {}),
-        ...(plan.checkoutPath ? { checkoutPath: plan.checkoutPath } : {}),
-      });
-    }
-    const startedAt = Date.now();
-    Object.assign(progress, { step, weight, stepStartedAt: new Date(startedAt).toISOString() });
-    const probes = plan.probes ? startProbes(link, plan, step) : undefined;
-    try {
-      // The step's first reading marks where its traffic starts: the verdict counts from there.
-      readings.push(await read(step, weight));
-      progress.readings = readings.length;
-      run.show();
-      let endsAt = startedAt + plan.stepMaxMs;
-      let extended = false;
-      let unavailableSince: number | undefined;
-      for (;;) {
-        await stopIfAsked(plan.intervalMs);
-        readings.push(await read(step, weight));
-        const now = Date.now();
-        let verdict = judge({ plan: plan.verdict, readings, windowEnded: now >= endsAt });
-        if (verdict.outcome === Outcome.Unavailable) {
-          unavailableSince ??= now;
-          // Evidence that cannot be read is never a fail: it waits up to its limit, then takes the declared default.
-          if (now - unavailableSince >= plan.unavailableMaxMs) {
-            verdict = { ...verdict, action: plan.verdict.onInconclusive };
-          }
-        } else {
-          unavailableSince = undefined;
-        }
-        Object.assign(progress, { verdict, readings: readings.length, synthetic: syntheticShare(readings) });
-        run.show();
-        if (verdict.action === 'advance' && now - startedAt >= plan.stepMinMs) {
-          decide(progress, verdict, readings);
-          break;
-        }
-        if (verdict.action === 'rollback') {
-          decide(progress, verdict, readings);
-          progress.state = 'failed';
-          return breach(run, name, verdict);
-        }
-        if (verdict.action === 'extend' && !extended) {
-          extended = true;
-          endsAt = now + plan.stepMaxMs;
-          log.info('canary step extended', { environment: name, step, reason: verdict.reason });
-          continue;
-        }
-        if (verdict.action === 'pause' || verdict.action === 'extend') {
-          decide(progress, verdict, readings);
-          if (await pause(run, link, progress, verdict)) break;
-        }
-      }
-    } finally {
-      await probes?.stop();
-    }
   }
 
-  if (stable) await acts.activateRelease({ environment, releaseId: release.releaseId });
+  let resume: CanaryResume = { step: 0, window: null };
+  for (let window = 1; resume.step < steps.length; window++) {
+    // Its own id, independent of the release's workflow id: one release's windows, numbered.
+    const workflowId = `canary-${release.releaseId}-${name}-${window}`;
+    env.canary = { ...progress, window: workflowId };
+    run.show();
+    const result = await watchWindow(run, name, workflowId, {
+      environment,
+      plan,
+      releaseId: release.releaseId,
+      canaryUrl,
+      stable,
+      progress,
+      resume,
+    });
+    progress = env.canary = result.progress;
+    run.show();
+    if (result.outcome === 'failed') return breach(run, name, result.verdict);
+    if (result.outcome === 'passed') break;
+    await pause(run, link, progress, result.verdict);
+    resume = result.resume;
+  }
+
+  if (stable) {
+    await environmentActivities(`canary of ${name}: ${release.releaseId}`).activateRelease({
+      environment,
+      releaseId: release.releaseId,
+    });
+  }
   progress.state = 'passed';
   run.show();
 }
 
-/** Starts the step's probe generator; `stop()` cancels it and waits for it (it never fails the release). */
-function startProbes(link: EnvironmentLink, plan: CanaryPlan, step: number): { stop: () => Promise<void> } {
-  const { environment } = link;
-  const probes = plan.probes!;
+/** Runs one window child to its end; an operator's rollback meanwhile cancels it and rolls back. */
+async function watchWindow(
+  run: ReleaseRun,
+  name: string,
+  workflowId: string,
+  input: CanaryWindowInput,
+): Promise<CanaryWindowResult> {
   const scope = new CancellationScope();
-  const running = scope
-    .run(() =>
-      probeActivities(
-        `probes for the canary of ${environment.name}, step ${step + 1}`,
-        plan.stepMaxMs * 2,
-      ).probeCanary({
-        environment,
-        routes: probes.routes,
-        ratePerSecond: probes.ratePerSecond,
-        durationMs: plan.stepMaxMs * 2,
-      }),
-    )
-    .then(
-      (report) => log.info('canary probes done', { environment: environment.name, step, ...report }),
-      (error: unknown) => {
-        if (!isCancellation(error))
-          log.warn('canary probes failed', { environment: environment.name, step, error: String(error) });
-      },
-    );
-  return {
-    stop: async () => {
-      scope.cancel();
-      await running;
-    },
-  };
-}
-
-/** The synthetic share of each release's requests over the window (first reading to latest). */
-function syntheticShare(readings: readonly Reading[]): CanaryProgress['synthetic'] {
-  const first = readings[0]!;
-  const last = readings[readings.length - 1]!;
-  const share = (
-    now: { requests: number; synthetic?: number },
-    then?: { requests: number; synthetic?: number },
-  ): number => {
-    const requests = now.requests - (then?.requests ?? 0);
-    return requests > 0 ? ((now.synthetic ?? 0) - (then?.synthetic ?? 0)) / requests : 0;
-  };
-  return {
-    canary: share(last.canary, first.canary),
-    stable: last.stable ? share(last.stable, first.stable) : null,
-  };
-}
-
-/** Records the verdict that ended a step (kept short: the full evidence is the latest verdict's). */
-function decide(progress: CanaryProgress, verdict: Verdict, readings: readonly Reading[]): void {
-  const latest = readings[readings.length - 1]!;
-  const entry: CanaryDecision = {
-    at: new Date().toISOString(),
-    step: verdict.step,
-    weight: verdict.weight,
-    outcome: verdict.outcome,
-    action: verdict.action,
-    reason: verdict.reason,
-    detail: verdict.detail,
-    canaryRequests: verdict.stepRequests,
-    stableRequests: latest.stable ? latest.stable.requests : null,
-  };
-  progress.decided = [...progress.decided.slice(-(STATUS_DECISIONS - 1)), entry];
+  const window = scope.run(() =>
+    executeChild(canaryWindow, {
+      workflowId,
+      args: [input],
+      staticSummary: `canary of ${name}: ${input.releaseId}`,
+    }),
+  );
+  const first = await Promise.race([
+    window.then((result) => ({ result })),
+    run.gate.rollbackAsked().then((rollback) => ({ rollback })),
+  ]);
+  if ('result' in first) return first.result;
+  scope.cancel();
+  await window.catch(() => undefined);
+  const stopped = run.status.environments[name]?.canary;
+  if (stopped) stopped.state = 'stopped';
+  throw rolledBack(`during the canary of ${name} ${decidedBy(first.rollback)}`);
 }
 
 /** A failed verdict: audited with its machine-readable reason, then the window ends with a breach. */
@@ -241,14 +148,14 @@ function breach(run: ReleaseRun, name: string, verdict: Verdict): never {
 
 /**
  * An inconclusive step waits for a person: promote goes on to the next step, rollback (or the
- * gate's timeout, which for a paused canary always rolls back) ends the window. True to advance.
+ * gate's timeout, which for a paused canary always rolls back) ends the window.
  */
 async function pause(
   run: ReleaseRun,
   link: EnvironmentLink,
   progress: CanaryProgress,
   verdict: Verdict,
-): Promise<boolean> {
+): Promise<void> {
   const name = link.environment.name;
   progress.state = 'paused';
   run.phase('awaiting-promotion', name);
@@ -268,12 +175,9 @@ async function pause(
   });
   if (decision.action === 'rollback') {
     progress.state = 'stopped';
-    throw rolledBack(
-      `at the paused canary of ${name} (${verdict.reason}) by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
-    );
+    throw rolledBack(`at the paused canary of ${name} (${verdict.reason}) ${decidedBy(decision)}`);
   }
   progress.state = 'running';
   run.gate.watch(link);
   run.phase('verifying', name);
-  return true;
 }

@@ -15,7 +15,8 @@ import {
   imageSmokeActivities,
   loadTestActivities,
 } from '../stages.js';
-import { canaryWindow } from './canary.js';
+import { runCanaryWindow } from './canary.js';
+import { decidedBy } from './gate.js';
 import { rolledBack, type ReleaseRun } from './run.js';
 
 /** Takes `release` through the gate before `link` into its environment; throws on a refusal, failure or breach. */
@@ -45,9 +46,7 @@ export async function deliver(
   }
   const decision = await deciding;
   if (decision.action === 'rollback') {
-    throw rolledBack(
-      `at the gate before ${name} by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`,
-    );
+    throw rolledBack(`at the gate before ${name} ${decidedBy(decision)}`);
   }
 
   run.phase('deploying', name);
@@ -98,7 +97,7 @@ export async function deliver(
     const plan = link.canary;
     await run.track(
       deliveryStep.canary(name),
-      () => canaryWindow(run, link, plan, release, canaryUrl, previous),
+      () => runCanaryWindow(run, link, plan, release, canaryUrl, previous),
       () => {
         const decided = run.status.environments[name]?.canary?.decided ?? [];
         const steps = decided.map((d) => `${d.weight} % ${d.outcome}`).join(' → ');
@@ -194,9 +193,7 @@ async function verify(
   const rollbackAfter = async (ms: number): Promise<void> => {
     const rollback = await run.gate.rollbackRequested(ms);
     if (rollback) {
-      throw rolledBack(
-        `during verification of ${name} by ${rollback.by}${rollback.reason ? `: ${rollback.reason}` : ''}`,
-      );
+      throw rolledBack(`during verification of ${name} ${decidedBy(rollback)}`);
     }
   };
   while (Date.now() < endsAt) {

@@ -27,6 +27,11 @@ export interface Decision {
   kind: AuditEntry['action'];
 }
 
+/** `by <who>: <reason>`: who decided, for a failure's message. */
+export function decidedBy(decision: Pick<Decision, 'by' | 'reason'>): string {
+  return `by ${decision.by}${decision.reason ? `: ${decision.reason}` : ''}`;
+}
+
 /** What the gate needs from the run it belongs to. */
 export interface GateHost {
   readonly status: ReleaseStatus;
@@ -145,6 +150,12 @@ export class Gate {
   /** The window is over: no decision is taken until the next link opens the gate. */
   close(): void {
     this.link = undefined;
+  }
+
+  /** Resolves when someone asks for a rollback during the verification window (never otherwise). */
+  async rollbackAsked(): Promise<Decision> {
+    await condition(() => this.rollbackDuringVerification !== undefined);
+    return this.rollbackDuringVerification!;
   }
 
   /** Resolves when someone asks for a rollback during the verification window, or after `ms`. */
