@@ -349,8 +349,11 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
      * in all (src/activities/probes.ts), until `durationMs` passed or the workflow cancels it.
      */
     /** Whether payment probes may run here: never where the released app's Stripe key is not a test key. */
-    paymentProbesAllowed(args: { payments: PaymentProbePlan }): Promise<{ refused?: string }> {
-      const found = paymentProbes(args.payments, deps.secretSource);
+    paymentProbesAllowed(args: {
+      environment: PlanArg;
+      payments: PaymentProbePlan;
+    }): Promise<{ refused?: string }> {
+      const found = paymentProbes(args.payments, deps.secretSource, args.environment.secrets);
       return Promise.resolve('refused' in found ? { refused: found.refused } : {});
     },
 
@@ -363,7 +366,9 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
     }): Promise<ProbeReport> {
       const env = driver(args.environment);
       const context = Context.current();
-      const payments = args.payments ? paymentProbes(args.payments, deps.secretSource) : undefined;
+      const payments = args.payments
+        ? paymentProbes(args.payments, deps.secretSource, args.environment.secrets)
+        : undefined;
       if (payments && 'refused' in payments) {
         log.warn('canary payment probes refused', {
           environment: args.environment.name,

@@ -27,13 +27,20 @@ export interface PaymentProbes {
 }
 
 /**
- * The payment probes an environment may get, or why none: only where the released app's Stripe key
- * (the plan's `stripeKeySecret`, as the worker holds it) is a test key, never a live one.
+ * The payment probes an environment may get, or why none: only where the environment hands its
+ * releases their Stripe key (the plan's `stripeKeySecret` among its secrets, so the key the app uses
+ * is the one the worker holds) and that key is a test key, never a live one.
  */
 export function paymentProbes(
   plan: PaymentProbePlan,
   source: NodeJS.ProcessEnv,
+  environmentSecrets: readonly string[],
 ): { probes: PaymentProbes } | { refused: string } {
+  if (!environmentSecrets.includes(plan.stripeKeySecret)) {
+    return {
+      refused: `${plan.stripeKeySecret} is not among the environment's secrets, so Tollgate cannot see the key its releases use`,
+    };
+  }
   const key = source[plan.stripeKeySecret]?.trim();
   if (!key) return { refused: `${plan.stripeKeySecret} is not set where the worker runs` };
   if (!isTestKey(key)) {

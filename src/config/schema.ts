@@ -783,6 +783,14 @@ export const configSchema = z
           message: `needs ${missing.join(' and ')}: add ${missing.length > 1 ? 'them' : 'it'}, or drop payments`,
         });
       }
+      const stripeKey = config.revenue?.stripeKeySecret;
+      if (env.canary?.probes?.payments && stripeKey && !env.secrets.includes(stripeKey)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', index, 'canary', 'probes', 'payments'],
+          message: `needs "${stripeKey}" (revenue.stripeKeySecret) among this environment's secrets: payment probes run only where Tollgate hands the releases their Stripe key and can see it is a test key; add it to secrets, or drop payments`,
+        });
+      }
       if (env.smoke?.revenueEvents && !config.revenue) {
         ctx.addIssue({
           code: 'custom',

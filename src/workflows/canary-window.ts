@@ -123,7 +123,8 @@ export async function canaryWindow(input: CanaryWindowInput): Promise<CanaryWind
   // Stripe test-mode payments only where the released app's Stripe key is a test key (the worker knows).
   let payments = plan.probes?.payments;
   if (payments) {
-    const { refused } = await acts.paymentProbesAllowed({ payments });
+    const { refused } = await acts.paymentProbesAllowed({ environment, payments });
+    delete progress.paymentProbesOff;
     if (refused) {
       progress.paymentProbesOff = refused;
       payments = undefined;
@@ -137,13 +138,17 @@ export async function canaryWindow(input: CanaryWindowInput): Promise<CanaryWind
     const resumed = clock !== undefined;
     if (!clock) {
       if (stable) {
-        await acts.setCanary({
-          environment,
-          releaseId,
-          weight,
-          ...(Object.keys(plan.sticky).length > 0 ? { sticky: plan.sticky } : {}),
-          ...(plan.checkoutPath ? { checkoutPath: plan.checkoutPath } : {}),
-        });
+        // Not cancellable: a weight change still in flight when the release rolls back would land
+        // after its clear-canary undo. A cancel waits for it instead.
+        await CancellationScope.nonCancellable(() =>
+          acts.setCanary({
+            environment,
+            releaseId,
+            weight,
+            ...(Object.keys(plan.sticky).length > 0 ? { sticky: plan.sticky } : {}),
+            ...(plan.checkoutPath ? { checkoutPath: plan.checkoutPath } : {}),
+          }),
+        );
       }
       const startedAt = Date.now();
       clock = { startedAt, endsAt: startedAt + plan.stepMaxMs, extended: false };

@@ -95,13 +95,17 @@ export function loadTestActivities(summary: string, durationMs: number): Activit
   });
 }
 
-/** A canary step's probe generator: one attempt (it is best effort), cancelled when the step ends. */
+/**
+ * A canary step's probe generator: one attempt (it is best effort), cancelled when the step ends and
+ * waited for, so no probe (no test-mode payment) outlives its step; its short heartbeat timeout is
+ * what makes the cancel reach it within a few seconds (heartbeats are throttled to 80 % of it).
+ */
 export function probeActivities(summary: string, durationMs: number): Activities {
   return proxyActivities<Activities>({
     summary,
     startToCloseTimeout: durationMs + 60_000,
-    heartbeatTimeout: '10 seconds',
-    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    heartbeatTimeout: '3 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { maximumAttempts: 1 },
   });
 }

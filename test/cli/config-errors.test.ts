@@ -257,6 +257,27 @@ const CASES: BadInputCase[] = [
     fix: 'needs a revenue block (revenue: { webhookPath, revenuePath, webhookSecret, stripeKeySecret }) and canary.checkoutPath (where the app takes checkouts, e.g. "/api/checkout"): add them, or drop payments',
   },
   {
+    name: 'payment probes where the environment does not hand its releases the Stripe key',
+    config: (c) => {
+      withChain(
+        staging(),
+        production(
+          approved({
+            canary: {
+              steps: [10],
+              checkoutPath: '/api/checkout',
+              probes: { rate: 10, payments: { rate: 2 } },
+            },
+          }),
+        ),
+      )(c);
+      c.revenue = { webhookPath: '/webhooks/stripe' };
+    },
+    path: 'environments.1.canary.probes.payments',
+    value: '{"rate":2}',
+    fix: 'needs "STRIPE_SECRET_KEY" (revenue.stripeKeySecret) among this environment\'s secrets: payment probes run only where Tollgate hands the releases their Stripe key and can see it is a test key; add it to secrets, or drop payments',
+  },
+  {
     name: 'a load test longer than ten minutes',
     config: withChain(staging({ loadTest: { rate: 50, duration: '1h' } }), production(approved())),
     path: 'environments.0.loadTest.duration',
@@ -634,6 +655,7 @@ function fullConfig(c: Config): void {
     {
       name: 'prod',
       port: 4102,
+      secrets: ['STRIPE_SECRET_KEY'],
       promotion: { approvers: ['ops@example.com'], timeout: '30m' },
       verification: { duration: '5m', interval: '10s', maxErrorRate: 0.01, maxP95LatencyMs: 800 },
       canary: {

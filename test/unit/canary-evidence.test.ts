@@ -145,22 +145,27 @@ describe('negligible rate', () => {
 describe('payment probes', () => {
   const plan = PAYMENT_PROBES;
   const webhook = { STRIPE_WEBHOOK_SECRET: 'whsec_probe' };
+  const SECRETS = ['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'];
 
   it('run only where the released app has a Stripe test key, and say why not, naming the variable and never its value', () => {
     for (const key of ['sk_test_abc', 'rk_test_abc', ' sk_test_abc ']) {
-      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook });
+      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook }, SECRETS);
       assert.ok('probes' in found, `${key} is a test key`);
       assert.equal(found.probes.webhookSecret, 'whsec_probe');
     }
     for (const key of ['sk_live_abc123', 'rk_live_abc123', 'pk_test_abc']) {
-      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook });
+      const found = paymentProbes(plan, { STRIPE_SECRET_KEY: key, ...webhook }, SECRETS);
       assert.ok('refused' in found, `${key} is refused`);
       assert.match(found.refused, /STRIPE_SECRET_KEY is not a Stripe test key/);
       assert.ok(!found.refused.includes(key), 'the key itself is never in the report');
     }
-    const unset = paymentProbes(plan, webhook);
+    const unset = paymentProbes(plan, webhook, SECRETS);
     assert.deepEqual(unset, { refused: 'STRIPE_SECRET_KEY is not set where the worker runs' });
-    const noWebhook = paymentProbes(plan, { STRIPE_SECRET_KEY: 'sk_test_abc' });
+    const noWebhook = paymentProbes(plan, { STRIPE_SECRET_KEY: 'sk_test_abc' }, SECRETS);
+    // A key the environment does not hand its releases may not be the one they use: no probes.
+    const notHanded = paymentProbes(plan, { STRIPE_SECRET_KEY: 'sk_test_abc', ...webhook }, []);
+    assert.ok('refused' in notHanded);
+    assert.match(notHanded.refused, /not among the environment's secrets/);
     assert.deepEqual(noWebhook, { refused: 'STRIPE_WEBHOOK_SECRET is not set where the worker runs' });
   });
 

@@ -119,7 +119,12 @@ async function watchWindow(
   const first = await Promise.race([
     window.then((result) => ({ result })),
     run.gate.rollbackAsked().then((rollback) => ({ rollback })),
-  ]);
+  ]).catch((error: unknown) => {
+    // The window could not run to a verdict (an activity out of retries): not live any more.
+    const stopped = run.status.environments[name]?.canary;
+    if (stopped) stopped.state = 'stopped';
+    throw error;
+  });
   if ('result' in first) return first.result;
   scope.cancel();
   await window.catch(() => undefined);
