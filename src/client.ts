@@ -12,7 +12,7 @@ import type { DecisionOptions } from './cli/decision.js';
 import type { CodecServerOptions } from './commands/codec-server.js';
 import type { DevOptions } from './commands/dev.js';
 import type { DoctorOptions } from './commands/doctor.js';
-import type { EnvOptions } from './commands/env.js';
+import type { EnvLogsOptions, EnvOptions } from './commands/env.js';
 import type { HealthOptions } from './commands/health.js';
 import type { HistoryOptions } from './commands/history.js';
 import type { InitOptions } from './commands/init.js';
@@ -356,6 +356,20 @@ env
   .addHelpText('after', '\nExample:\n  tollgate env stop staging')
   .action(async (name: string, options: EnvOptions) =>
     exit(await (await import('./commands/env.js')).envStop(name, options)),
+  );
+
+env
+  .command('logs <name>')
+  .option('--app <name>', 'the app whose environment it is (default: the app of ./tollgate.config.ts)')
+  .option('--release <id>', 'this release (default: the one serving)')
+  .option('--bytes <n>', 'how much of the end of the log', (v) => Number(v), 4096)
+  .description("the last output of an environment's release: its log file, or its container's logs")
+  .addHelpText(
+    'after',
+    '\nExamples:\n  tollgate env logs production\n  tollgate env logs staging --release saas-app-1a2b3c4d5e6f-0123abcd',
+  )
+  .action(async (name: string, options: EnvLogsOptions) =>
+    exit(await (await import('./commands/env.js')).envLogs(name, options)),
   );
 
 program

@@ -341,7 +341,8 @@ export interface EnvironmentPlan {
   /** The app it belongs to: environments are kept per app, so apps on one worker never meet. */
   app: string;
   name: string;
-  driver: 'local';
+  /** `local`: host processes; `docker`: containers under a Docker engine (settings in `docker`). */
+  driver: 'local' | 'docker';
   port: number;
   start: string[];
   env: Record<string, string>;
@@ -349,6 +350,21 @@ export interface EnvironmentPlan {
   secrets: string[];
   healthPath: string;
   readyPath: string;
+  /** The docker driver's settings (config `docker`, defaults filled in). */
+  docker?: DockerPlan;
+}
+
+/** How a `docker` environment runs its containers; the engine's address defaults where the worker runs. */
+export interface DockerPlan {
+  engine?: string;
+  network?: string;
+  /** MiB. */
+  memory?: number;
+  cpus?: number;
+  restart: 'no' | 'on-failure' | 'always' | 'unless-stopped';
+  baseImage: string;
+  user: string;
+  containerPort: number;
 }
 
 /** How the gate before an environment behaves. */

@@ -3,7 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import type { DeployedRelease, Environment, RollbackResult } from '../environments/environment.js';
-import { createLocalEnvironment, envPaths, LocalEnvironmentError } from '../environments/local/index.js';
+import { createEnvironment, type EnvironmentPlanArg } from '../environments/index.js';
+import { envPaths, LocalEnvironmentError } from '../environments/local/index.js';
 import { FailureType } from '../failures.js';
 import { reason, request } from '../revenue/http.js';
 import { readRevenue, runSmokeChecks, type CheckResult } from '../revenue/smoke.js';
@@ -111,7 +112,7 @@ export interface EnvironmentDeps {
 }
 
 /** An environment plan as activities receive it: the workflow code of 0.1 names no app in it (see envPaths). */
-type PlanArg = Omit<EnvironmentPlan, 'app'> & { app?: string };
+type PlanArg = EnvironmentPlanArg;
 
 /** Builds the environment activities. */
 export function createEnvironmentActivities(deps: EnvironmentDeps) {
@@ -122,13 +123,9 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
     let env = drivers.get(key);
     if (!env) {
       env =
-        (plan.app ? deps.environmentFor?.({ ...plan, app: plan.app }) : undefined) ??
-        createLocalEnvironment({
-          ...(plan.app ? { app: plan.app } : {}),
-          name: plan.name,
-          port: plan.port,
-          home: deps.home,
-        });
+        (plan.app
+          ? deps.environmentFor?.({ ...plan, app: plan.app, driver: plan.driver ?? 'local' })
+          : undefined) ?? createEnvironment(plan, deps.home, deps.secretSource);
       drivers.set(key, env);
     }
     return env;
@@ -139,10 +136,7 @@ export function createEnvironmentActivities(deps: EnvironmentDeps) {
       return await fn();
     } catch (error) {
       if (error instanceof LocalEnvironmentError) {
-        throw failure(
-          FailureType.EnvironmentFailed,
-          `${what}: ${error.message}${error.logTail ? `\n${error.logTail}` : ''}`,
-        );
+        throw failure(error.type, `${what}: ${error.message}${error.logTail ? `\n${error.logTail}` : ''}`);
       }
       throw error;
     }

@@ -4,7 +4,7 @@
  * A failed check is a result, not an error: only trouble with the activity itself throws.
  */
 import type { Environment } from '../environments/environment.js';
-import { createLocalEnvironment } from '../environments/local/index.js';
+import { createEnvironment } from '../environments/index.js';
 import { reason, request } from '../revenue/http.js';
 import type { EnvironmentPlan, HealthCheck, StripeKeyKind } from '../types.js';
 
@@ -24,10 +24,7 @@ const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '[::1]'];
 /** Builds the health activities. */
 export function createHealthActivities(deps: HealthDeps) {
   const urlOf = (plan: EnvironmentPlan): string =>
-    (
-      deps.environmentFor?.(plan) ??
-      createLocalEnvironment({ app: plan.app, name: plan.name, port: plan.port, home: deps.home })
-    ).url;
+    (deps.environmentFor?.(plan) ?? createEnvironment(plan, deps.home, deps.secretSource)).url;
 
   /** GET `url`: ok on 200, otherwise the status or the network error as the reason. */
   const probe = async (name: string, url: string): Promise<HealthCheck> => {

@@ -125,6 +125,7 @@ export const CLI_JSON_SCHEMAS = {
   doctor: envelope('doctor').extend({ ok: z.boolean(), checks: z.array(check) }),
   health: envelope('health').extend({ workflowId: id, runId: id.nullable() }),
   'env status': envelope('env status').extend({ environments: z.array(z.looseObject({})) }),
+  'env logs': envelope('env logs').extend({ releaseId: z.string(), tail: z.string() }),
   plans: envelope('plans').extend({
     app: z.string(),
     source: z.string(),

@@ -9,6 +9,9 @@ import {
   type EnvironmentKey,
 } from '../environments/local/index.js';
 import { ExitCode, ExitError } from '../cli/exit.js';
+import { callControl } from '../environments/local/control-client.js';
+import { pingSupervisor } from '../environments/local/launcher.js';
+import { logTail } from '../environments/local/log-tail.js';
 import { loadConfig, DEFAULT_CONFIG_FILE } from '../config/index.js';
 import { loadSettings } from '../settings.js';
 
@@ -49,6 +52,54 @@ export async function envStop(name: string, options: EnvOptions): Promise<number
   const [key] = await matching(home, name, options, true);
   await stopEnvironment(envPaths(home, key!));
   console.log(`Stopped ${key!.app}/${key!.name}.`);
+  return ExitCode.Ok;
+}
+
+/** Options of `tollgate env logs`. */
+export interface EnvLogsOptions extends EnvOptions {
+  release?: string;
+  bytes?: number;
+}
+
+/** Prints the end of a release's output: through the supervisor (log file or container), else from the log file. */
+export async function envLogs(name: string, options: EnvLogsOptions): Promise<number> {
+  const { home } = loadSettings();
+  const [key] = await matching(home, name, options, true);
+  const paths = envPaths(home, key!);
+  const bytes = options.bytes && options.bytes > 0 ? options.bytes : 4096;
+  if ((await pingSupervisor(paths)) !== null) {
+    const { releaseId, tail } = await callControl(
+      paths.socket,
+      'logs',
+      { ...(options.release ? { releaseId: options.release } : {}), bytes },
+      30_000,
+    ).catch((err: Error) => {
+      throw new ExitError(ExitCode.BadInput, err.message);
+    });
+    if (releaseId === null)
+      throw new ExitError(
+        ExitCode.BadInput,
+        `${key!.app}/${name} serves no release: name one with --release`,
+      );
+    if (options.json) printJson('env logs', { releaseId, tail });
+    else
+      process.stdout.write(`== ${key!.app}/${name} ${releaseId}\n${tail}${tail.endsWith('\n') ? '' : '\n'}`);
+    return ExitCode.Ok;
+  }
+  // No supervisor: a process's log file is still on disk; a container's logs are the engine's.
+  const status = await environmentStatus(home, key!);
+  const id = options.release ?? status.current;
+  const record = status.releases.find((r) => r.releaseId === id);
+  if (!record)
+    throw new ExitError(ExitCode.BadInput, `no release ${id ?? '(none serving)'} in ${key!.app}/${name}`);
+  if (record.container)
+    throw new ExitError(
+      ExitCode.BadInput,
+      `${key!.app}/${name} is stopped; its container keeps its logs: docker logs ${record.container.slice(0, 12)}`,
+    );
+  const tail = await logTail(record.logPath, bytes);
+  if (options.json) printJson('env logs', { releaseId: record.releaseId, tail });
+  else process.stdout.write(`== ${key!.app}/${name} ${record.releaseId} (stopped)\n${tail}`);
   return ExitCode.Ok;
 }
 

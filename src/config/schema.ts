@@ -457,31 +457,69 @@ const loadTest = z
     message: 'is at most 10 minutes: a load test gates a promotion, it is no soak test',
   });
 
-const environment = z.strictObject(
+/** How a `docker` environment runs its releases' containers (the engine's address, limits, policy). */
+const docker = z.strictObject(
   {
-    name: z.string().regex(KEBAB, {
-      message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
-    }),
-    driver: z.literal('local', { error: 'only the "local" driver exists so far' }).default('local'),
-    port: z
-      .number()
-      .int()
-      .min(1024, { message: 'must be a free port from 1024 to 65535' })
-      .max(65535, { message: 'must be a free port from 1024 to 65535' }),
-    start: argv.default(['node', 'dist/server.js']),
-    env: plainEnv.default({}),
-    secrets: z.array(envVarName).default([]),
-    healthPath: z.string().startsWith('/').default('/healthz'),
-    readyPath: z.string().startsWith('/').default('/readyz'),
-    // The gate before this environment; defaults in load.ts (the last link of a chain: manual).
-    promotion: promotion.optional(),
-    smoke: smoke.optional(),
-    verification: verification.optional(),
-    canary: canary.optional(),
-    loadTest: loadTest.optional(),
+    // Default: DOCKER_HOST where the worker runs, else the engine's socket.
+    engine: z
+      .string()
+      .regex(/^(unix:\/\/\/.+|tcp:\/\/[^/]+)$/, {
+        message: 'is the engine\'s address: "unix:///var/run/docker.sock" or "tcp://127.0.0.1:2375"',
+      })
+      .optional(),
+    network: z.string().min(1).optional(),
+    memory: z.number().int().min(16, { message: 'is in MiB, at least 16' }).optional(),
+    cpus: z.number().positive({ message: 'is a number of cores, e.g. 0.5' }).max(256).optional(),
+    restart: z.enum(['no', 'on-failure', 'always', 'unless-stopped']).default('unless-stopped'),
+    // The image a host build's tarball is put on; a Dagger build brings its own image.
+    baseImage: pinnedImage.default('node:20-slim'),
+    user: z
+      .string()
+      .regex(/^\d+(:\d+)?$/, {
+        message: 'is a numeric "uid:gid", e.g. "1000:1000" (the node images\' node user)',
+      })
+      .default('1000:1000'),
+    containerPort: z.number().int().min(1).max(65535).default(8080),
   },
   UNKNOWN_KEY,
 );
+
+const environment = z
+  .strictObject(
+    {
+      name: z.string().regex(KEBAB, {
+        message: 'must be lower-case letters, digits and dashes, e.g. "staging"',
+      }),
+      driver: z
+        .enum(['local', 'docker'], { error: 'is "local" (host processes) or "docker" (containers)' })
+        .default('local'),
+      port: z
+        .number()
+        .int()
+        .min(1024, { message: 'must be a free port from 1024 to 65535' })
+        .max(65535, { message: 'must be a free port from 1024 to 65535' }),
+      start: argv.default(['node', 'dist/server.js']),
+      env: plainEnv.default({}),
+      secrets: z.array(envVarName).default([]),
+      healthPath: z.string().startsWith('/').default('/healthz'),
+      readyPath: z.string().startsWith('/').default('/readyz'),
+      // The gate before this environment; defaults in load.ts (the last link of a chain: manual).
+      promotion: promotion.optional(),
+      smoke: smoke.optional(),
+      verification: verification.optional(),
+      canary: canary.optional(),
+      loadTest: loadTest.optional(),
+      docker: docker.optional(),
+    },
+    UNKNOWN_KEY,
+  )
+  .refine((env) => env.docker === undefined || env.driver === 'docker', {
+    path: ['docker'],
+    message: 'is the docker driver\'s settings: set driver: "docker" too, or remove the block',
+  })
+  .transform((env) =>
+    env.driver === 'docker' && env.docker === undefined ? { ...env, docker: docker.parse({}) } : env,
+  );
 
 /** Revenue protection: the Stripe webhook, the revenue tracker and the Stripe key, by name. */
 const revenue = z.strictObject(

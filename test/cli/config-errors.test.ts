@@ -163,6 +163,37 @@ const CASES: BadInputCase[] = [
     fix: 'must be a free port from 1024 to 65535',
   },
   {
+    name: 'an environment driver that does not exist',
+    config: withChain(staging({ driver: 'kubernetes' }), production(approved())),
+    path: 'environments.0.driver',
+    value: '"kubernetes"',
+    fix: 'is "local" (host processes) or "docker" (containers)',
+  },
+  {
+    name: 'docker settings on a local environment',
+    config: withChain(staging({ docker: { memory: 256 } }), production(approved())),
+    path: 'environments.0.docker',
+    value: '{"memory":256}',
+    fix: 'set driver: "docker" too, or remove the block',
+  },
+  {
+    name: 'a docker engine address that is neither a socket nor tcp',
+    config: withChain(
+      staging(),
+      production(approved({ driver: 'docker', docker: { engine: 'docker.sock' } })),
+    ),
+    path: 'environments.1.docker.engine',
+    value: '"docker.sock"',
+    fix: 'is the engine\'s address: "unix:///var/run/docker.sock" or "tcp://127.0.0.1:2375"',
+  },
+  {
+    name: 'a docker base image not pinned to a tag',
+    config: withChain(staging(), production(approved({ driver: 'docker', docker: { baseImage: 'node' } }))),
+    path: 'environments.1.docker.baseImage',
+    value: '"node"',
+    fix: 'must be pinned to a tag or digest',
+  },
+  {
     name: 'environment name that is not kebab-case',
     config: withChain(staging({ name: 'Staging' }), production(approved())),
     path: 'environments.0.name',

@@ -96,7 +96,9 @@ after(async () => {
 
 /** A schema 1 delivery plan (staging then production, no app in the plans) on free ports, with a manual gate. */
 async function deliveryV1(): Promise<DeliveryPlan> {
-  const [staging, production] = (await sampleChain()).map(({ environment: { app: _app, ...plan } }) => plan);
+  const [staging, production] = (await sampleChain()).map(
+    ({ environment: { app: _app, docker: _docker, ...plan } }) => ({ ...plan, driver: 'local' as const }),
+  );
   return {
     staging: staging!,
     production: production!,

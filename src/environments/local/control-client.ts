@@ -31,7 +31,7 @@ export function callControl<K extends ControlOp>(
             const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
             if (res.statusCode === 200) return resolve(parsed as ControlOps[K]['res']);
             const { error } = parsed as ControlError;
-            reject(new LocalEnvironmentError(error.message, error.releaseId, error.logTail));
+            reject(new LocalEnvironmentError(error.message, error.releaseId, error.logTail, error.type));
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
           }

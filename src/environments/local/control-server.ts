@@ -35,7 +35,9 @@ export async function startControlServer(socketPath: string, handlers: ControlHa
         (err: unknown) => {
           const e = err as Error;
           const extra =
-            e instanceof LocalEnvironmentError ? { releaseId: e.releaseId, logTail: e.logTail } : {};
+            e instanceof LocalEnvironmentError
+              ? { releaseId: e.releaseId, logTail: e.logTail, type: e.type }
+              : {};
           reply(500, { error: { message: e.message, ...extra } } satisfies ControlError);
         },
       );

@@ -14,6 +14,7 @@ import { ensureSupervisor } from './launcher.js';
 import { probe } from './net.js';
 import { envPaths, type EnvPaths } from './paths.js';
 import type { ControlOp, ControlOps } from './protocol.js';
+import type { RuntimeOptions } from './runtime.js';
 import { toDeployed } from './state.js';
 import { stopEnvironment } from './status.js';
 
@@ -30,6 +31,8 @@ export interface LocalEnvironmentOptions {
   readyTimeoutMs?: number;
   /** Timeout of the health check through the proxy (default 2 s). */
   healthTimeoutMs?: number;
+  /** What runs the releases: host processes (default), or containers (the docker driver). */
+  runtime?: RuntimeOptions;
 }
 
 const CALL_TIMEOUT_MS = 30_000;
@@ -41,6 +44,7 @@ export class LocalEnvironment implements Environment {
   private readonly paths: EnvPaths;
   private readonly readyTimeoutMs: number;
   private readonly healthTimeoutMs: number;
+  private checked = false;
 
   constructor(private readonly options: LocalEnvironmentOptions) {
     this.name = options.name;
@@ -159,6 +163,14 @@ export class LocalEnvironment implements Environment {
     await this.call('retire', { releaseId });
   }
 
+  /** The last output of a release (the current one by default), from its log file or its container. */
+  logs(releaseId?: string, bytes?: number): Promise<{ releaseId: string | null; tail: string }> {
+    return this.call('logs', {
+      ...(releaseId ? { releaseId } : {}),
+      ...(bytes ? { bytes } : {}),
+    });
+  }
+
   /** Stops every release and the supervisor (state.json stays: the next call starts them again). */
   async stop(): Promise<void> {
     await stopEnvironment(this.paths);
@@ -170,12 +182,17 @@ export class LocalEnvironment implements Environment {
     body: ControlOps[K]['req'],
     timeoutMs = CALL_TIMEOUT_MS,
   ): Promise<ControlOps[K]['res']> {
+    // The first call checks that a running supervisor runs this driver's runtime (or starts one).
+    if (!this.checked) {
+      await ensureSupervisor(this.options.name, this.options.port, this.paths, this.options.runtime);
+      this.checked = true;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await callControl(this.paths.socket, op, body, timeoutMs);
       } catch (err) {
         if (!isSupervisorGone(err) || attempt === 3) throw err;
-        await ensureSupervisor(this.options.name, this.options.port, this.paths);
+        await ensureSupervisor(this.options.name, this.options.port, this.paths, this.options.runtime);
       }
     }
   }

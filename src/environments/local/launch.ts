@@ -7,9 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { logTail } from './log-tail.js';
 import { probe } from './net.js';
-import { isAlive, stopProcess } from './processes.js';
 import { LocalEnvironmentError } from './errors.js';
 
 /** How to start a release: what the worker resolved at deploy time. */
@@ -78,22 +76,30 @@ export function spawnRelease(
   }
 }
 
-/** Waits until `url` answers 200; stops the process and throws with the log tail if it dies or times out. */
-export async function awaitReady(options: {
+/** What readiness needs to know about a starting release, whatever runs it. */
+export interface ReadyWatch {
   releaseId: string;
-  pid: number;
   url: string;
   timeoutMs: number;
-  logPath: string;
-}): Promise<void> {
+  /** False once the release has exited. */
+  alive: () => Promise<boolean>;
+  /** Its last output, for the error. */
+  tail: () => Promise<string>;
+  /** Stops it when it was not ready in time. */
+  stop: () => Promise<void>;
+}
+
+/** Waits until `url` answers 200; stops the release and throws with its output if it dies or times out. */
+export async function awaitReady(options: ReadyWatch): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
   while (Date.now() < deadline) {
-    if (!isAlive(options.pid)) {
+    if (!(await options.alive())) {
+      const tail = await options.tail();
       throw new LocalEnvironmentError(
-        `release ${options.releaseId} exited before it was ready (${options.url}); log tail:\n${await logTail(options.logPath)}`,
+        `release ${options.releaseId} exited before it was ready (${options.url}); log tail:\n${tail}`,
         options.releaseId,
-        await logTail(options.logPath),
+        tail,
       );
     }
     const result = await probe(options.url, Math.min(2000, Math.max(100, deadline - Date.now())));
@@ -101,8 +107,8 @@ export async function awaitReady(options: {
     last = result.status === null ? (result.error ?? 'no answer') : `HTTP ${result.status}`;
     await sleep(100);
   }
-  await stopProcess(options.pid, STOP_GRACE_MS);
-  const tail = await logTail(options.logPath);
+  await options.stop();
+  const tail = await options.tail();
   throw new LocalEnvironmentError(
     `release ${options.releaseId} was not ready within ${options.timeoutMs} ms (${options.url}: ${last}); log tail:\n${tail}`,
     options.releaseId,

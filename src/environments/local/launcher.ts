@@ -8,7 +8,9 @@ import { callControl } from './control-client.js';
 import { LocalEnvironmentError } from './errors.js';
 import { inheritedEnv } from './launch.js';
 import { logTail } from './log-tail.js';
+import { FailureType } from '../../failures.js';
 import type { EnvPaths } from './paths.js';
+import type { RuntimeOptions } from './runtime.js';
 import { isAlive } from './processes.js';
 
 /** The compiled supervisor entry, beside this file in dist/. */
@@ -16,13 +18,33 @@ const SUPERVISOR_JS = fileURLToPath(new URL('./supervisor.js', import.meta.url))
 const START_TIMEOUT_MS = 15_000;
 const PING_TIMEOUT_MS = 2000;
 
-/** The supervisor's pid, when it answers a ping. */
-export async function pingSupervisor(paths: EnvPaths): Promise<number | null> {
+/** The supervisor's pid and runtime, when it answers a ping. */
+async function pingRuntime(
+  paths: EnvPaths,
+): Promise<{ pid: number; runtime: RuntimeOptions['kind'] } | null> {
   try {
-    return (await callControl(paths.socket, 'ping', {}, PING_TIMEOUT_MS)).pid;
+    const answer = await callControl(paths.socket, 'ping', {}, PING_TIMEOUT_MS);
+    return { pid: answer.pid, runtime: answer.runtime ?? 'process' };
   } catch {
     return null;
   }
+}
+
+/** The supervisor's pid, when it answers a ping. */
+export async function pingSupervisor(paths: EnvPaths): Promise<number | null> {
+  return (await pingRuntime(paths))?.pid ?? null;
+}
+
+/** A supervisor that runs another driver's releases than the config asks for: stop it first. */
+function runtimeMismatch(name: string, running: string, wanted: string): LocalEnvironmentError {
+  const driver = (kind: string): string => (kind === 'process' ? 'local' : kind);
+  return new LocalEnvironmentError(
+    `environment ${name} runs on the ${driver(running)} driver, but the config says driver "${driver(wanted)}": ` +
+      `run \`tollgate env stop ${name}\` (its releases stop, its state stays) and deploy again to switch`,
+    undefined,
+    undefined,
+    FailureType.InvalidConfig,
+  );
 }
 
 /** The pid the pid file names, if that process is alive. */
@@ -45,8 +67,17 @@ async function waitForPing(paths: EnvPaths, timeoutMs: number, gone: () => boole
 }
 
 /** Makes sure a supervisor serves environment `name` (kept in `paths.dir`) on `port`; a restarted worker just reconnects. */
-export async function ensureSupervisor(name: string, port: number, paths: EnvPaths): Promise<void> {
-  if ((await pingSupervisor(paths)) !== null) return;
+export async function ensureSupervisor(
+  name: string,
+  port: number,
+  paths: EnvPaths,
+  runtime: RuntimeOptions = { kind: 'process' },
+): Promise<void> {
+  const answer = await pingRuntime(paths);
+  if (answer !== null) {
+    if (answer.runtime !== runtime.kind) throw runtimeMismatch(name, answer.runtime, runtime.kind);
+    return;
+  }
   const existing = await supervisorPid(paths);
   if (existing !== null) {
     // Alive but silent: starting up (or wedged, in which case it is replaced).
@@ -59,7 +90,9 @@ export async function ensureSupervisor(name: string, port: number, paths: EnvPat
   const env = inheritedEnv(process.env);
   let exited = false;
   try {
-    const child = spawn(process.execPath, [SUPERVISOR_JS, paths.dir, name, String(port)], {
+    const args = [SUPERVISOR_JS, paths.dir, name, String(port)];
+    if (runtime.kind !== 'process') args.push(JSON.stringify(runtime));
+    const child = spawn(process.execPath, args, {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       cwd: paths.dir,

@@ -3,20 +3,21 @@
  * Mutations run one at a time; each writes the next state before traffic moves, so a crash leaves
  * the file describing what the proxy serves or is about to serve.
  */
-import { rm } from 'node:fs/promises';
 import type { DeployedRelease, ReleaseSpec, RollbackResult } from '../environment.js';
+import { FailureType } from '../../failures.js';
 import { LocalEnvironmentError } from './errors.js';
-import { awaitReady, readLaunch, spawnRelease, STOP_GRACE_MS, writeLaunch } from './launch.js';
-import { freePort, portIsFree, probe } from './net.js';
+import { awaitReady } from './launch.js';
 import { assertSafeName, releasePaths, type EnvPaths } from './paths.js';
-import { isAlive, processCwd, stopProcess } from './processes.js';
+import { isAlive } from './processes.js';
 import type { ProxyTarget } from './proxy.js';
 import type { Routing } from './routing.js';
+import type { ReleaseRuntime } from './runtime.js';
 import { toDeployed, writeState, type EnvState, type HistoryEntry, type ReleaseRecord } from './state.js';
-import { unpackRelease } from './unpack.js';
 
 const WATCHDOG_MS = 1000;
 const MAX_RESTART_BACKOFF_MS = 30_000;
+/** How long a dead container is left to the engine's restart policy before the supervisor starts it. */
+const ENGINE_GRACE_MS = 5000;
 
 /** Owns the releases of one environment inside its supervisor. */
 export class ReleaseManager {
@@ -26,12 +27,30 @@ export class ReleaseManager {
   private stopping = false;
   private readonly backoff = new Map<string, { at: number; ms: number }>();
   private watchdog: NodeJS.Timeout | undefined;
+  private readonly runtime: ReleaseRuntime;
 
+  /** `runtimeFor` builds what runs releases (processes or containers), told when the environment stops. */
   constructor(
     private readonly paths: EnvPaths,
     private state: EnvState,
     private readonly log: (line: string) => void,
-  ) {}
+    runtimeFor: (stopping: () => boolean) => ReleaseRuntime,
+  ) {
+    this.runtime = runtimeFor(() => this.stopping);
+  }
+
+  /** The last lines a release wrote (the current one by default), from wherever its runtime keeps them. */
+  logs(releaseId: string | undefined, bytes: number): Promise<{ releaseId: string | null; tail: string }> {
+    const id = releaseId ?? this.state.current;
+    const record = id ? this.state.releases[id] : undefined;
+    if (releaseId && !record)
+      throw new LocalEnvironmentError(
+        `release ${releaseId} is not deployed in ${this.state.name}`,
+        releaseId,
+      );
+    if (!record) return Promise.resolve({ releaseId: null, tail: '' });
+    return this.runtime.logTail(record, bytes).then((tail) => ({ releaseId: record.releaseId, tail }));
+  }
 
   /** Where the proxy sends the next request. */
   currentTarget(): ProxyTarget | null {
@@ -109,22 +128,40 @@ export class ReleaseManager {
     return { state: this.state, alive };
   }
 
-  /** After a supervisor (re)start: adopt live, healthy release processes; restart the others. */
+  /**
+   * After a supervisor (re)start: first what the runtime really holds (a container engine's releases,
+   * found by their labels even when state.json lost them), then adopt live, healthy releases and
+   * restart the others.
+   */
   recover(readyTimeoutMs: number): Promise<void> {
     return this.serial(async () => {
       const next = structuredClone(this.state);
+      // An engine that does not answer yet leaves state.json's view; each later call asks it again.
+      const { found, gone } = await this.runtime
+        .reconcile(Object.values(next.releases))
+        .catch((err: unknown) => {
+          this.log(`recover: ${(err as Error).message}`);
+          return { found: [], gone: [] };
+        });
+      for (const record of found) {
+        next.releases[record.releaseId] = record;
+        this.note(next, 'adopted', record.releaseId, 'found in the engine (not in state.json)');
+      }
+      for (const releaseId of gone)
+        this.note(next, 'restarted', releaseId, 'its container was gone: made anew');
       for (const record of Object.values(next.releases)) {
         // A parked release (pid null, kept for rollback) stays stopped; rollback starts it again.
         if (record.pid === null && record.releaseId !== next.current) continue;
-        if (record.pid !== null && (await this.adoptable(record))) {
-          this.note(next, 'adopted', record.releaseId, `pid ${record.pid}`);
-          continue;
-        }
         try {
+          if (record.pid !== null && (await this.runtime.adoptable(record))) {
+            this.note(next, 'adopted', record.releaseId, `pid ${record.pid}`);
+            continue;
+          }
           await this.launch(record, readyTimeoutMs);
           this.note(next, 'restarted', record.releaseId, `pid ${record.pid} port ${record.port}`);
         } catch (err) {
-          record.pid = null;
+          // An engine that does not answer says nothing about the release: the watchdog looks again.
+          if ((err as LocalEnvironmentError).type !== FailureType.EngineUnavailable) record.pid = null;
           this.log(`recover: ${(err as Error).message}`);
         }
       }
@@ -167,14 +204,15 @@ export class ReleaseManager {
         readyPath: spec.readyPath,
       };
       try {
-        await unpackRelease(spec.artifact, files.dir);
-        await writeLaunch(files.launch, { start: spec.start, env: { ...spec.env, ...spec.secrets } });
+        await this.runtime.prepare(spec, record);
         await this.launch(record, readyTimeoutMs);
       } catch (err) {
-        // No half-deployed environment: the process is gone (launch stops it), so are its files.
-        if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
-        await rm(files.dir, { recursive: true, force: true });
-        await rm(files.launch, { force: true });
+        // No half-deployed environment: the process or container is gone, so are its files.
+        await this.runtime
+          .remove(record)
+          .catch((cleanup: unknown) =>
+            this.log(`cleanup after a failed deploy of ${record.releaseId}: ${(cleanup as Error).message}`),
+          );
         if (err instanceof LocalEnvironmentError) throw err;
         throw new LocalEnvironmentError(
           `deploy of ${spec.releaseId} failed: ${(err as Error).message}`,
@@ -303,7 +341,7 @@ export class ReleaseManager {
       let parked: string | null = null;
       if (previous && previous.pid !== null) {
         // pid null: the watchdog leaves it stopped; rollback's ensureRunning starts it again.
-        await stopProcess(previous.pid, STOP_GRACE_MS);
+        await this.runtime.stop(previous);
         previous.pid = null;
         this.note(next, 'parked', previous.releaseId);
         parked = previous.releaseId;
@@ -317,10 +355,7 @@ export class ReleaseManager {
   private async remove(next: EnvState, releaseId: string): Promise<void> {
     const record = next.releases[releaseId];
     if (!record) return;
-    if (record.pid !== null) await stopProcess(record.pid, STOP_GRACE_MS);
-    const files = releasePaths(this.paths, releaseId);
-    await rm(files.dir, { recursive: true, force: true });
-    await rm(files.launch, { force: true });
+    await this.runtime.remove(record);
     delete next.releases[releaseId];
     if (next.previous === releaseId) next.previous = null;
     this.note(next, 'retired', releaseId);
@@ -333,7 +368,7 @@ export class ReleaseManager {
     return this.serial(async () => {
       const next = structuredClone(this.state);
       const running = Object.values(next.releases).filter((r) => r.pid !== null);
-      await Promise.all(running.map((r) => stopProcess(r.pid as number, STOP_GRACE_MS)));
+      await Promise.all(running.map((r) => this.runtime.stop(r)));
       for (const r of running) {
         r.pid = null;
         this.note(next, 'stopped', r.releaseId);
@@ -344,6 +379,24 @@ export class ReleaseManager {
       this.state = next;
       return { stopped: running.map((r) => r.releaseId) };
     });
+  }
+
+  /** Containers the engine restarted since the last look: their new pids, a history line and a log line each. */
+  private async noticeEngineRestarts(): Promise<void> {
+    if (this.stopping) return;
+    const next = structuredClone(this.state);
+    const restarted = await this.runtime.restartsSince(
+      Object.values(next.releases).filter((r) => r.pid !== null),
+    );
+    const ids = Object.keys(restarted);
+    if (ids.length === 0) return;
+    for (const releaseId of ids) {
+      const detail = `by the engine's restart policy (${restarted[releaseId]} restart(s) so far)`;
+      this.note(next, 'restarted', releaseId, detail);
+      this.log(`release ${releaseId} restarted ${detail}`);
+      this.backoff.delete(releaseId);
+    }
+    await this.commit(next);
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -370,58 +423,56 @@ export class ReleaseManager {
     state.history.push({ at: new Date().toISOString(), event, releaseId, ...(detail ? { detail } : {}) });
   }
 
-  /** A live process in the release's directory that answers its health path (pids get reused). */
-  private async adoptable(record: ReleaseRecord): Promise<boolean> {
-    if (record.pid === null || !isAlive(record.pid)) return false;
-    const cwd = processCwd(record.pid);
-    if (cwd !== null && cwd !== record.dir) return false;
-    return (await probe(`http://127.0.0.1:${record.port}${record.healthPath}`, 2000)).status === 200;
-  }
-
   /** The release runs and is ready, restarted from its directory if its process is gone. */
   private async ensureRunning(next: EnvState, releaseId: string, readyTimeoutMs: number): Promise<void> {
     const record = next.releases[releaseId];
     if (!record)
       throw new LocalEnvironmentError(`release ${releaseId} is not deployed in ${next.name}`, releaseId);
-    if (record.pid !== null && isAlive(record.pid)) {
-      await awaitReady({
-        releaseId,
-        pid: record.pid,
-        url: readyUrl(record),
-        timeoutMs: readyTimeoutMs,
-        logPath: record.logPath,
-      });
+    if (record.pid !== null && (await this.runtime.running(record))) {
+      await awaitReady(this.watch(record, readyTimeoutMs));
       return;
     }
     await this.launch(record, readyTimeoutMs);
     this.note(next, 'restarted', releaseId, `pid ${record.pid} port ${record.port}`);
   }
 
-  /** Starts the release from its directory (same port when still free) and waits for readiness. */
+  /** Starts the release (same port when still free) and waits for readiness; then the runtime's policies apply. */
   private async launch(record: ReleaseRecord, readyTimeoutMs: number): Promise<void> {
-    const launch = await readLaunch(releasePaths(this.paths, record.releaseId).launch);
-    const port = record.port && (await portIsFree(record.port)) ? record.port : await freePort();
-    const pid = spawnRelease(record.dir, launch, port, record.logPath, (exited, code, signal) => {
-      if (!this.stopping)
-        this.log(`release ${record.releaseId} pid ${exited} exited (code ${code}, signal ${signal})`);
-    });
-    record.pid = pid;
-    record.port = port;
-    record.startedAt = new Date().toISOString();
-    await awaitReady({
+    await this.runtime.start(record);
+    await awaitReady(this.watch(record, readyTimeoutMs));
+    await this.runtime.ready(record);
+  }
+
+  /** What readiness watches of a starting release. */
+  private watch(record: ReleaseRecord, timeoutMs: number) {
+    return {
       releaseId: record.releaseId,
-      pid,
       url: readyUrl(record),
-      timeoutMs: readyTimeoutMs,
-      logPath: record.logPath,
-    });
+      timeoutMs,
+      alive: () => this.runtime.running(record),
+      tail: () => this.runtime.logTail(record),
+      stop: () => this.runtime.stop(record),
+    };
   }
 
   /** The watchdog: a release whose process died is restarted, with a growing pause between tries. */
   private checkProcesses(readyTimeoutMs: number): void {
     if (this.stopping) return;
-    for (const record of Object.values(this.state.releases)) {
-      if (record.pid === null || isAlive(record.pid)) continue;
+    const dead = Object.values(this.state.releases).filter((r) => r.pid !== null && !isAlive(r.pid));
+    if (dead.length === 0) return;
+    if (this.runtime.restarts === 'engine') {
+      // The engine's restart policy restarts containers; look first, start one only if it does not.
+      void this.serial(() => this.noticeEngineRestarts()).catch((err: unknown) =>
+        this.log(`watchdog: ${(err as Error).message}`),
+      );
+    }
+    for (const record of dead) {
+      if (this.runtime.restarts === 'engine' && !this.backoff.has(record.releaseId)) {
+        // The engine gets the first go (its policy restarts within a second); the supervisor starts
+        // the container itself only when the engine has not after ENGINE_GRACE_MS.
+        this.backoff.set(record.releaseId, { at: Date.now() + ENGINE_GRACE_MS, ms: ENGINE_GRACE_MS });
+        continue;
+      }
       const wait = this.backoff.get(record.releaseId);
       if (wait && Date.now() < wait.at) continue;
       const ms = Math.min((wait?.ms ?? 500) * 2, MAX_RESTART_BACKOFF_MS);
@@ -433,6 +484,7 @@ export class ReleaseManager {
         const fresh = next.releases[releaseId];
         // Looked at again under the lock: settle may have parked it (pid null) while this waited.
         if (!fresh || fresh.pid === null || isAlive(fresh.pid)) return;
+        if (this.runtime.restarts === 'engine' && (await this.runtime.running(fresh))) return;
         await this.ensureRunning(next, releaseId, readyTimeoutMs);
         await this.commit(next);
         this.backoff.delete(releaseId);

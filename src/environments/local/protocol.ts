@@ -6,6 +6,8 @@ import type {
   RollbackResult,
   TrafficStats,
 } from '../environment.js';
+import type { EnvironmentErrorType } from './errors.js';
+import type { RuntimeOptions } from './runtime.js';
 import type { EnvState } from './state.js';
 
 /** What `status` answers: the durable state plus which release processes are alive now. */
@@ -17,7 +19,11 @@ export interface SupervisorStatus {
 
 /** Each operation's request and response. */
 export interface ControlOps {
-  ping: { req: Record<string, never>; res: { pid: number; name: string; port: number } };
+  ping: {
+    req: Record<string, never>;
+    res: { pid: number; name: string; port: number; runtime?: RuntimeOptions['kind'] };
+  };
+  logs: { req: { releaseId?: string; bytes?: number }; res: { releaseId: string | null; tail: string } };
   deploy: { req: { spec: ReleaseSpec; readyTimeoutMs: number }; res: DeployedRelease };
   activate: { req: { releaseId: string; readyTimeoutMs: number }; res: { previous: string | null } };
   rollback: { req: { readyTimeoutMs: number; requestId?: string }; res: RollbackResult };
@@ -46,5 +52,5 @@ export type ControlOp = keyof ControlOps;
 
 /** The body of a failed operation. */
 export interface ControlError {
-  error: { message: string; releaseId?: string; logTail?: string };
+  error: { message: string; releaseId?: string; logTail?: string; type?: EnvironmentErrorType };
 }

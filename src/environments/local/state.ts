@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { DeployedRelease } from '../environment.js';
+import type { RuntimeOptions } from './runtime.js';
 
 /** One release the environment knows about (unpacked, and running unless the environment was stopped). */
 export interface ReleaseRecord {
@@ -18,6 +19,12 @@ export interface ReleaseRecord {
   deployedAt: string;
   healthPath: string;
   readyPath: string;
+  /** Docker: the release's container (its name is `tollgate-<app>-<env>-<release id>`). */
+  container?: string;
+  /** Docker: the image it runs, pinned by id (a local build) or by digest (a registry's). */
+  image?: string;
+  /** Docker: the engine's restart count when the supervisor last looked. */
+  restartCount?: number;
   /** Set when traffic was rolled back away from this release; it keeps running until retired. */
   rolledBackAt?: string;
 }
@@ -51,6 +58,8 @@ export interface EnvState {
   lastRollback: { from: string; to: string; at: string; requestId?: string } | null;
   /** A release taking a share of the customers beside `current` (absent in states from before canaries). */
   canary?: CanaryState | null;
+  /** What runs the releases (absent in states from before drivers: processes). */
+  runtime?: RuntimeOptions;
   releases: Record<string, ReleaseRecord>;
   history: HistoryEntry[];
 }

@@ -7,7 +7,18 @@ import { pingSupervisor, supervisorPid } from './launcher.js';
 import { STOP_GRACE_MS } from './launch.js';
 import { envPaths, legacyStateApp, type EnvPaths, type EnvironmentKey } from './paths.js';
 import { isAlive, processCwd, stopProcess } from './processes.js';
+import { connectEngine } from '../docker/engine.js';
 import { readState, writeState, type HistoryEntry, type ReleaseRecord } from './state.js';
+
+/** `docker stop` of a release's container; one already stopped or gone is fine. */
+async function stopContainer(engine: string, container: string): Promise<void> {
+  await connectEngine(engine)
+    .getContainer(container)
+    .stop({ t: Math.round(STOP_GRACE_MS / 1000) })
+    .catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 304 && err.statusCode !== 404) throw err;
+    });
+}
 
 /** One environment as `tollgate env status` shows it. */
 export interface EnvironmentStatus {
@@ -89,8 +100,16 @@ export async function stopEnvironment(paths: EnvPaths): Promise<void> {
   const state = await readState(paths.state);
   if (!state) return;
   let changed = false;
+  const runtime = state.runtime;
   for (const record of Object.values(state.releases)) {
     if (record.pid === null) continue;
+    if (runtime?.kind === 'docker' && record.container) {
+      // A container is the engine's: stopped there (a killed pid would be restarted by its policy).
+      await stopContainer(runtime.engine, record.container);
+      record.pid = null;
+      changed = true;
+      continue;
+    }
     const cwd = isAlive(record.pid) ? processCwd(record.pid) : null;
     if (cwd === null || cwd === record.dir) await stopProcess(record.pid, STOP_GRACE_MS);
     record.pid = null;

@@ -1,13 +1,17 @@
 /**
  * One environment's supervisor: a detached process (not a child of the worker) that hosts the
  * proxy on the environment's port, the control socket, and the release processes.
- * Started by the driver as `node supervisor.js <environment dir> <name> <port>`; exits on the `stop` operation.
+ * Started by the driver as `node supervisor.js <environment dir> <name> <port> [<runtime JSON>]` (the
+ * runtime: processes by default, or a Docker engine's containers); exits on the `stop` operation.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startControlServer } from './control-server.js';
+import { DockerRuntime } from '../docker/runtime.js';
 import { ReleaseManager } from './manager.js';
+import { ProcessRuntime } from './process-runtime.js';
+import type { ReleaseRuntime, RuntimeOptions } from './runtime.js';
 import { envPathsAt } from './paths.js';
 import { startProxy } from './proxy.js';
 import { emptyState, readState } from './state.js';
@@ -34,16 +38,23 @@ async function retryWhileInUse<T>(bind: () => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  const [dir, name, portArg] = process.argv.slice(2);
+  const [dir, name, portArg, runtimeArg] = process.argv.slice(2);
   const port = Number(portArg);
   if (!dir || !name || !Number.isInteger(port))
-    throw new Error('usage: supervisor.js <environment dir> <name> <port>');
+    throw new Error('usage: supervisor.js <environment dir> <name> <port> [<runtime JSON>]');
+  const runtime = runtimeArg ? (JSON.parse(runtimeArg) as RuntimeOptions) : { kind: 'process' as const };
   const paths = envPathsAt(dir);
   await mkdir(paths.releases, { recursive: true, mode: 0o700 });
   const state = (await readState(paths.state)) ?? emptyState(name, port);
   state.port = port;
+  state.runtime = runtime;
+  const app = Object.values(state.releases)[0]?.app ?? paths.dir.split('/').at(-2) ?? name;
+  const runtimeFor = (stopping: () => boolean): ReleaseRuntime =>
+    runtime.kind === 'docker'
+      ? new DockerRuntime(runtime, { app, name, paths }, log)
+      : new ProcessRuntime(paths, log, stopping);
   const traffic = new TrafficRecorder();
-  const manager = new ReleaseManager(paths, state, log);
+  const manager = new ReleaseManager(paths, state, log, runtimeFor);
   // The proxy port is the lock: a second supervisor for the same environment fails here and exits.
   const proxy = await retryWhileInUse(() =>
     startProxy({ environment: name, port, routing: () => manager.routing(), traffic }),
@@ -61,7 +72,8 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   control = await startControlServer(paths.socket, {
-    ping: () => Promise.resolve({ pid: process.pid, name, port }),
+    ping: () => Promise.resolve({ pid: process.pid, name, port, runtime: runtime.kind }),
+    logs: (req) => ready(() => manager.logs(req.releaseId, req.bytes ?? 4096)),
     deploy: (req) => ready(() => manager.deploy(req.spec, req.readyTimeoutMs)),
     activate: (req) => ready(() => manager.activate(req.releaseId, req.readyTimeoutMs)),
     rollback: (req) => ready(() => manager.rollback(req.readyTimeoutMs, req.requestId)),
