@@ -1,7 +1,8 @@
 /**
- * How fast the local environment rolls back, and whether clients notice a switch.
+ * How fast an environment rolls back, and whether clients notice a switch: the local driver (host
+ * processes) and the docker driver (containers under the real engine; scripts/images up starts it).
  *
- *   node dist/bench/rollback.js [--rollbacks 20] [--clients 8] [--e2e-runs 3] [--skip-e2e] [--markdown FILE]
+ *   node dist/bench/rollback.js [--rollbacks 20] [--clients 8] [--e2e-runs 3] [--skip-e2e] [--skip-docker] [--markdown FILE]
  *
  * 1. Driver level, fixture app (test/fixtures/env-app, answers with its release id): time from calling
  *    `rollback()` (the moment a breach is "seen") to the proxy answering with the previous release,
@@ -31,6 +32,7 @@ import {
   stopEnvironment,
 } from '../src/environments/local/index.js';
 import { freePort } from '../src/environments/local/net.js';
+import { containersOf, docker, fixtureDockerEnvironment } from '../test/support/docker.js';
 import { statusFrom } from '../src/cli/runs.js';
 import type { EnvironmentLink } from '../src/types.js';
 import type { ReleaseWorkflow } from '../src/workflows/release/index.js';
@@ -180,15 +182,25 @@ async function underLoad(
 async function driverBench(
   rollbacks: number,
   clients: number,
+  driver: 'local' | 'docker',
 ): Promise<{ lines: string[]; summary: string[] }> {
   const home = await tempHome();
   const port = await freePort();
   const name = 'bench';
-  const env = createLocalEnvironment({ app: 'bench', name, port, home, readyTimeoutMs: 15_000 });
+  const env =
+    driver === 'local'
+      ? createLocalEnvironment({ app: 'bench', name, port, home, readyTimeoutMs: 15_000 })
+      : fixtureDockerEnvironment(home, port, { app: 'bench', name });
   const lines: string[] = [];
   const summary: string[] = [];
   const cleanup = async (): Promise<void> => {
     await stopEnvironment(envPaths(home, { app: 'bench', name })).catch(() => undefined);
+    if (driver === 'docker')
+      for (const c of await containersOf(home, { app: 'bench', name }).catch(() => []))
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     await removeHome(home);
   };
   await guard(cleanup, async () => {
@@ -211,7 +223,7 @@ async function driverBench(
       ),
     );
     summary.push(
-      `driver rollback → previous release served: median ${ms(median(rollback.served))}, p95 ${ms(quantile(rollback.served, 0.95))} (n=${rollbacks})`,
+      `${driver} driver rollback → previous release served: median ${ms(median(rollback.served))}, p95 ${ms(quantile(rollback.served, 0.95))} (n=${rollbacks})`,
     );
 
     const phases: LoadPhase[] = [];
@@ -278,7 +290,9 @@ async function driverBench(
     }
     const failed = phases.reduce((n, p) => n + p.result.failures.length, 0);
     const requests = phases.reduce((n, p) => n + p.result.requests, 0);
-    summary.push(`failed requests while switching under ${clients} clients: ${failed} of ${requests}`);
+    summary.push(
+      `${driver} driver: failed requests while switching under ${clients} clients: ${failed} of ${requests}`,
+    );
   });
   return { lines, summary };
 }
@@ -464,6 +478,7 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '8' },
       'e2e-runs': { type: 'string', default: '3' },
       'skip-e2e': { type: 'boolean', default: false },
+      'skip-docker': { type: 'boolean', default: false },
       markdown: { type: 'string' },
     },
   });
@@ -474,13 +489,22 @@ async function main(): Promise<void> {
   const markdown: string[] = [];
   const summary: string[] = [];
 
-  const driver = await driverBench(
-    Math.max(1, Number(values.rollbacks)),
-    Math.max(1, Number(values.clients)),
-  );
-  console.log(`\n## Local environment, fixture app\n\n${driver.lines.join('\n')}`);
-  markdown.push('### Local environment, fixture app', '', ...driver.lines, '');
-  summary.push(...driver.summary);
+  const drivers: { driver: 'local' | 'docker'; title: string }[] = [
+    { driver: 'local', title: 'Local environment (host processes), fixture app' },
+    ...(values['skip-docker']
+      ? []
+      : [{ driver: 'docker' as const, title: 'Docker environment (containers, real engine), fixture app' }]),
+  ];
+  for (const { driver, title } of drivers) {
+    const result = await driverBench(
+      Math.max(1, Number(values.rollbacks)),
+      Math.max(1, Number(values.clients)),
+      driver,
+    );
+    console.log(`\n## ${title}\n\n${result.lines.join('\n')}`);
+    markdown.push(`### ${title}`, '', ...result.lines, '');
+    summary.push(...result.summary);
+  }
 
   if (!values['skip-e2e']) {
     const e2e = await e2eBench(Math.max(1, Number(values['e2e-runs'])));

@@ -8,9 +8,11 @@
  * dagger call stage --name=test-suite --source=.
  * dagger call build --source=. export --path=image.oci.tar
  * dagger call full-ci-pipeline --source=.
+ * dagger call deploy-to-staging --source=. --address=127.0.0.1:5000/saas-app:staging
  */
 import { argument, func, object, type Container, type Directory, type Secret } from '@dagger.io/dagger';
 import { runInGraphOrder } from './dagger-plan.js';
+import { publishPinned } from './dagger-publish.js';
 import { stagePlan, stagePlans, type ModuleStagePlan } from './plans.js';
 import { runSteps, runtimeImage, stageContainer } from './stage.js';
 
@@ -99,6 +101,25 @@ export class Tollgate {
     secretEnv?: Secret,
   ): Promise<Container> {
     return this.image(stagePlan('build-production-image'), source, revision, secretEnv);
+  }
+
+  /**
+   * The staging deploy's Dagger half: builds the release's image, publishes it to `address` (the
+   * registry the staging environment pulls from) and returns the reference pinned by digest. A
+   * docker environment deploys exactly that digest: Tollgate's worker hands it to the environment
+   * (the build's `image.ref`), or pass it on yourself. A module cannot reach the environment's
+   * supervisor, so switching traffic stays with Tollgate's proxy.
+   *
+   * @example dagger call deploy-to-staging --source=. --address=127.0.0.1:5000/saas-app:staging
+   */
+  @func()
+  async deployToStaging(
+    @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
+    address: string,
+    revision = 'unknown',
+    secretEnv?: Secret,
+  ): Promise<string> {
+    return publishPinned(await this.image(artifactStage(), source, revision, secretEnv), address);
   }
 
   /**

@@ -20,6 +20,7 @@ import {
   type StepReporter,
 } from './dagger-pipeline.js';
 import { packDirectory } from './host.js';
+import { publishPinned } from './dagger-publish.js';
 
 /** Where the release lives inside the runtime image. */
 export const APP_DIR = '/app';
@@ -121,7 +122,7 @@ export async function shipImage(
   let imageRef: string | undefined;
   if (options.imageRef) {
     reporter.step(`publish ${options.imageRef}`);
-    imageRef = await image.publish(options.imageRef);
+    imageRef = await publishPinned(image, options.imageRef);
     const published = imageRef.split('@')[1];
     if (published) digest = normalizeDigest(published);
   }

@@ -322,6 +322,22 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
     assert.equal(result.artifact?.kind, 'tarball', 'the release tarball is packed as well');
   });
 
+  void it('refuses a publish answer that is not pinned by digest: an environment deploys exactly one image', async () => {
+    restoreEnv();
+    await session.close();
+    await startSession([{ when: 'publish', reply: { value: '127.0.0.1:5000/saas-app:0123' } }]);
+    await assert.rejects(
+      new DaggerRunner({ imageRef: '127.0.0.1:5000/saas-app:0123' }).runStage(buildPlan(), stageContext()),
+      /publishing to 127\.0\.0\.1:5000\/saas-app:0123 answered "127\.0\.0\.1:5000\/saas-app:0123", not a reference pinned by digest/,
+    );
+  });
+
+  void it("publishes with the module's code: deploy-to-staging and the runner share dagger-publish.ts", () => {
+    const read = (path: string): string => readFileSync(join(process.cwd(), path), 'utf8');
+    assert.equal(read('dagger/src/dagger-publish.ts'), read('src/runners/dagger-publish.ts'));
+    assert.match(read('dagger/src/index.ts'), /async deployToStaging\([\s\S]*publishPinned\(/);
+  });
+
   void it('fails the build with StepFailed when the scan finds vulnerabilities at the severity', async () => {
     restoreEnv();
     await session.close();
