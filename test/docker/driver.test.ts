@@ -5,11 +5,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LABEL } from '../../src/environments/docker/runtime.js';
+import { secretsPath } from '../../src/environments/docker/secrets.js';
 import { FailureType } from '../../src/failures.js';
 import type { LocalEnvironment, LocalEnvironmentError } from '../../src/environments/local/index.js';
 import { envPaths, environmentStatus } from '../../src/environments/local/index.js';
@@ -240,4 +242,18 @@ void test('a published image is deployed by exactly its digest (what a Dagger bu
   const image = await docker.getImage(container!.ImageID).inspect();
   assert.ok(image.RepoDigests.includes(`${repo}@${digest}`), `runs ${ref}: ${image.RepoDigests.join(', ')}`);
   assert.equal(container!.Image, ref, 'created from the pinned reference, not a tag');
+});
+
+void test('after a reboot empties the tmpfs, a stopped environment starts again with its secrets', async (t) => {
+  const { env, home, key } = await dockerEnvironment(t);
+  const deployed = await env.deploy(fixtureSpec('r1', await fixtureArtifact(home, 'r1')));
+  await env.activate('r1');
+  await env.stop();
+  const file = await secretsPath(envPaths(home, key).dir, 'r1');
+  rmSync(dirname(file), { recursive: true, force: true }); // what a reboot does to /dev/shm
+  assert.equal((await env.current())?.releaseId, 'r1', 'the next call brings the environment back');
+  const digest = JSON.parse((await hit(`${env.url}/secret-digest`)).body) as { sha256: string };
+  assert.equal(digest.sha256, createHash('sha256').update('not-a-real-secret').digest('hex'));
+  assert.equal((statSync(dirname(file)).mode & 0o777).toString(8), '700', 'no other host user gets in');
+  assert.match(deployed.url, /^http:/);
 });

@@ -16,6 +16,30 @@ import { engineMessage, engineStatus } from './engine.js';
 /** Where the release lives in its image (as in the Dagger runner's runtime image). */
 export const APP_DIR = '/app';
 const DOCKERFILE = '.tollgate.Dockerfile';
+/**
+ * Longest a pull or a build may take: it holds the environment's queue (a rollback waits behind
+ * it), and the deploy activity has 5 minutes in all. A stalled one is aborted and named.
+ */
+export const IMAGE_TIMEOUT_MS = 180_000;
+
+/** Runs `fn` with an AbortSignal that fires after IMAGE_TIMEOUT_MS; a timeout becomes a clear error. */
+async function bounded<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(
+        new LocalEnvironmentError(`${what} took longer than ${IMAGE_TIMEOUT_MS / 1000} s and was stopped`),
+      );
+    }, IMAGE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([fn(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The release's image, ready on the engine: its id (`sha256:…`) or pinned reference. */
 export interface ReleaseImage {
@@ -68,7 +92,9 @@ async function pull(docker: Docker, releaseId: string, ref: string): Promise<Rel
     .catch(() => null);
   if (!have) {
     try {
-      await follow(docker, await docker.pull(ref));
+      await bounded(`pulling ${ref}`, async (abortSignal) =>
+        follow(docker, await docker.pull(ref, { abortSignal })),
+      );
     } catch (err) {
       if (notFound(err))
         throw imageNotFound(
@@ -97,17 +123,32 @@ async function buildFromTarball(
   );
   const tag = `tollgate/${spec.app}:${spec.releaseId}`;
   try {
-    // The build context: the release's files as GNU tar packs them (as the unpack reads them).
-    const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    // The base comes from the engine's images (or its registry mirror) as it has them: no pull per release.
-    const stream = await docker.buildImage(tar.stdout, {
-      t: tag,
-      dockerfile: DOCKERFILE,
-      labels,
-      rm: true,
-      forcerm: true,
+    await bounded(`building ${tag} on ${spec.baseImage}`, async (abortSignal) => {
+      // The build context: the release's files as GNU tar packs them (as the unpack reads them).
+      const tar = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      tar.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const packed = new Promise<void>((resolve, reject) => {
+        tar.on('error', reject);
+        tar.on('close', (code) =>
+          code === 0
+            ? resolve()
+            : reject(new Error(`tar could not pack ${dir} (exit ${code}): ${stderr.trim()}`)),
+        );
+      });
+      packed.catch(() => undefined); // awaited below, after the build has read the stream
+      // The base comes from the engine's images (or its registry mirror) as it has them: no pull per release.
+      const stream = await docker.buildImage(tar.stdout, {
+        t: tag,
+        dockerfile: DOCKERFILE,
+        labels,
+        rm: true,
+        forcerm: true,
+        abortSignal,
+      });
+      await follow(docker, stream);
+      await packed; // a partial archive must not make an image
     });
-    await follow(docker, stream);
   } catch (err) {
     if (notFound(err))
       throw imageNotFound(

@@ -72,7 +72,9 @@ export class DockerRuntime implements ReleaseRuntime {
 
   /** The image (pulled or built), the secrets file, the launch file (no secrets) and the container. */
   async prepare(spec: ReleaseSpec, record: ReleaseRecord): Promise<void> {
-    const labels = this.labels(record);
+    // The image says what it holds; which environment runs it is the container's label alone (a
+    // container someone starts from the image by hand must not look like the environment's).
+    const labels = { [LABEL.app]: this.env.app, [LABEL.ref]: record.ref, [LABEL.digest]: record.digest };
     const image = await this.engine(`getting the image of ${spec.releaseId}`, () =>
       releaseImage(
         this.docker,
@@ -83,16 +85,21 @@ export class DockerRuntime implements ReleaseRuntime {
     );
     record.image = image.image;
     this.log(`release ${spec.releaseId}: ${image.source}`);
-    await writeSecrets(await this.secretsFile(record), spec.secrets, this.options.user);
+    // The launch file (0600, beside the release, as the local driver keeps it) lets a restarted host
+    // write the tmpfs file again; the container only ever sees the tmpfs file.
     await writeLaunch(releasePaths(this.env.paths, spec.releaseId).launch, {
       start: spec.start,
       env: spec.env,
+      secrets: spec.secrets,
     });
     await this.create(record);
   }
 
   /** Starts the container; a host port taken meanwhile gets the container made anew on another one. */
   async start(record: ReleaseRecord): Promise<void> {
+    // The tmpfs file is gone after a reboot: written again from the launch file before every start.
+    const launch = await readLaunch(releasePaths(this.env.paths, record.releaseId).launch);
+    await writeSecrets(await this.secretsFile(record), launch.secrets ?? {});
     for (let attempt = 1; ; attempt++) {
       if (!record.container || !(await this.inspect(record))) await this.create(record);
       try {
@@ -102,6 +109,7 @@ export class DockerRuntime implements ReleaseRuntime {
         break;
       } catch (err) {
         if (engineStatus(err) === 304) break; // running already
+        if (err instanceof LocalEnvironmentError) throw err; // the engine unreachable: said as such
         const message = engineMessage(err);
         if (!/address already in use|port is already allocated/i.test(message) || attempt >= PORT_TRIES)
           throw new LocalEnvironmentError(
@@ -153,6 +161,8 @@ export class DockerRuntime implements ReleaseRuntime {
   async remove(record: ReleaseRecord): Promise<void> {
     await this.stop(record); // SIGTERM first: requests still in flight finish (remove alone would SIGKILL)
     await this.removeContainer(record);
+    // A container made anew by a start whose state was not kept (readiness failed) goes too.
+    await this.removeContainer(record, this.containerName(record.releaseId));
     await removeSecrets(await this.secretsFile(record));
     const files = releasePaths(this.env.paths, record.releaseId);
     await rm(files.launch, { force: true });
@@ -194,7 +204,11 @@ export class DockerRuntime implements ReleaseRuntime {
     const listed = await this.engine('listing the environment’s containers', () =>
       this.docker.listContainers({ all: true, filters: { label: [`${LABEL.key}=${this.key}`] } }),
     );
-    const byRelease = new Map(listed.map((c) => [c.Labels[LABEL.release] ?? '', c]));
+    // Only the containers this runtime made (their name), whatever else carries the labels.
+    const ours = listed.filter((c) =>
+      c.Names.includes(`/${this.containerName(c.Labels[LABEL.release] ?? '')}`),
+    );
+    const byRelease = new Map(ours.map((c) => [c.Labels[LABEL.release] ?? '', c]));
     const found: ReleaseRecord[] = [];
     for (const [releaseId, summary] of byRelease) {
       const known = records.find((r) => r.releaseId === releaseId);
@@ -254,13 +268,20 @@ export class DockerRuntime implements ReleaseRuntime {
       throw new LocalEnvironmentError(`release ${record.releaseId} has no image recorded`, record.releaseId);
     const launch = await readLaunch(releasePaths(this.env.paths, record.releaseId).launch);
     const port = record.port || (await freePort());
+    const secrets = await this.secretsFile(record);
+    await writeSecrets(secrets, launch.secrets ?? {}); // a bind mount's source must exist at create
     const containerPort = `${this.options.containerPort}/tcp`;
     const data = this.env.paths.data;
     await mkdir(data, { recursive: true });
     const [uid, gid] = this.options.user.split(':').map(Number);
-    await chown(data, uid ?? 0, gid ?? uid ?? 0);
+    // The container's user writes the shared data; a supervisor that may not chown leaves it as is.
+    await chown(data, uid ?? 0, gid ?? uid ?? 0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPERM') throw err;
+      this.log(
+        `data folder ${data}: not handed to ${this.options.user} (EPERM); the container may not write it`,
+      );
+    });
     await this.removeContainer(record, this.containerName(record.releaseId));
-    const secrets = await this.secretsFile(record);
     const created = await this.engine(`creating ${record.releaseId}'s container`, () =>
       this.docker.createContainer({
         name: this.containerName(record.releaseId),
@@ -280,7 +301,11 @@ export class DockerRuntime implements ReleaseRuntime {
         ...(launch.start[0] === 'node' ? { Healthcheck: this.healthcheck(record.healthPath) } : {}),
         HostConfig: {
           PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
-          Binds: [`${secrets}:${SECRETS_MOUNT}:ro`, `${data}:${data}`],
+          // Mounts, not Binds: a missing source fails the create instead of becoming an empty folder.
+          Mounts: [
+            { Type: 'bind', Source: secrets, Target: SECRETS_MOUNT, ReadOnly: true },
+            { Type: 'bind', Source: data, Target: data },
+          ],
           RestartPolicy: { Name: 'no' },
           ...(this.options.network ? { NetworkMode: this.options.network } : {}),
           ...(this.options.memoryMb ? { Memory: this.options.memoryMb * 1024 * 1024 } : {}),

@@ -1,10 +1,10 @@
 /**
- * A release's secrets for its container: one file on a memory file system (tmpfs), owned by the
- * container's user and readable by it only, bind-mounted read-only. Never an image layer, a label or
+ * A release's secrets for its container: one file on a memory file system (tmpfs), in a folder only
+ * the supervisor's user may enter, bind-mounted read-only. Never an image layer, a label or
  * the container's Env (which `docker inspect` prints).
  */
 import { createHash } from 'node:crypto';
-import { chown, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureType } from '../../failures.js';
 import { LocalEnvironmentError } from '../local/errors.js';
@@ -43,18 +43,16 @@ export function shellEnvFile(secrets: Record<string, string>): string {
     .join('');
 }
 
-/** Writes the file (0400, owned by `user` = "uid[:gid]"), its folder 0711 so only the owner reads inside. */
-export async function writeSecrets(
-  file: string,
-  secrets: Record<string, string>,
-  user: string,
-): Promise<void> {
-  const [uid, gid] = user.split(':').map(Number);
+/**
+ * Writes the file: its folder 0700 (no other host user gets in), the file 0444 so the container's
+ * user reads it through the bind mount whatever its uid (inside the container only the release runs).
+ */
+export async function writeSecrets(file: string, secrets: Record<string, string>): Promise<void> {
   const dir = join(file, '..');
-  await mkdir(dir, { recursive: true, mode: 0o711 });
-  await rm(file, { force: true });
-  await writeFile(file, shellEnvFile(secrets), { mode: 0o400 });
-  await chown(file, uid ?? 0, gid ?? uid ?? 0);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  await rm(file, { force: true, recursive: true });
+  await writeFile(file, shellEnvFile(secrets), { mode: 0o444 });
 }
 
 /** Deletes a release's secrets file. */

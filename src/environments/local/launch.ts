@@ -14,6 +14,8 @@ import { LocalEnvironmentError } from './errors.js';
 export interface LaunchSpec {
   start: string[];
   env: Record<string, string>;
+  /** Docker: the secrets, kept apart from `env` (they reach the container as a tmpfs file only). */
+  secrets?: Record<string, string>;
 }
 
 /**

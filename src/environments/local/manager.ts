@@ -28,6 +28,7 @@ export class ReleaseManager {
   private readonly backoff = new Map<string, { at: number; ms: number }>();
   private watchdog: NodeJS.Timeout | undefined;
   private readonly runtime: ReleaseRuntime;
+  private noticing = false;
 
   /** `runtimeFor` builds what runs releases (processes or containers), told when the environment stops. */
   constructor(
@@ -154,6 +155,8 @@ export class ReleaseManager {
         if (record.pid === null && record.releaseId !== next.current) continue;
         try {
           if (record.pid !== null && (await this.runtime.adoptable(record))) {
+            // A release adopted before its deploy finished gets what a ready one has (the restart policy).
+            await this.runtime.ready(record);
             this.note(next, 'adopted', record.releaseId, `pid ${record.pid}`);
             continue;
           }
@@ -368,7 +371,11 @@ export class ReleaseManager {
     return this.serial(async () => {
       const next = structuredClone(this.state);
       const running = Object.values(next.releases).filter((r) => r.pid !== null);
-      await Promise.all(running.map((r) => this.runtime.stop(r)));
+      // Every stop is tried; one that fails (an engine gone) is logged, and the environment stops anyway.
+      const stops = await Promise.allSettled(running.map((r) => this.runtime.stop(r)));
+      for (const [i, stop] of stops.entries())
+        if (stop.status === 'rejected')
+          this.log(`stop ${running[i]!.releaseId}: ${(stop.reason as Error).message}`);
       for (const r of running) {
         r.pid = null;
         this.note(next, 'stopped', r.releaseId);
@@ -460,11 +467,13 @@ export class ReleaseManager {
     if (this.stopping) return;
     const dead = Object.values(this.state.releases).filter((r) => r.pid !== null && !isAlive(r.pid));
     if (dead.length === 0) return;
-    if (this.runtime.restarts === 'engine') {
-      // The engine's restart policy restarts containers; look first, start one only if it does not.
-      void this.serial(() => this.noticeEngineRestarts()).catch((err: unknown) =>
-        this.log(`watchdog: ${(err as Error).message}`),
-      );
+    if (this.runtime.restarts === 'engine' && !this.noticing) {
+      // The engine's restart policy restarts containers; look first (one look at a time), start one
+      // only if it does not.
+      this.noticing = true;
+      void this.serial(() => this.noticeEngineRestarts())
+        .catch((err: unknown) => this.log(`watchdog: ${(err as Error).message}`))
+        .finally(() => (this.noticing = false));
     }
     for (const record of dead) {
       if (this.runtime.restarts === 'engine' && !this.backoff.has(record.releaseId)) {

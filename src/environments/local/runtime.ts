@@ -21,7 +21,7 @@ export interface DockerRuntimeOptions {
   restart: 'no' | 'on-failure' | 'always' | 'unless-stopped';
   /** The image host builds (release tarballs) are put on, e.g. `node:20-slim`. */
   baseImage: string;
-  /** The user the container runs as (`uid:gid`); its secrets file is readable by that user only. */
+  /** The user the container runs as (`uid:gid`) (the node images' node user by default). */
   user: string;
   /** The port the release listens on inside its container (its PORT). */
   containerPort: number;

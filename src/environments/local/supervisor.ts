@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   const state = (await readState(paths.state)) ?? emptyState(name, port);
   state.port = port;
   state.runtime = runtime;
-  const app = Object.values(state.releases)[0]?.app ?? paths.dir.split('/').at(-2) ?? name;
+  // A docker environment always lives at <home>/envs/<app>/<name> (never a 0.1 layout): the app is its folder's.
+  const app = paths.dir.split('/').at(-2) ?? name;
   const runtimeFor = (stopping: () => boolean): ReleaseRuntime =>
     runtime.kind === 'docker'
       ? new DockerRuntime(runtime, { app, name, paths }, log)
