@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +18,7 @@ import type { LocalEnvironment, LocalEnvironmentError } from '../../src/environm
 import { envPaths, environmentStatus } from '../../src/environments/local/index.js';
 import type { EnvState } from '../../src/environments/local/state.js';
 import { containersOf, docker, dockerEnvironment } from '../support/docker.js';
+import { ROOT } from '../support/temporal.js';
 import { fixtureArtifact, fixtureSpec, hit, loadLoop, releaseOf } from '../environments/local-harness.js';
 
 void test('a release runs as a labelled container on loopback; its secret reaches the process, never inspect', async (t) => {
@@ -256,4 +258,51 @@ void test('after a reboot empties the tmpfs, a stopped environment starts again 
   assert.equal(digest.sha256, createHash('sha256').update('not-a-real-secret').digest('hex'));
   assert.equal((statSync(dirname(file)).mode & 0o777).toString(8), '700', 'no other host user gets in');
   assert.match(deployed.url, /^http:/);
+});
+
+void test("the container's own healthcheck counts: unhealthy inside means an unhealthy environment", async (t) => {
+  const { env, home } = await dockerEnvironment(t);
+  await env.deploy(fixtureSpec('r1', await fixtureArtifact(home, 'r1'), { FAULT: 'unhealthy-inside' }));
+  await env.activate('r1');
+  assert.equal((await hit(`${env.url}/healthz`)).status, 200, 'the proxy sees it healthy');
+  // The engine checks every 5 s after a 10 s start period, 3 failures in a row: about 25 s.
+  const deadline = Date.now() + 60_000;
+  let health = await env.health();
+  while (health.ok && Date.now() < deadline) {
+    await sleep(1000);
+    health = await env.health();
+  }
+  assert.equal(health.ok, false);
+  assert.equal(health.status, 200);
+  assert.match(health.detail, /the container's healthcheck says unhealthy/);
+});
+
+void test('the engine restarted mid-deploy: the deploy fails named or finishes, its retry finishes, nothing half-switched', async (t) => {
+  const { env, home, key } = await dockerEnvironment(t);
+  const artifact = await fixtureArtifact(home, 'r1');
+  const first = env.deploy(fixtureSpec('r1', artifact)).then(
+    () => null,
+    (err: LocalEnvironmentError) => err,
+  );
+  await sleep(200); // the build or the container start is under way
+  const restart = spawnSync('bash', [join(ROOT, 'scripts/images'), 'engine-restart'], { encoding: 'utf8' });
+  assert.equal(restart.status, 0, restart.stderr);
+  const error = await first;
+  console.log(
+    `# engine restarted mid-deploy: ${error ? `${error.type}: ${error.message}` : 'the deploy finished'}`,
+  );
+  if (error)
+    assert.ok(
+      ([FailureType.EnvironmentFailed, FailureType.EngineUnavailable] as string[]).includes(error.type),
+      `a retryable failure: ${error.type} ${error.message}`,
+    );
+  assert.equal(await env.current(), null, 'nothing was switched');
+  await env.deploy(fixtureSpec('r1', artifact)); // what the activity's retry does
+  await env.activate('r1');
+  assert.equal(releaseOf(await hit(`${env.url}/`)), 'r1');
+  assert.deepEqual(
+    (await containersOf(home, key)).map((c) => c.Labels[LABEL.release]),
+    ['r1'],
+    'one container, no leftover',
+  );
 });

@@ -9,6 +9,7 @@ import type {
   ReleaseTraffic,
   TrafficStats,
 } from '../environment.js';
+import { connectEngine } from '../docker/engine.js';
 import { callControl, isSupervisorGone } from './control-client.js';
 import { ensureSupervisor } from './launcher.js';
 import { probe } from './net.js';
@@ -104,13 +105,26 @@ export class LocalEnvironment implements Environment {
     if (!record)
       return { ok: false, releaseId: null, status: null, latencyMs: 0, detail: 'no active release' };
     const result = await probe(`${this.url}${record.healthPath}`, this.healthTimeoutMs);
+    const detail = result.error ?? (result.body.slice(0, 200) || `HTTP ${result.status}`);
+    // A container's own healthcheck (the engine's view from inside it) can say unhealthy too.
+    const engine = await this.containerHealth(record.container);
     return {
-      ok: result.status === 200,
+      ok: result.status === 200 && engine !== 'unhealthy',
       releaseId: record.releaseId,
       status: result.status,
       latencyMs: Math.round(result.latencyMs * 100) / 100,
-      detail: result.error ?? (result.body.slice(0, 200) || `HTTP ${result.status}`),
+      detail: engine === 'unhealthy' ? `the container's healthcheck says unhealthy; ${detail}` : detail,
     };
+  }
+
+  /** The engine's healthcheck state of a docker release's container; undefined when not known. */
+  private async containerHealth(container: string | undefined): Promise<string | undefined> {
+    if (this.options.runtime?.kind !== 'docker' || !container) return undefined;
+    const info = await connectEngine(this.options.runtime.engine)
+      .getContainer(container)
+      .inspect()
+      .catch(() => undefined); // an engine that does not answer says nothing either way
+    return info?.State.Health?.Status;
   }
 
   /** Requests, 5xx, proxy errors and p95 latency seen by the proxy since `since` (ISO time). */
