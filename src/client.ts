@@ -17,6 +17,7 @@ import type { HealthOptions } from './commands/health.js';
 import type { HistoryOptions } from './commands/history.js';
 import type { InitOptions } from './commands/init.js';
 import type { KeysNewOptions, KeysShowOptions } from './commands/keys.js';
+import type { NamespaceOptions } from './commands/namespace.js';
 import type { PlansOptions } from './commands/plans.js';
 import type { LaneUnlockOptions } from './commands/lane.js';
 import type { RollbackOptions } from './commands/rollback.js';
@@ -450,6 +451,23 @@ program
   .option('-c, --config <file>', 'pipeline config', 'tollgate.config.ts')
   .addHelpText('after', '\nExample:\n  tollgate plans > dagger/plans.json')
   .action(async (options: PlansOptions) => exit(await (await import('./commands/plans.js')).plans(options)));
+
+program
+  .command('namespace')
+  .description(
+    "register TEMPORAL_NAMESPACE (default: default) and Tollgate's search attributes on a self-hosted server, where missing",
+  )
+  .option(
+    '--retention-days <days>',
+    'how long closed runs are kept, for a namespace this registers',
+    integer,
+    7,
+  )
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  TEMPORAL_ADDRESS=temporal.internal:7233 tollgate namespace')
+  .action(async (options: NamespaceOptions) =>
+    exit(await (await import('./commands/namespace.js')).namespace(options)),
+  );
 
 program
   .command('doctor')

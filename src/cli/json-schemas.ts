@@ -126,6 +126,12 @@ export const CLI_JSON_SCHEMAS = {
   health: envelope('health').extend({ workflowId: id, runId: id.nullable() }),
   'env status': envelope('env status').extend({ environments: z.array(z.looseObject({})) }),
   'env logs': envelope('env logs').extend({ releaseId: z.string(), tail: z.string() }),
+  namespace: envelope('namespace').extend({
+    namespace: z.string(),
+    created: z.boolean(),
+    added: z.array(z.string()),
+    retentionDays: z.number(),
+  }),
   plans: envelope('plans').extend({
     app: z.string(),
     source: z.string(),
