@@ -9,7 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { fixtureRepo, pipelineStages, releaseInput } from '../support/stages.js';
-import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import {
+  createTestWorker,
+  ROOT,
+  startTestServer,
+  tempDir,
+  uniqueIds,
+  temporalEnv,
+} from '../support/temporal.js';
 
 const CLI = join(ROOT, 'dist/src/client.js');
 
@@ -61,7 +68,7 @@ function cli(...args: string[]): Promise<CliResult> {
       cwd: ROOT,
       env: {
         ...process.env,
-        TEMPORAL_ADDRESS: env.address,
+        ...temporalEnv(env),
         TOLLGATE_TASK_QUEUE: taskQueue,
         TOLLGATE_HOME: home,
       },

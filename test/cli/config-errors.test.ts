@@ -247,6 +247,16 @@ const CASES: BadInputCase[] = [
     fix: 'needs a revenue block (revenue: { webhookPath, revenuePath, webhookSecret }): add one, or drop revenueEvents',
   },
   {
+    name: 'a verification window with more samples than a history should hold',
+    config: withChain(
+      staging(),
+      production(approved({ verification: { duration: '24h', interval: '10s' } })),
+    ),
+    path: 'environments.1.verification.interval',
+    value: '"10s"',
+    fix: "takes 8640 samples in the 86400000 ms window, each about 11 events of the release's history; at most 500 keep it far from Temporal's limits: make the interval at least 172800 ms, or verify a long window as a canary (its window continues as new)",
+  },
+  {
     name: 'a verification interval longer than its duration',
     config: withChain(
       staging(),

@@ -26,7 +26,14 @@ import {
   stopSampleEnvironments,
 } from '../support/delivery.js';
 import { containersOf, dockerPlan } from '../support/docker.js';
-import { ROOT, startTestServer, tempDir, TEST_CACHE_DIR, uniqueIds } from '../support/temporal.js';
+import {
+  ROOT,
+  startTestServer,
+  tempDir,
+  TEST_CACHE_DIR,
+  uniqueIds,
+  temporalEnv,
+} from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -127,7 +134,7 @@ describe('the docker driver in a release', () => {
         env: {
           ...process.env,
           ...APP_SECRETS,
-          TEMPORAL_ADDRESS: env.address,
+          ...temporalEnv(env),
           TOLLGATE_TASK_QUEUE: taskQueue,
           TOLLGATE_HOME: home,
           // The sample app's installed dependencies, as buildSampleApp left them for the test workers.

@@ -17,7 +17,7 @@ import { appFiles } from '../support/apps.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { freePort } from '../support/delivery.js';
 import { fixtureRepo } from '../support/stages.js';
-import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { ROOT, startTestServer, tempDir, uniqueIds, temporalEnv } from '../support/temporal.js';
 import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 let env: TestWorkflowEnvironment;
@@ -50,7 +50,7 @@ class Site {
     const { GITHUB_ACTIONS: _actions, GITHUB_STEP_SUMMARY: _summary, ...rest } = process.env;
     this.env = {
       ...rest,
-      TEMPORAL_ADDRESS: env.address,
+      ...temporalEnv(env),
       TOLLGATE_HOME: this.home,
       TOLLGATE_TASK_QUEUE: this.taskQueue,
       TOLLGATE_RUNNER: 'host',

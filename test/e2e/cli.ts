@@ -12,7 +12,7 @@ import {
 } from '../support/delivery.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { gitIn } from '../support/stages.js';
-import { ROOT, TEST_CACHE_DIR, toolBinary } from '../support/temporal.js';
+import { ROOT, TEST_CACHE_DIR, toolBinary, temporalEnv } from '../support/temporal.js';
 
 /** What a scenario's config says. */
 export interface ScenarioOptions {
@@ -69,7 +69,7 @@ export class Scenario {
     return {
       ...process.env,
       ...APP_SECRETS,
-      TEMPORAL_ADDRESS: this.env.address,
+      ...temporalEnv(this.env),
       TOLLGATE_HOME: this.home,
       TOLLGATE_CACHE_DIR: TEST_CACHE_DIR,
       TOLLGATE_TASK_QUEUE: this.taskQueue,

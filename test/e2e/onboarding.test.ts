@@ -21,7 +21,7 @@ import { environmentStatus, envPaths, stopEnvironment } from '../../src/environm
 import { waitForPhase } from '../support/delivery.js';
 import { appFiles } from '../support/apps.js';
 import { fixtureRepo, gitIn } from '../support/stages.js';
-import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { ROOT, startTestServer, tempDir, uniqueIds, temporalEnv } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 let worker: ChildProcess | undefined;
@@ -73,7 +73,7 @@ it(
     const { taskQueue } = uniqueIds('onboarding');
     const home = join(dir, 'home');
     const tollgateEnv = {
-      TEMPORAL_ADDRESS: env.address,
+      ...temporalEnv(env),
       TOLLGATE_HOME: home,
       TOLLGATE_TASK_QUEUE: taskQueue,
       TOLLGATE_RUNNER: 'host',

@@ -64,7 +64,7 @@ const meet = (dir: string, self: string, other: string): string[] => [
 
 describe('pipelines as data', () => {
   it("an app's own five stages, two at the same time, no revenue block, to its only environment", async () => {
-    const site = startSite(env.address, 'five-stages');
+    const site = startSite(env, 'five-stages');
     workers.push(site.worker);
     const app = 'inventory-api';
     const port = await freePort();
@@ -124,7 +124,7 @@ describe('pipelines as data', () => {
   });
 
   it('dev → staging → production: each deployed in turn; production waits for its approver', async () => {
-    const site = startSite(env.address, 'three-envs');
+    const site = startSite(env, 'three-envs');
     workers.push(site.worker);
     const app = 'billing-api';
     const ports = { dev: await freePort(), staging: await freePort(), production: await freePort() };

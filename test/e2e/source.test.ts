@@ -38,7 +38,7 @@ after(async () => {
 
 /** One worker (its own home and task queue) and the CLI that talks to it. */
 function site(label: string): { home: string; cli: (...args: string[]) => Promise<CliResult>; dir: string } {
-  const started = startSite(env.address, label);
+  const started = startSite(env, label);
   workers.push(started.worker);
   return started;
 }

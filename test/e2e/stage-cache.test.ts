@@ -50,7 +50,7 @@ async function scheduled(workflowId: string, runId: string): Promise<string[]> {
 
 describe('the stage result cache', () => {
   it('a re-release serves the command stages from the cache, never a deploy, smoke test or verification; a changed lockfile or --no-cache runs them', async () => {
-    const site = startSite(env.address, 'stage-cache');
+    const site = startSite(env, 'stage-cache');
     worker = site.worker;
     home = site.home;
     const repo = join(site.dir, APP);

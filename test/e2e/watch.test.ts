@@ -12,7 +12,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { StagePlan } from '../../src/types.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { createTestWorker, ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import {
+  createTestWorker,
+  ROOT,
+  startTestServer,
+  tempDir,
+  uniqueIds,
+  temporalEnv,
+} from '../support/temporal.js';
 import { parseCliJson } from '../../src/cli/json-schemas.js';
 
 const CLI = join(ROOT, 'dist/src/client.js');
@@ -44,7 +51,7 @@ async function watchRelease(
   const worker = await createTestWorker(env, taskQueue, home);
   const cliEnv = {
     ...process.env,
-    TEMPORAL_ADDRESS: env.address,
+    ...temporalEnv(env),
     TOLLGATE_TASK_QUEUE: taskQueue,
     TOLLGATE_HOME: home,
   };

@@ -28,7 +28,14 @@ import {
   waitForPhase,
   type ChainOptions,
 } from '../support/delivery.js';
-import { createTestWorker, recordHistory, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import {
+  createTestWorker,
+  recordHistory,
+  startTestServer,
+  tempDir,
+  uniqueIds,
+  temporalEnv,
+} from '../support/temporal.js';
 
 const APPROVERS = ['release-manager', 'alice', 'bob'];
 // The worker's keys file lists alice and bob; release-manager (an approver) and mallory have key
@@ -121,7 +128,7 @@ async function auditOf(handle: WorkflowHandle, count: number): Promise<AuditEntr
 function cliAs(actor: string, extra: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   return runCli(args, {
     ...cleanEnv(),
-    TEMPORAL_ADDRESS: env.address,
+    ...temporalEnv(env),
     CI: 'true',
     GITHUB_ACTOR: actor,
     ...extra,

@@ -37,6 +37,7 @@ describe('build task queue', () => {
     const dataConverter = testDataConverter();
     const buildWorker = await Worker.create({
       connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
       ...(dataConverter ? { dataConverter } : {}),
       taskQueue: buildQueue,
       identity: 'build-worker@test',

@@ -43,7 +43,7 @@ import {
   windowHistory,
 } from '../support/delivery.js';
 import { startStripeMock } from '../support/stripe-mock.js';
-import { recordHistory, ROOT, startTestServer, TEST_CACHE_DIR } from '../support/temporal.js';
+import { recordHistory, ROOT, startTestServer, TEST_CACHE_DIR, temporalEnv } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -438,7 +438,7 @@ describe('canary delivery', () => {
         env: {
           ...process.env,
           ...APP_SECRETS,
-          TEMPORAL_ADDRESS: env.address,
+          ...temporalEnv(env),
           TOLLGATE_TASK_QUEUE: `${s.taskQueue}-process`,
           TOLLGATE_HOME: s.home,
           TOLLGATE_CACHE_DIR: TEST_CACHE_DIR,

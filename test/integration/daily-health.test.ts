@@ -25,6 +25,7 @@ import {
   startTestServer,
   tempDir,
   uniqueIds,
+  temporalEnv,
 } from '../support/temporal.js';
 
 const HOUR = 3_600_000;
@@ -105,7 +106,7 @@ function writeConfig(
 function cli(args: string[], extraEnv: Record<string, string>): Promise<CliResult> {
   return runCli(args, {
     ...process.env,
-    TEMPORAL_ADDRESS: env.address,
+    ...temporalEnv(env),
     TOLLGATE_RUNNER: 'host',
     ...extraEnv,
   });

@@ -511,6 +511,8 @@ describe('the codec server', () => {
         workflowId,
         '--address',
         env.address,
+        '--namespace',
+        env.namespace ?? 'default',
         '--output',
         'json',
         ...extra,

@@ -8,7 +8,7 @@ import type { PipelineMetrics } from '../../src/stats/metrics.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { pipelineStages, releaseInput, shStage } from '../support/stages.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { createTestWorker, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { createTestWorker, startTestServer, tempDir, uniqueIds, temporalEnv } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const app = `stats-${Date.now().toString(36)}`;
@@ -16,7 +16,7 @@ const dir = tempDir('stats');
 
 /** Runs `tollgate <args>` as a process against the test server. */
 function cli(...args: string[]): Promise<CliResult> {
-  return runCli(args, { ...process.env, TEMPORAL_ADDRESS: env.address, TOLLGATE_HOME: join(dir, 'home') });
+  return runCli(args, { ...process.env, ...temporalEnv(env), TOLLGATE_HOME: join(dir, 'home') });
 }
 
 before(async () => {

@@ -7,7 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { ROOT, startTestServer, tempDir, uniqueIds } from '../support/temporal.js';
+import { ROOT, startTestServer, tempDir, uniqueIds, temporalEnv } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const workers: ChildProcess[] = [];
@@ -24,7 +24,7 @@ function startWorker(taskQueue: string, home: string): ChildProcess {
   const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: env.address,
+      ...temporalEnv(env),
       TOLLGATE_TASK_QUEUE: taskQueue,
       TOLLGATE_HOME: home,
     },

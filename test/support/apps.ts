@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, type CliResult } from './cli.js';
 import { fixtureRepo, gitIn } from './stages.js';
-import { ROOT, tempDir, uniqueIds } from './temporal.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ROOT, temporalEnv, tempDir, uniqueIds } from './temporal.js';
 
 /** The service: /healthz, /readyz, and /whoami answering the app's name and the VERSION it was built from. */
 const SERVER = `import { createServer } from 'node:http';
@@ -106,14 +107,14 @@ export interface Site {
   cli: (...args: string[]) => Promise<CliResult>;
 }
 
-/** Starts a worker (dist/src/worker.js, host runner) for the server at `address`; the caller kills it. */
-export function startSite(address: string, label: string): Site {
+/** Starts a worker (dist/src/worker.js, host runner) for the test's server and namespace; the caller kills it. */
+export function startSite(env: TestWorkflowEnvironment, label: string): Site {
   const dir = tempDir(label);
   const home = join(dir, 'home');
   const { taskQueue } = uniqueIds(label);
   const processEnv = {
     ...process.env,
-    TEMPORAL_ADDRESS: address,
+    ...temporalEnv(env),
     TOLLGATE_HOME: home,
     TOLLGATE_TASK_QUEUE: taskQueue,
     TOLLGATE_RUNNER: 'host',

@@ -5,11 +5,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType, type DataConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
 import { workflowBundlePath } from '../../src/bundle.js';
+import { ensureNamespace } from '../../src/cli/namespace.js';
 import { SEARCH_ATTRIBUTES } from '../../src/constants.js';
 import { RunnerSelector } from '../../src/runners/select.js';
 import { loadSettings } from '../../src/settings.js';
@@ -45,19 +47,45 @@ export function testDataConverter(): DataConverter | undefined {
   return loadSettings().dataConverter;
 }
 
-/** Starts a dev server (`temporal server start-dev`) with Tollgate's search attributes registered; `ui` serves the web UI on `uiPort`. */
-export function startTestServer(
-  options: { ui?: boolean; uiPort?: number } = {},
+/**
+ * The cluster lane (scripts/test --cluster): the frontend address of the self-hosted cluster
+ * (scripts/cluster) the integration tests run on instead of their own dev servers.
+ */
+export const TEST_CLUSTER = process.env.TOLLGATE_TEST_CLUSTER || undefined;
+
+/**
+ * A Temporal server for a test file, with Tollgate's search attributes registered: its own dev server
+ * (`temporal server start-dev`; `ui` serves the web UI on `uiPort`), or, in the cluster lane, a
+ * namespace of its own on the cluster, so the files stay as independent as with their own servers.
+ * A test that needs the web UI always gets a dev server: the cluster serves none.
+ */
+export async function startTestServer(
+  options: { ui?: boolean; uiPort?: number; dbFilename?: string; cluster?: string | null } = {},
 ): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   const dataConverter = testDataConverter();
+  const { cluster = TEST_CLUSTER, ...serverOptions } = options;
+  if (cluster && !options.ui) {
+    const namespace = `test-${randomUUID().slice(0, 8)}`;
+    const connection = await Connection.connect({ address: cluster });
+    try {
+      await ensureNamespace(connection, namespace, { retentionDays: 1 });
+    } finally {
+      await connection.close();
+    }
+    return TestWorkflowEnvironment.createFromExistingServer({
+      address: cluster,
+      namespace,
+      ...(dataConverter ? { client: { dataConverter } } : {}),
+    });
+  }
   return TestWorkflowEnvironment.createLocal({
     // With TOLLGATE_ENCRYPTION_KEY set, the tests' client encrypts like the CLI's.
     ...(dataConverter ? { client: { dataConverter } } : {}),
     server: {
       executable: { type: 'existing-path', path: temporalBinary() },
       ip: '127.0.0.1',
-      ...options,
+      ...serverOptions,
       searchAttributes: Object.values(SEARCH_ATTRIBUTES).map((name) =>
         defineSearchAttributeKey(name, SearchAttributeType.KEYWORD),
       ),
@@ -88,10 +116,20 @@ export function recordHistory(env: TestWorkflowEnvironment, workflowId: string, 
     workflowId,
     '--address',
     env.address,
+    '--namespace',
+    env.namespace ?? 'default',
     '--output',
     'json',
   ]);
   writeFileSync(join(ROOT, 'test/fixtures/histories', `${name}.json`), json);
+}
+
+/** What a child process (CLI, worker) needs to reach the test's server and namespace. */
+export function temporalEnv(env: TestWorkflowEnvironment): {
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+} {
+  return { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default' };
 }
 
 /** A unique task queue and workflow id per test, so tests never see each other's runs. */
@@ -119,6 +157,7 @@ export function createTestWorker(
   const dataConverter = options.dataConverter ?? testDataConverter();
   return Worker.create({
     connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
     taskQueue,
     workflowBundle: options.workflowBundle ?? { codePath: workflowBundlePath(dataConverter) },
     ...(dataConverter ? { dataConverter } : {}),
