@@ -220,6 +220,14 @@ const smoke = z.strictObject(
   UNKNOWN_KEY,
 );
 
+/**
+ * Most samples one verification window may take. Each costs the release's history about 11 events (a
+ * timer, the sampling activity, the workflow tasks after each), so 500 keep a release near 5,600
+ * events, far below Temporal's 10,240-event warning and its 51,200-event limit. A long window samples
+ * less often, or runs as a canary, whose window workflow continues as new.
+ */
+export const MAX_VERIFICATION_SAMPLES = 500;
+
 /** The verification window after an environment's switch. */
 const verification = z
   .strictObject(
@@ -241,6 +249,14 @@ const verification = z
         code: 'custom',
         path: ['interval'],
         message: `is longer than the window's duration (${window.duration} ms), so no sample would be taken: make the interval shorter than the duration`,
+      });
+    }
+    const samples = Math.floor(window.duration / window.interval);
+    if (samples > MAX_VERIFICATION_SAMPLES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interval'],
+        message: `takes ${samples} samples in the ${window.duration} ms window, each about 11 events of the release's history; at most ${MAX_VERIFICATION_SAMPLES} keep it far from Temporal's limits: make the interval at least ${Math.ceil(window.duration / MAX_VERIFICATION_SAMPLES)} ms, or verify a long window as a canary (its window continues as new)`,
       });
     }
   });
