@@ -40,6 +40,13 @@ export interface Settings {
   maxConcurrentStages: number;
   /** Heavy stages one worker runs on the host at a time (TOLLGATE_STAGE_SLOTS; one per core). */
   stageSlots: number;
+  /**
+   * Workflow tasks one worker processes at once (TOLLGATE_MAX_CONCURRENT_WORKFLOW_TASKS; 10, the
+   * load bench's best on 2 cores: the SDK's 40 crowd out the stages' dispatch, docs/deploying.md).
+   */
+  maxConcurrentWorkflowTasks: number;
+  /** Workflows one worker keeps in its sticky cache (TOLLGATE_MAX_CACHED_WORKFLOWS; 1000). */
+  maxCachedWorkflows: number;
   /** Size bound of the stage result cache under the home (TOLLGATE_STAGE_CACHE_MAX_BYTES; 2 GiB; 0: off). */
   stageCacheMaxBytes: number;
   /**
@@ -80,6 +87,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     1,
     'how many heavy stages one worker runs at once, e.g. 2 on two cores',
   );
+  // The SDK needs 2 or more (a sticky and a normal queue poller each hold one).
+  const maxConcurrentWorkflowTasks = wholeNumber(
+    env,
+    'TOLLGATE_MAX_CONCURRENT_WORKFLOW_TASKS',
+    DEFAULT_WORKFLOW_TASKS,
+    2,
+    'how many workflow tasks one worker processes at once, e.g. 10',
+  );
+  const maxCachedWorkflows = wholeNumber(
+    env,
+    'TOLLGATE_MAX_CACHED_WORKFLOWS',
+    DEFAULT_CACHED_WORKFLOWS,
+    0,
+    'how many workflows one worker keeps cached, e.g. 1000 (0: none)',
+  );
   const stageCacheMaxBytes = wholeNumber(
     env,
     'TOLLGATE_STAGE_CACHE_MAX_BYTES',
@@ -106,6 +128,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     workerQueues: queues as Settings['workerQueues'],
     maxConcurrentStages: maxStages,
     stageSlots,
+    maxConcurrentWorkflowTasks,
+    maxCachedWorkflows,
     stageCacheMaxBytes,
     ...(keys ? { dataConverter: encryptionDataConverter(keys) } : {}),
     ...(env.TOLLGATE_CODEC_ENDPOINT ? { codecEndpoint: env.TOLLGATE_CODEC_ENDPOINT.replace(/\/$/, '') } : {}),
@@ -128,6 +152,10 @@ function wholeNumber(
   }
   return value;
 }
+
+/** The worker settings bench/load.ts found best on 2 cores (docs/benchmarks.md, docs/deploying.md). */
+export const DEFAULT_WORKFLOW_TASKS = 10;
+export const DEFAULT_CACHED_WORKFLOWS = 1000;
 
 /** The Temporal UI of a server nobody described: the dev server's default. */
 export const DEFAULT_UI_URL = 'http://localhost:8233';

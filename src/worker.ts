@@ -77,6 +77,8 @@ export async function createWorker(options: StartWorkerOptions = {}): Promise<Wo
     // and the server hands them to another worker.
     shutdownGraceTime: Number(process.env.TOLLGATE_SHUTDOWN_GRACE_MS ?? 20_000),
     maxConcurrentActivityTaskExecutions: settings.maxConcurrentStages,
+    maxConcurrentWorkflowTaskExecutions: settings.maxConcurrentWorkflowTasks,
+    maxCachedWorkflows: settings.maxCachedWorkflows,
   });
 }
 

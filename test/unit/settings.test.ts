@@ -46,6 +46,26 @@ describe('settings errors', () => {
     }
   });
 
+  it("workflow task slots and the sticky cache default to the load bench's best; 1 slot is refused (the SDK needs 2)", () => {
+    const defaults = loadSettings({});
+    assert.equal(defaults.maxConcurrentWorkflowTasks, 10);
+    assert.equal(defaults.maxCachedWorkflows, 1000);
+    const set = loadSettings({
+      TOLLGATE_MAX_CONCURRENT_WORKFLOW_TASKS: '40',
+      TOLLGATE_MAX_CACHED_WORKFLOWS: '0',
+    });
+    assert.equal(set.maxConcurrentWorkflowTasks, 40);
+    assert.equal(set.maxCachedWorkflows, 0);
+    assert.throws(
+      () => loadSettings({ TOLLGATE_MAX_CONCURRENT_WORKFLOW_TASKS: '1' }),
+      /TOLLGATE_MAX_CONCURRENT_WORKFLOW_TASKS=1 is not a whole number ≥ 2: set it to how many workflow tasks/,
+    );
+    assert.throws(
+      () => loadSettings({ TOLLGATE_MAX_CACHED_WORKFLOWS: 'lots' }),
+      /TOLLGATE_MAX_CACHED_WORKFLOWS=lots is not a whole number ≥ 0/,
+    );
+  });
+
   it('a bad setting stops the CLI with one line and exit 2', async () => {
     const result = await runCli(['history'], {
       PATH: process.env.PATH,
