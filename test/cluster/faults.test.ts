@@ -5,7 +5,7 @@
  * stage runs again, no environment is deployed twice.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -15,7 +15,15 @@ import type { EnvironmentLink, StagePlan } from '../../src/types.js';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { freePort } from '../support/delivery.js';
 import { environmentPlan, markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { ROOT, startTestServer, TEST_CLUSTER, tempDir, temporalEnv, uniqueIds } from '../support/temporal.js';
+import {
+  ROOT,
+  spawnWorker,
+  startTestServer,
+  TEST_CLUSTER,
+  tempDir,
+  uniqueIds,
+  waitUntil,
+} from '../support/temporal.js';
 
 const APPS = 6;
 const FIXTURE = join(ROOT, 'test/fixtures/env-app');
@@ -71,7 +79,7 @@ describe(
       // SIGKILL the first worker once it runs a stage: the server's pending activity names its worker.
       const victim = started[0]!;
       const victimIdentity = `${victim.pid}@`;
-      await until(async () => {
+      await waitUntil(async () => {
         for (const { handle } of runs) {
           const { raw } = await handle.describe();
           const running = (raw.pendingActivities ?? []).filter(
@@ -127,12 +135,9 @@ describe(
   },
 );
 
-/** Starts `node dist/src/worker.js` as its own process, as each machine of a fleet would. */
+/** A worker process, as each machine of a fleet runs one. */
 function startWorker(taskQueue: string, home: string): ChildProcess {
-  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
-    env: { ...process.env, ...temporalEnv(env), TOLLGATE_TASK_QUEUE: taskQueue, TOLLGATE_HOME: home },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const worker = spawnWorker(env, taskQueue, home);
   workers.push(worker);
   return worker;
 }
@@ -157,12 +162,4 @@ async function stagingOf(app: string): Promise<EnvironmentLink> {
     environment: environmentPlan(app, 'staging', await freePort()),
     promotion: { mode: 'auto', approvers: [], timeoutMs: 60_000, onTimeout: 'rollback' },
   };
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

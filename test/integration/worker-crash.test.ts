@@ -1,13 +1,13 @@
 /** The worker process killed with SIGKILL mid-stage: a new worker finishes the run, no completed stage runs twice. */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ReleaseWorkflow } from '../../src/workflows/release/index.js';
 import { statusQuery } from '../../src/workflows/messages.js';
 import { markers, pipelineStages, releaseInput, shStage } from '../support/stages.js';
-import { ROOT, startTestServer, tempDir, uniqueIds, temporalEnv } from '../support/temporal.js';
+import { spawnWorker, startTestServer, tempDir, uniqueIds, waitUntil } from '../support/temporal.js';
 
 let env: TestWorkflowEnvironment;
 const workers: ChildProcess[] = [];
@@ -19,35 +19,10 @@ after(async () => {
   await env?.teardown();
 });
 
-/** Starts `node dist/src/worker.js` as its own process, the way an operator would. */
 function startWorker(taskQueue: string, home: string): ChildProcess {
-  const worker = spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
-    env: {
-      ...process.env,
-      ...temporalEnv(env),
-      TOLLGATE_TASK_QUEUE: taskQueue,
-      TOLLGATE_HOME: home,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const worker = spawnWorker(env, taskQueue, home);
   workers.push(worker);
   return worker;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  await untilAsync(() => Promise.resolve(condition()), what, timeoutMs);
-}
-
-async function untilAsync(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 it('a new worker finishes the run after the first is SIGKILLed during a long stage', async () => {
@@ -69,7 +44,7 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
     args: [releaseInput(dir, stages, { heartbeatTimeoutMs: 2000 })],
   });
 
-  await until(
+  await waitUntil(
     () =>
       markers(dir, 'test-rag-engine').starts.length === 1 &&
       markers(dir, 'test-stripe-integration').ends.length === 1 &&
@@ -79,7 +54,7 @@ it('a new worker finishes the run after the first is SIGKILLed during a long sta
   // A sibling's process having exited is not enough: its activity completion must have reached
   // the server, or the server rightly hands the activity out again (at-least-once). The status
   // query answers from the workflow's own state, which only moves once the completion is recorded.
-  await untilAsync(async () => {
+  await waitUntil(async () => {
     const { stages: seen } = await handle.query(statusQuery);
     return (
       seen['test-stripe-integration']?.state === 'succeeded' &&

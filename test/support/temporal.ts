@@ -1,5 +1,5 @@
 /** A real Temporal dev server for a test file, and workers that run Tollgate's real workflows and activities. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,6 +130,38 @@ export function temporalEnv(env: TestWorkflowEnvironment): {
   TEMPORAL_NAMESPACE: string;
 } {
   return { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default' };
+}
+
+/** Starts `node dist/src/worker.js` as its own process on the test's server, the way an operator would; the caller kills it. */
+export function spawnWorker(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  home: string,
+  extraEnv: Record<string, string> = {},
+): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'dist/src/worker.js')], {
+    env: {
+      ...process.env,
+      ...temporalEnv(env),
+      ...extraEnv,
+      TOLLGATE_TASK_QUEUE: taskQueue,
+      TOLLGATE_HOME: home,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Polls `condition` every 100 ms until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A unique task queue and workflow id per test, so tests never see each other's runs. */
