@@ -65,6 +65,11 @@ export interface ArtifactPlan {
   runtimeImage?: string;
   /** The scanner's image, used when a scan is asked for (config `images.scanner`). */
   scanImage?: string;
+  /**
+   * The repository the config's docker environments pull from (`environments[].docker.registry`): the
+   * Dagger build publishes its image there, tagged by commit, and the release carries the pinned digest.
+   */
+  publishTo?: string;
 }
 
 /** The images a release uses besides its stages' own (config `images`), each pinned. */
@@ -365,6 +370,8 @@ export interface DockerPlan {
   baseImage: string;
   user: string;
   containerPort: number;
+  /** The repository (`registry[:port]/path`) release images are pulled from; a Dagger build publishes there. */
+  registry?: string;
 }
 
 /** How the gate before an environment behaves. */

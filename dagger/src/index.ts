@@ -12,7 +12,7 @@
  */
 import { argument, func, object, type Container, type Directory, type Secret } from '@dagger.io/dagger';
 import { runInGraphOrder } from './dagger-plan.js';
-import { publishPinned } from './dagger-publish.js';
+import { publishPinned, releaseAddress } from './dagger-publish.js';
 import { stagePlan, stagePlans, type ModuleStagePlan } from './plans.js';
 import { runSteps, runtimeImage, stageContainer } from './stage.js';
 
@@ -104,22 +104,26 @@ export class Tollgate {
   }
 
   /**
-   * The staging deploy's Dagger half: builds the release's image, publishes it to `address` (the
-   * registry the staging environment pulls from) and returns the reference pinned by digest. A
-   * docker environment deploys exactly that digest: Tollgate's worker hands it to the environment
-   * (the build's `image.ref`), or pass it on yourself. A module cannot reach the environment's
-   * supervisor, so switching traffic stays with Tollgate's proxy.
+   * The staging deploy's Dagger half: builds the release's image, publishes it to `address` (by
+   * default the repository the config's docker environments pull from, `docker.registry`, tagged
+   * with `revision`) and returns the reference pinned by digest. A docker environment deploys exactly
+   * that digest: Tollgate's worker hands it to the environment (the build's `image.ref`), or pass it
+   * on yourself. A module cannot reach the environment's supervisor, so switching traffic stays with
+   * Tollgate's proxy.
    *
+   * @example dagger call deploy-to-staging --source=. --revision=$(git rev-parse HEAD)
    * @example dagger call deploy-to-staging --source=. --address=127.0.0.1:5000/saas-app:staging
    */
   @func()
   async deployToStaging(
     @argument({ defaultPath: '/', ignore: IGNORE }) source: Directory,
-    address: string,
+    address?: string,
     revision = 'unknown',
     secretEnv?: Secret,
   ): Promise<string> {
-    return publishPinned(await this.image(artifactStage(), source, revision, secretEnv), address);
+    const plan = artifactStage();
+    const target = address ?? defaultAddress(plan, revision);
+    return publishPinned(await this.image(plan, source, revision, secretEnv), target);
   }
 
   /**
@@ -170,6 +174,16 @@ function artifactStage(): ModuleStagePlan {
       'no stage in dagger/plans.json has an artifact: add artifact: { include: [...] } to the build stage',
     );
   return plan;
+}
+
+/** Where deploy-to-staging publishes without --address: the environments' repository, tagged as the runner tags it. */
+function defaultAddress(plan: ModuleStagePlan, revision: string): string {
+  if (!plan.artifact?.publishTo)
+    throw new Error(
+      'deploy-to-staging: no --address, and no docker environment in the config names docker.registry: ' +
+        'pass --address=<registry>/<repository>:<tag>, or set docker.registry and run `tollgate plans > dagger/plans.json`',
+    );
+  return releaseAddress(plan.artifact.publishTo, revision);
 }
 
 /** The app's directory inside the repository the caller passed. */

@@ -22,7 +22,14 @@ export interface ModuleStagePlan {
   secrets: string[];
   cache: boolean;
   coverageMinimum?: number;
-  artifact?: { include: string[]; install: string[]; sbom: string[]; runtimeImage?: string };
+  artifact?: {
+    include: string[];
+    install: string[];
+    sbom: string[];
+    runtimeImage?: string;
+    /** The repository the config's docker environments pull from (`docker.registry`). */
+    publishTo?: string;
+  };
   /** Services bound beside the steps (the ServicePlan of src/types.ts). */
   services?: { name: string; image: string; port: number; env: Record<string, string> }[];
 }

@@ -121,6 +121,7 @@ export function createStageActivities(deps: StageDeps) {
           runId: ctx.info.workflowExecution?.workflowId ?? `activity-${ctx.info.activityId}`,
           attempt,
           sourceDir: workspace?.appDir ?? (input as RunStageInputV1).sourceDir,
+          ...(workspace ? { commit: (input as RunStageInput).source.commit } : {}),
           runDir,
           secrets,
           signal: ctx.cancellationSignal,

@@ -165,6 +165,8 @@ export async function resolveConfig(
 
 function toPlans(config: TollgateConfig): StagePlan[] {
   const needs = new Map(graphOf(config.stages).map((s) => [s.name, s.needs]));
+  // One repository at most (the schema refuses two): where the Dagger build publishes the release's image.
+  const registry = config.environments.find((env) => env.docker?.registry)?.docker?.registry;
   return Object.entries(config.stages).map(([name, stage]) => {
     const retry = { ...config.defaults.retry, ...stage.retry };
     return {
@@ -189,6 +191,7 @@ function toPlans(config: TollgateConfig): StagePlan[] {
               ...stage.artifact,
               runtimeImage: config.images.runtime ?? slimVariant(stage.image ?? config.defaults.image),
               scanImage: config.images.scanner,
+              ...(registry ? { publishTo: registry } : {}),
             },
           }
         : {}),

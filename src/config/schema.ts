@@ -473,6 +473,9 @@ const loadTest = z
     message: 'is at most 10 minutes: a load test gates a promotion, it is no soak test',
   });
 
+/** `registry[:port]/path` of an image repository: a registry host first, no tag, no digest. */
+const REPOSITORY = /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+
 /** How a `docker` environment runs its releases' containers (the engine's address, limits, policy). */
 const docker = z.strictObject(
   {
@@ -496,6 +499,15 @@ const docker = z.strictObject(
       })
       .default('1000:1000'),
     containerPort: z.number().int().min(1).max(65535).default(8080),
+    // The repository this environment pulls release images from; a Dagger build publishes there.
+    registry: z
+      .string()
+      .regex(REPOSITORY, {
+        message:
+          'is the repository release images are pulled from, with its registry and without tag or digest, ' +
+          'e.g. "127.0.0.1:5000/saas-app": Tollgate tags each release and pins it by digest',
+      })
+      .optional(),
   },
   UNKNOWN_KEY,
 );
@@ -753,6 +765,20 @@ export const configSchema = z
             }
             seenPorts.set(env.port, index);
           });
+          // A release's image is published once: every docker environment pulls it from one repository.
+          const registries = envs.flatMap((env, index) =>
+            env.docker?.registry ? [{ registry: env.docker.registry, index }] : [],
+          );
+          const first = registries[0];
+          for (const { registry, index } of registries.slice(1))
+            if (first && registry !== first.registry)
+              ctx.addIssue({
+                code: 'custom',
+                path: [index, 'docker', 'registry'],
+                message:
+                  `differs from environments[${first.index}].docker.registry (${JSON.stringify(first.registry)}): ` +
+                  'a release is published to one repository, which every docker environment pulls from',
+              });
         }),
       revenue: revenue.optional(),
       health,

@@ -14,3 +14,17 @@ export async function publishPinned(image: Container, address: string): Promise<
     );
   return ref;
 }
+
+/** A registry tag from `text`: letters, digits, `_`, `.` and `-`, at most 128, starting with a letter, digit or `_`. */
+export function imageTag(text: string): string {
+  const tag = text
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9_]+/, '')
+    .slice(0, 128);
+  return tag || 'release';
+}
+
+/** Where a release's image goes in `repository` (`docker.registry`): tagged by its commit's first 12 characters. */
+export function releaseAddress(repository: string, revision: string): string {
+  return `${repository}:${imageTag(revision.slice(0, 12))}`;
+}

@@ -6,11 +6,12 @@ import type { Client } from '@dagger.io/dagger';
 import type { ImageUse } from '../config/images.js';
 import { DEFAULT_IMAGES } from '../constants.js';
 import { FailureType } from '../failures.js';
-import type { ArtifactRef, CommandPlan, StageResult } from '../types.js';
+import type { ArtifactPlan, ArtifactRef, CommandPlan, StageResult } from '../types.js';
 import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
 import { containerEnv, INSTALL_INPUT_FILES, installInputs, splitInstall } from './dagger-plan.js';
 import { shipImage, slimVariant } from './dagger-image.js';
+import { releaseAddress } from './dagger-publish.js';
 import {
   installDependencies,
   resolveImages,
@@ -202,7 +203,7 @@ export class DaggerRunner implements Runner {
       {
         runtimeImage,
         startCommand: this.startCommand(plan),
-        revision: this.setting(plan, 'TOLLGATE_REVISION') ?? 'unknown',
+        revision: this.setting(plan, 'TOLLGATE_REVISION') ?? ctx.commit ?? 'unknown',
         created: started.toISOString(),
         cache: plan.cache,
         retryableExitCodes: plan.retryableExitCodes,
@@ -210,7 +211,7 @@ export class DaggerRunner implements Runner {
         release: releasePaths(ctx.runDir),
         scanImage,
         ...extraCa,
-        ...optional('imageRef', this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef)),
+        ...optional('imageRef', this.publishAddress(plan, plan.artifact, ctx)),
         ...optional('scanSeverity', this.setting(plan, 'TOLLGATE_SCAN_SEVERITY', this.options.scanSeverity)),
       },
       expectAny,
@@ -249,6 +250,20 @@ export class DaggerRunner implements Runner {
   /** A per-release setting: the plan's env (set by the workflow) wins, then the option, then the worker's env. */
   private setting(plan: CommandPlan, name: string, option?: string): string | undefined {
     return plan.env[name] ?? option ?? (this.options.env ?? process.env)[name] ?? undefined;
+  }
+
+  /**
+   * Where the build publishes its image: TOLLGATE_IMAGE_REF when set, else the repository the docker
+   * environments pull from (`docker.registry`), tagged by the commit (or the run when there is none).
+   */
+  private publishAddress(
+    plan: CommandPlan,
+    artifact: ArtifactPlan,
+    ctx: StageRunContext,
+  ): string | undefined {
+    const explicit = this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef);
+    if (explicit || !artifact.publishTo) return explicit;
+    return releaseAddress(artifact.publishTo, ctx.commit ?? ctx.runId);
   }
 
   /** The deadline for reaching the engine: the option, else TOLLGATE_DAGGER_CONNECT_TIMEOUT_MS. */

@@ -9,6 +9,8 @@ export interface StageRunContext {
   attempt: number;
   /** Absolute path of the app's source directory. */
   sourceDir: string;
+  /** The full SHA of the commit the source is a checkout of (none for schema 1 runs and `tollgate stage`). */
+  commit?: string;
   /** Absolute path of this run's directory: logs and artifacts go here. */
   runDir: string;
   /** Secret values by env var name; never logged, always redacted from output. */

@@ -194,6 +194,26 @@ const CASES: BadInputCase[] = [
     fix: 'must be pinned to a tag or digest',
   },
   {
+    name: 'a docker registry with a tag (Tollgate tags and pins each release)',
+    config: withChain(
+      staging(),
+      production(approved({ driver: 'docker', docker: { registry: '127.0.0.1:5000/saas-app:prod' } })),
+    ),
+    path: 'environments.1.docker.registry',
+    value: '"127.0.0.1:5000/saas-app:prod"',
+    fix: 'without tag or digest, e.g. "127.0.0.1:5000/saas-app"',
+  },
+  {
+    name: 'two docker environments pulling from different registries',
+    config: withChain(
+      staging({ driver: 'docker', docker: { registry: '127.0.0.1:5000/saas-app' } }),
+      production(approved({ driver: 'docker', docker: { registry: '127.0.0.1:5001/saas-app' } })),
+    ),
+    path: 'environments.1.docker.registry',
+    value: '"127.0.0.1:5001/saas-app"',
+    fix: 'differs from environments[0].docker.registry ("127.0.0.1:5000/saas-app")',
+  },
+  {
     name: 'environment name that is not kebab-case',
     config: withChain(staging({ name: 'Staging' }), production(approved())),
     path: 'environments.0.name',

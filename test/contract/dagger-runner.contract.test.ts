@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { unpackRelease } from '../../src/environments/local/unpack.js';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../src/failures.js';
 import { DaggerRunner, nativeModulesNote } from '../../src/runners/dagger.js';
+import { imageTag, releaseAddress } from '../../src/runners/dagger-publish.js';
 import * as fakeDagger from '../support/fake-dagger-session.js';
 import {
   buildPlan,
@@ -330,6 +331,57 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
       new DaggerRunner({ imageRef: '127.0.0.1:5000/saas-app:0123' }).runStage(buildPlan(), stageContext()),
       /publishing to 127\.0\.0\.1:5000\/saas-app:0123 answered "127\.0\.0\.1:5000\/saas-app:0123", not a reference pinned by digest/,
     );
+  });
+
+  void it("publishes to the docker environments' registry, tagged by the release's commit, and labels the image with it", async () => {
+    restoreEnv();
+    await session.close();
+    const pushed = `sha256:${'ef'.repeat(32)}`;
+    await startSession([
+      { when: 'publish', reply: { value: `127.0.0.1:5000/saas-app:0123456789ab@${pushed}` } },
+    ]);
+    const commit = '0123456789abcdef0123456789abcdef01234567';
+    const plan = buildPlan({ env: {} });
+    const result = await new DaggerRunner({ env: {} }).runStage(
+      { ...plan, artifact: { ...plan.artifact!, publishTo: '127.0.0.1:5000/saas-app' } },
+      stageContext({ commit }),
+    );
+    const queries = session.queries.join('\n');
+    assert.match(queries, /publish \(address: "127\.0\.0\.1:5000\/saas-app:0123456789ab"\)/);
+    assert.ok(
+      queries.includes(`withLabel (name: "org.opencontainers.image.revision",value: "${commit}")`),
+      'the image says which commit it is',
+    );
+    assert.equal(result.artifact?.image?.ref, `127.0.0.1:5000/saas-app:0123456789ab@${pushed}`);
+  });
+
+  void it('TOLLGATE_IMAGE_REF wins over the registry; without either nothing is published', async () => {
+    const plan = buildPlan({ env: {} });
+    const withRegistry = { ...plan, artifact: { ...plan.artifact!, publishTo: '127.0.0.1:5000/saas-app' } };
+    restoreEnv();
+    await session.close();
+    await startSession([
+      { when: 'publish', reply: { value: `127.0.0.1:5000/other:x@${fakeDagger.FAKE_DIGEST}` } },
+    ]);
+    await new DaggerRunner({ env: { TOLLGATE_IMAGE_REF: '127.0.0.1:5000/other:x' } }).runStage(
+      withRegistry,
+      stageContext(),
+    );
+    assert.match(session.queries.join('\n'), /publish \(address: "127\.0\.0\.1:5000\/other:x"\)/);
+
+    restoreEnv();
+    await session.close();
+    await startSession();
+    const unpublished = await new DaggerRunner({ env: {} }).runStage(plan, stageContext());
+    assert.ok(!session.queries.some((q) => q.includes('publish')), 'no registry named: no publish');
+    assert.equal(unpublished.artifact?.image?.ref, undefined);
+  });
+
+  void it("tags by the commit's first 12 characters; anything else becomes a tag a registry accepts", () => {
+    assert.equal(releaseAddress('127.0.0.1:5000/app', '0123456789abcdef'), '127.0.0.1:5000/app:0123456789ab');
+    assert.equal(imageTag('release/saas-app@x y'), 'release-saas-app-x-y');
+    assert.equal(imageTag('--.'), 'release');
+    assert.equal(imageTag('a'.repeat(200)).length, 128);
   });
 
   void it("publishes with the module's code: deploy-to-staging and the runner share dagger-publish.ts", () => {
