@@ -364,10 +364,11 @@ env
   .option('--app <name>', 'the app whose environment it is (default: the app of ./tollgate.config.ts)')
   .option('--release <id>', 'this release (default: the one serving)')
   .option('--bytes <n>', 'how much of the end of the log', (v) => Number(v), 4096)
+  .option('--json', 'machine-readable output (releaseId and tail)')
   .description("the last output of an environment's release: its log file, or its container's logs")
   .addHelpText(
     'after',
-    '\nExamples:\n  tollgate env logs production\n  tollgate env logs staging --release saas-app-1a2b3c4d5e6f-0123abcd',
+    '\nExamples:\n  tollgate env logs production\n  tollgate env logs production --json\n  tollgate env logs staging --release saas-app-1a2b3c4d5e6f-0123abcd',
   )
   .action(async (name: string, options: EnvLogsOptions) =>
     exit(await (await import('./commands/env.js')).envLogs(name, options)),

@@ -25,6 +25,7 @@ import {
   sampleInput,
   stopSampleEnvironments,
 } from '../support/delivery.js';
+import { runCli } from '../support/cli.js';
 import { containersOf, dockerPlan } from '../support/docker.js';
 import {
   ROOT,
@@ -86,13 +87,32 @@ describe('the docker driver in a release', () => {
     const { worker, taskQueue, workflowId, home, repo } = await deliveryWorker(env, 'docker-breach', homes);
     const chain = await dockerChain();
     await worker.runUntil(async () => {
-      const good = await (await start(taskQueue, `${workflowId}-1`, chain, repo, 'good')).result();
+      // At info level the release logs its requests: output for `tollgate env logs` to show.
+      const good = await (
+        await start(taskQueue, `${workflowId}-1`, chain, repo, 'good', { LOG_LEVEL: 'info' })
+      ).result();
       assert.equal(good.outcome, 'succeeded');
       const goodId = good.status.releaseId!;
       assert.deepEqual(
         await productionContainers(home),
         [goodId],
         'production runs the release as a container',
+      );
+      // `tollgate env logs production`: the container's output, through the real CLI.
+      const logs = await runCli(['env', 'logs', 'production', '--app', 'saas-app', '--json'], {
+        ...process.env,
+        TOLLGATE_HOME: home,
+      });
+      assert.equal(logs.code, 0, logs.stderr);
+      const printed = JSON.parse(logs.stdout) as { releaseId: string; tail: string };
+      assert.equal(printed.releaseId, goodId);
+      const lines = printed.tail.trimEnd().split('\n');
+      const [container] = await containersOf(home, { app: 'saas-app', name: 'production' });
+      const engineLogs = spawnSync('docker', ['logs', container!.Id], { encoding: 'utf8' });
+      assert.ok(lines.length > 0 && lines[0] !== '', `the release's output: ${printed.tail}`);
+      assert.ok(
+        engineLogs.stdout.includes(lines.at(-1)!),
+        "what the CLI printed is the container's output, as the engine keeps it",
       );
       const staging = await environmentStatus(home, { app: 'saas-app', name: 'staging' });
       assert.ok(
