@@ -145,6 +145,19 @@ void test('an engine that does not answer: tried again, then a clear, retryable 
   );
 });
 
+void test('a release artifact missing on this worker is named as such, not as the engine', async (t) => {
+  const { env, home } = await dockerEnvironment(t);
+  const artifact = await fixtureArtifact(home, 'r1');
+  rmSync(artifact.path);
+  const error = await env.deploy(fixtureSpec('r1', artifact)).then(
+    () => assert.fail('deployed an artifact that is not there'),
+    (err: LocalEnvironmentError) => err,
+  );
+  assert.notEqual(error.type, FailureType.EngineUnavailable, error.message);
+  assert.ok(error.message.includes(artifact.path), `names the file: ${error.message}`);
+  assert.doesNotMatch(error.message, /does not answer|start dockerd/);
+});
+
 void test('an image that does not exist is named, and no retry is asked for', async (t) => {
   const missing = '127.0.0.1:5000/library/no-such-base:1';
   const { env, home, key } = await dockerEnvironment(t, { docker: { baseImage: missing } });

@@ -35,7 +35,17 @@ export function engineMessage(err: unknown): string {
   return (e.json?.message ?? e.message ?? String(err)).trim();
 }
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+/** No socket there, or not ours to open: the engine only when it is the connect that failed (not a file of the release). */
+const UNREACHABLE_AT_CONNECT = new Set(['ENOENT', 'EACCES']);
+
+/** An error of the connection to the engine, as opposed to one of the engine's answers or of a local file. */
+export function engineUnreachable(err: unknown): string | undefined {
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (code === undefined) return undefined;
+  if (UNREACHABLE.has(code) || (UNREACHABLE_AT_CONNECT.has(code) && syscall === 'connect')) return code;
+  return undefined;
+}
 
 /** How often, and how long apart, an unreachable engine is asked again before the call fails. */
 export const ENGINE_TRIES = 3;
@@ -50,8 +60,8 @@ export async function withEngine<T>(engine: string, what: string, fn: () => Prom
     try {
       return await fn();
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === undefined || !UNREACHABLE.has(code)) throw err;
+      const code = engineUnreachable(err);
+      if (code === undefined) throw err;
       if (attempt >= ENGINE_TRIES)
         throw new LocalEnvironmentError(
           `the Docker engine at ${engine} does not answer (${code}) while ${what}, after ${ENGINE_TRIES} tries: ` +
