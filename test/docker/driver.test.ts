@@ -86,6 +86,50 @@ void test('blue/green: the old container stays warm, rollback switches back with
   assert.equal(releaseOf(await hit(`${env.url}/`)), 'blue');
 });
 
+void test('the engine down: rollback still switches to the warm container at once, 0 failed requests', async (t) => {
+  const { env, home } = await dockerEnvironment(t);
+  await env.deploy(fixtureSpec('blue', await fixtureArtifact(home, 'blue')));
+  await env.activate('blue');
+  await env.deploy(fixtureSpec('green', await fixtureArtifact(home, 'green')));
+  await env.activate('green');
+  const images = (command: string) =>
+    spawnSync('bash', [join(ROOT, 'scripts/images'), command], { encoding: 'utf8' });
+  let stop!: () => void;
+  const until = new Promise<void>((resolve) => (stop = resolve));
+  t.after(() => {
+    stop(); // the loop ends even when an assertion below fails
+    images('engine-start');
+  });
+  const loop = loadLoop(`${env.url}/`, 4, true, until);
+  await sleep(200);
+  const stopped = images('engine-stop'); // synchronous: the loop resumes with the engine down
+  assert.equal(stopped.status, 0, stopped.stderr);
+  assert.equal(
+    await docker.ping().then(
+      () => 'answers',
+      () => 'down',
+    ),
+    'down',
+  );
+  const started = performance.now();
+  const result = await env.rollback('rb-engine-down');
+  const switchMs = performance.now() - started;
+  await sleep(300);
+  stop();
+  const load = await loop;
+  const restarted = images('engine-start');
+  assert.equal(restarted.status, 0, restarted.stderr);
+  assert.deepEqual(
+    { from: result.from, to: result.to, changed: result.changed },
+    { from: 'green', to: 'blue', changed: true },
+  );
+  assert.equal(load.failures.length, 0, `no failed request: ${JSON.stringify(load.failures.slice(0, 3))}`);
+  assert.ok((load.byRelease.blue ?? 0) > 0, 'blue served after the switch, the engine still down');
+  console.log(`# engine down: rollback took ${switchMs.toFixed(0)} ms; ${load.requests} requests, 0 failed`);
+  assert.ok(switchMs < 1000, `switched in ${switchMs.toFixed(0)} ms, not after the engine's retries`);
+  assert.equal(releaseOf(await hit(`${env.url}/`)), 'blue');
+});
+
 void test('a container that dies is restarted by the engine, and the environment says so', async (t) => {
   const { env, home, key } = await dockerEnvironment(t);
   await env.deploy(fixtureSpec('r1', await fixtureArtifact(home, 'r1')));

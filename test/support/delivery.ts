@@ -187,7 +187,7 @@ export function requestLoop(
   url: string,
   concurrency = 4,
   headersOf: (request: number) => Record<string, string> = () => ({}),
-): { stop: () => Promise<{ ok: number; failed: string[] }> } {
+): { stop: () => Promise<{ ok: number; failed: string[] }>; answered: () => number } {
   let running = true;
   let ok = 0;
   let sent = 0;
@@ -212,6 +212,8 @@ export function requestLoop(
       await Promise.all(clients);
       return { ok, failed };
     },
+    /** Requests answered so far (not 5xx). */
+    answered: () => ok,
   };
 }
 

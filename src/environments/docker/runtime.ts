@@ -128,6 +128,7 @@ export class DockerRuntime implements ReleaseRuntime {
     record.pid = info?.State.Pid || null;
     record.restartCount = info?.RestartCount ?? 0;
     record.startedAt = new Date().toISOString();
+    this.locate(record, info);
   }
 
   async running(record: ReleaseRecord): Promise<boolean> {
@@ -196,6 +197,7 @@ export class DockerRuntime implements ReleaseRuntime {
     const labels = info.Config.Labels ?? {};
     if (labels[LABEL.key] !== this.key || labels[LABEL.release] !== record.releaseId) return false;
     record.pid = info.State.Pid;
+    this.locate(record, info);
     return true;
   }
 
@@ -223,6 +225,7 @@ export class DockerRuntime implements ReleaseRuntime {
       // dockerode types PortBindings as `any`: the engine's shape is { "<port>/tcp": [{ HostPort }] }.
       const bindings = info.HostConfig.PortBindings as Record<string, { HostPort?: string }[]> | undefined;
       const bound = Number(bindings?.[`${this.options.containerPort}/tcp`]?.[0]?.HostPort);
+      const address = containerAddress(info, this.options.containerPort);
       found.push({
         releaseId,
         app: labels[LABEL.app] ?? this.env.app,
@@ -239,6 +242,7 @@ export class DockerRuntime implements ReleaseRuntime {
         container: summary.Id,
         image: info.Image,
         restartCount: info.RestartCount,
+        ...(address ? { address } : {}),
       });
     }
     const gone = records.filter((r) => r.container && !byRelease.has(r.releaseId)).map((r) => r.releaseId);
@@ -256,6 +260,7 @@ export class DockerRuntime implements ReleaseRuntime {
       if (info.State.Pid !== record.pid || count !== (record.restartCount ?? 0)) {
         record.pid = info.State.Pid;
         record.restartCount = count;
+        this.locate(record, info); // a restarted container may come back on another address
         restarted[record.releaseId] = count;
       }
     }
@@ -329,6 +334,13 @@ export class DockerRuntime implements ReleaseRuntime {
     };
   }
 
+  /** Records where the container answers on its network (see ReleaseRecord.address); none: the loopback port. */
+  private locate(record: ReleaseRecord, info: Docker.ContainerInspectInfo | null): void {
+    const address = info ? containerAddress(info, this.options.containerPort) : undefined;
+    if (address) record.address = address;
+    else delete record.address;
+  }
+
   private labels(record: ReleaseRecord): Record<string, string> {
     return {
       [LABEL.app]: this.env.app,
@@ -379,4 +391,18 @@ export class DockerRuntime implements ReleaseRuntime {
   private engine<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withEngine(this.options.engine, what, fn);
   }
+}
+
+/**
+ * `ip:port` of a running container on its (first) network, when the host can route to it: a bridge
+ * network gives each container an address; `host` or `none` networking gives none.
+ */
+export function containerAddress(
+  info: Docker.ContainerInspectInfo,
+  containerPort: number,
+): string | undefined {
+  if (!info.State.Running) return undefined;
+  const networks = Object.values(info.NetworkSettings.Networks ?? {});
+  const ip = networks.find((n) => n.IPAddress)?.IPAddress;
+  return ip ? `${ip}:${containerPort}` : undefined;
 }

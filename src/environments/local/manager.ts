@@ -8,6 +8,7 @@ import { FailureType } from '../../failures.js';
 import { LocalEnvironmentError } from './errors.js';
 import { awaitReady } from './launch.js';
 import { assertSafeName, releasePaths, type EnvPaths } from './paths.js';
+import { probe } from './net.js';
 import { isAlive } from './processes.js';
 import type { ProxyTarget } from './proxy.js';
 import type { Routing } from './routing.js';
@@ -417,12 +418,11 @@ export class ReleaseManager {
     await writeState(this.paths.state, next);
     this.state = next;
     const current = next.current ? next.releases[next.current] : undefined;
-    this.target =
-      current && current.pid !== null ? { releaseId: current.releaseId, port: current.port } : null;
+    this.target = current && current.pid !== null ? targetOf(current) : null;
     const canary = next.canary ? next.releases[next.canary.releaseId] : undefined;
     this.canaryRoute =
       canary && canary.pid !== null && next.canary
-        ? { target: { releaseId: canary.releaseId, port: canary.port }, weight: next.canary.weight }
+        ? { target: targetOf(canary), weight: next.canary.weight }
         : undefined;
   }
 
@@ -435,6 +435,10 @@ export class ReleaseManager {
     const record = next.releases[releaseId];
     if (!record)
       throw new LocalEnvironmentError(`release ${releaseId} is not deployed in ${next.name}`, releaseId);
+    // A container answers on its own address whether its engine answers or not (the engine may be
+    // restarting; live-restore keeps containers running): ready there is enough to switch to it, so
+    // a switch back never waits for the engine. The watchdog's next look at the engine catches up.
+    if (record.address && record.pid !== null && (await probe(readyUrl(record), 1000)).status === 200) return;
     if (record.pid !== null && (await this.runtime.running(record))) {
       await awaitReady(this.watch(record, readyTimeoutMs));
       return;
@@ -503,5 +507,14 @@ export class ReleaseManager {
 }
 
 function readyUrl(record: ReleaseRecord): string {
-  return `http://127.0.0.1:${record.port}${record.readyPath}`;
+  return `http://${record.address ?? `127.0.0.1:${record.port}`}${record.readyPath}`;
+}
+
+/** Where the proxy sends a release's requests. */
+function targetOf(record: ReleaseRecord): ProxyTarget {
+  return {
+    releaseId: record.releaseId,
+    port: record.port,
+    ...(record.address ? { address: record.address } : {}),
+  };
 }

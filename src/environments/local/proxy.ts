@@ -14,6 +14,8 @@ import type { TrafficRecorder } from './traffic.js';
 export interface ProxyTarget {
   releaseId: string;
   port: number;
+  /** `host:port` to forward to instead of 127.0.0.1:`port` (a container's address on its network). */
+  address?: string;
 }
 
 /** Starts the proxy on 127.0.0.1:`port`; `routing()` is asked for every request. */
@@ -53,7 +55,7 @@ export async function startProxy(options: {
       options.traffic.record(res.statusCode, performance.now() - started, target.releaseId, synthetic);
       if (checkout) options.traffic.recordCheckout(target.releaseId, res.statusCode, synthetic);
     });
-    proxy.web(req, res, { target: `http://127.0.0.1:${target.port}` }, (err) => {
+    proxy.web(req, res, { target: `http://${target.address ?? `127.0.0.1:${target.port}`}` }, (err) => {
       failed = true;
       options.traffic.recordProxyError(performance.now() - started, target.releaseId, synthetic);
       if (checkout) options.traffic.recordCheckout(target.releaseId, PROXY_ERROR, synthetic);

@@ -23,6 +23,12 @@ export interface ReleaseRecord {
   container?: string;
   /** Docker: the image it runs, pinned by id (a local build) or by digest (a registry's). */
   image?: string;
+  /**
+   * Docker: `ip:port` of the container on its network, where the proxy and readiness reach it. The
+   * published loopback port goes through the engine's userland proxy, which is down while the engine
+   * restarts; the container's own address keeps serving (live-restore keeps the container running).
+   */
+  address?: string;
   /** Docker: the engine's restart count when the supervisor last looked. */
   restartCount?: number;
   /** Set when traffic was rolled back away from this release; it keeps running until retired. */
