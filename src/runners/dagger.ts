@@ -11,7 +11,7 @@ import { checkCoverage, parseLineCoverage } from './coverage.js';
 import { classifyDaggerError, type DaggerFailure } from './dagger-errors.js';
 import { containerEnv, INSTALL_INPUT_FILES, installInputs, splitInstall } from './dagger-plan.js';
 import { shipImage, slimVariant } from './dagger-image.js';
-import { releaseAddress } from './dagger-publish.js';
+import { imageTag, releaseAddress } from './dagger-publish.js';
 import {
   installDependencies,
   resolveImages,
@@ -263,7 +263,10 @@ export class DaggerRunner implements Runner {
   ): string | undefined {
     const explicit = this.setting(plan, 'TOLLGATE_IMAGE_REF', this.options.imageRef);
     if (explicit || !artifact.publishTo) return explicit;
-    return releaseAddress(artifact.publishTo, ctx.commit ?? ctx.runId);
+    // Without a commit (schema 1 runs), the whole run id: its first 12 characters are the app's name.
+    return ctx.commit
+      ? releaseAddress(artifact.publishTo, ctx.commit)
+      : `${artifact.publishTo}:${imageTag(ctx.runId)}`;
   }
 
   /** The deadline for reaching the engine: the option, else TOLLGATE_DAGGER_CONNECT_TIMEOUT_MS. */

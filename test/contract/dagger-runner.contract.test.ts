@@ -353,6 +353,16 @@ void describe('DaggerRunner (contract, fake engine session)', () => {
       'the image says which commit it is',
     );
     assert.equal(result.artifact?.image?.ref, `127.0.0.1:5000/saas-app:0123456789ab@${pushed}`);
+
+    // A run without a commit (schema 1) is tagged by its whole run id.
+    await new DaggerRunner({ env: {} }).runStage(
+      { ...plan, artifact: { ...plan.artifact!, publishTo: '127.0.0.1:5000/saas-app' } },
+      stageContext(),
+    );
+    assert.match(
+      session.queries.join('\n'),
+      /publish \(address: "127\.0\.0\.1:5000\/saas-app:release-app-0123456789ab-test"\)/,
+    );
   });
 
   void it('TOLLGATE_IMAGE_REF wins over the registry; without either nothing is published', async () => {
