@@ -4,10 +4,9 @@
  * a worker SIGKILLed mid-deploy, and the engine restarted in the middle of the verification window.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { queryStatus } from '../../src/cli/runs.js';
@@ -27,7 +26,7 @@ import {
   stopSampleEnvironments,
 } from '../support/delivery.js';
 import { runCli } from '../support/cli.js';
-import { containersOf, dockerPlan } from '../support/docker.js';
+import { containersOf, dockerPlan, engineControl } from '../support/docker.js';
 import {
   ROOT,
   startTestServer,
@@ -36,8 +35,6 @@ import {
   uniqueIds,
   temporalEnv,
 } from '../support/temporal.js';
-
-const execFileAsync = promisify(execFile);
 
 let env: TestWorkflowEnvironment;
 const homes: string[] = [];
@@ -210,11 +207,7 @@ describe('the docker driver in a release', () => {
       // Asynchronously: the request loop (in this process) keeps sending while the engine is down.
       const answeredBefore = load.answered();
       const restartStarted = performance.now();
-      const restart = await execFileAsync('bash', [join(ROOT, 'scripts/images'), 'engine-restart']).then(
-        () => null,
-        (err: Error & { stderr?: string }) => err.stderr ?? err.message,
-      );
-      assert.equal(restart, null, `scripts/images engine-restart failed: ${restart}`);
+      await engineControl('engine-restart');
       const during = load.answered() - answeredBefore;
       const restartMs = performance.now() - restartStarted;
       console.log(`# engine restart took ${restartMs.toFixed(0)} ms; ${during} requests answered meanwhile`);

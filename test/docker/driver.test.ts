@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,8 +16,7 @@ import { FailureType } from '../../src/failures.js';
 import type { LocalEnvironment, LocalEnvironmentError } from '../../src/environments/local/index.js';
 import { envPaths, environmentStatus } from '../../src/environments/local/index.js';
 import type { EnvState } from '../../src/environments/local/state.js';
-import { containersOf, docker, dockerEnvironment } from '../support/docker.js';
-import { ROOT } from '../support/temporal.js';
+import { containersOf, docker, dockerEnvironment, engineControl } from '../support/docker.js';
 import { fixtureArtifact, fixtureSpec, hit, loadLoop, releaseOf } from '../environments/local-harness.js';
 
 void test('a release runs as a labelled container on loopback; its secret reaches the process, never inspect', async (t) => {
@@ -92,18 +90,15 @@ void test('the engine down: rollback still switches to the warm container at onc
   await env.activate('blue');
   await env.deploy(fixtureSpec('green', await fixtureArtifact(home, 'green')));
   await env.activate('green');
-  const images = (command: string) =>
-    spawnSync('bash', [join(ROOT, 'scripts/images'), command], { encoding: 'utf8' });
   let stop!: () => void;
   const until = new Promise<void>((resolve) => (stop = resolve));
-  t.after(() => {
+  t.after(async () => {
     stop(); // the loop ends even when an assertion below fails
-    images('engine-start');
+    await engineControl('engine-start');
   });
   const loop = loadLoop(`${env.url}/`, 4, true, until);
   await sleep(200);
-  const stopped = images('engine-stop'); // synchronous: the loop resumes with the engine down
-  assert.equal(stopped.status, 0, stopped.stderr);
+  await engineControl('engine-stop'); // the loop keeps sending while the engine stops
   assert.equal(
     await docker.ping().then(
       () => 'answers',
@@ -117,8 +112,7 @@ void test('the engine down: rollback still switches to the warm container at onc
   await sleep(300);
   stop();
   const load = await loop;
-  const restarted = images('engine-start');
-  assert.equal(restarted.status, 0, restarted.stderr);
+  await engineControl('engine-start');
   assert.deepEqual(
     { from: result.from, to: result.to, changed: result.changed },
     { from: 'green', to: 'blue', changed: true },
@@ -342,8 +336,7 @@ void test('the engine restarted mid-deploy: the deploy fails named or finishes, 
     (err: LocalEnvironmentError) => err,
   );
   await sleep(200); // the build or the container start is under way
-  const restart = spawnSync('bash', [join(ROOT, 'scripts/images'), 'engine-restart'], { encoding: 'utf8' });
-  assert.equal(restart.status, 0, restart.stderr);
+  await engineControl('engine-restart');
   const error = await first;
   console.log(
     `# engine restarted mid-deploy: ${error ? `${error.type}: ${error.message}` : 'the deploy finished'}`,

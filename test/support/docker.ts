@@ -2,7 +2,10 @@
  * Helpers for the tests against the real Docker engine (scripts/images up starts it and serves the
  * base image from a registry on loopback): an environment per test, and everything it made removed.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { createEnvironment } from '../../src/environments/index.js';
 import type { Environment } from '../../src/environments/environment.js';
@@ -11,12 +14,27 @@ import { freePort } from '../../src/environments/local/net.js';
 import { environmentKeyOf, LABEL } from '../../src/environments/docker/runtime.js';
 import type { DockerPlan } from '../../src/types.js';
 import { removeHome, tempHome } from '../environments/local-harness.js';
+import { ROOT } from './temporal.js';
 
 /** The base image host builds go on: scripts/images' node:20-slim, from the loopback registry. */
 export const BASE_IMAGE = process.env.TOLLGATE_TEST_BASE_IMAGE ?? '127.0.0.1:5000/library/node:20-slim';
 
 /** The engine the tests use (DOCKER_HOST, else the default socket). */
 export const docker = new Docker();
+
+/**
+ * Stops, starts or restarts the dockerd scripts/images up started, without blocking this process:
+ * request loops and workers in the test keep running meanwhile. Fails with the script's stderr.
+ */
+export async function engineControl(
+  command: 'engine-stop' | 'engine-start' | 'engine-restart',
+): Promise<void> {
+  await promisify(execFile)('bash', [join(ROOT, 'scripts/images'), command]).catch(
+    (err: Error & { stderr?: string }) => {
+      throw new Error(`scripts/images ${command} failed: ${err.stderr ?? err.message}`);
+    },
+  );
+}
 
 /** The docker settings a test environment gets, with `extra` over them. */
 export function dockerPlan(extra: Partial<DockerPlan> = {}): DockerPlan {
